@@ -1,0 +1,50 @@
+# Two commands for a new machine: `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+REF_VENV := .venv-ref
+REF_PY := $(REF_VENV)/bin/python
+
+.PHONY: demo test test-fast docs bench parity-fixtures wheel-check clean env
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/train_digits.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory wheel-check
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+# Builds the wheel and installs it non-editably into a scratch environment, so that missing package
+# data (the API snapshots, py.typed) is caught.
+wheel-check: $(STAMP)
+	rm -rf build/wheel-check && mkdir -p build/wheel-check
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w build/wheel-check .
+	$(PYTHON) -m venv --system-site-packages build/wheel-check/venv
+	build/wheel-check/venv/bin/python -m pip install --quiet --no-deps --no-index build/wheel-check/tvexp-*.whl
+	cd build/wheel-check && PYTHONPATH=$(CURDIR)/$(VENV)/lib/python3.11/site-packages venv/bin/python $(CURDIR)/tests/wheel_smoke.py
+
+$(REF_VENV)/.installed: requirements-ref.txt
+	test -x $(REF_PY) || $(PYTHON) -m venv $(REF_VENV)
+	$(REF_PY) -m pip install --quiet -r requirements-ref.txt
+	touch $@
+
+parity-fixtures: $(REF_VENV)/.installed
+	$(REF_PY) tests/parity/make_fixtures.py
+
+clean:
+	rm -rf $(VENV) $(REF_VENV) build dist docs/_build *.egg-info

@@ -1,0 +1,42 @@
+"""Shared test configuration.
+
+Prototype warnings are acknowledged for the whole test session (``TVEXP_PROTOTYPE_OPT_IN=1``);
+tests of the warnings themselves run Python in a subprocess with a clean environment
+(see :func:`run_python`), because import caching and warn-once state would hide them here.
+Deprecation warnings are errors (pyproject ``filterwarnings``) unless a test expects them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ["TVEXP_PROTOTYPE_OPT_IN"] = "1"
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, *args: str, env: dict[str, str] | None = None, warnings_filter: str | None = None,
+               cwd: str | Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs ``code`` in a fresh interpreter without the test session's opt-in; returns the result."""
+    environment = {k: v for k, v in os.environ.items() if k != "TVEXP_PROTOTYPE_OPT_IN"}
+    environment.update(env or {})
+    command = [sys.executable]
+    if warnings_filter:
+        command += ["-W", warnings_filter]
+    command += ["-c", textwrap.dedent(code), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=environment,
+                          cwd=cwd or REPO_ROOT, timeout=timeout)
+
+
+@pytest.fixture
+def python_subprocess():
+    """The :func:`run_python` helper as a fixture."""
+    return run_python

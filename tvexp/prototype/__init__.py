@@ -1,0 +1,15 @@
+"""The prototype tier: new layers that may change in any release.
+
+Importing this namespace does not warn. Each prototype class or function warns
+:class:`tvexp.PrototypeWarning` once per process at its first use; :func:`opt_in` (or the
+environment variable ``TVEXP_PROTOTYPE_OPT_IN=1``) acknowledges the tier and silences it.
+Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvexp.prototype.losses`.
+"""
+
+from tvexp._api.deprecation import moved_name_getattr
+from tvexp._api.tiers import opt_in
+
+__all__: list[str] = [
+]
+
+__getattr__ = moved_name_getattr(__name__)

@@ -1,0 +1,8 @@
+"""Prototype losses: module forms of the stable losses and new segmentation/classification losses."""
+
+from tvexp._api.deprecation import moved_name_getattr
+
+__all__: list[str] = [
+]
+
+__getattr__ = moved_name_getattr(__name__)
