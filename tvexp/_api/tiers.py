@@ -37,6 +37,7 @@ __all__ = [
     "is_opted_in",
     "internal_construction",
     "python_side_wrapper",
+    "prototype_parameters",
 ]
 
 T = TypeVar("T")
@@ -100,6 +101,74 @@ def prototype(*, since: str) -> Callable[[T], T]:
         return wrapped  # type: ignore[return-value]
 
     return mark
+
+
+def prototype_parameters(**since_by_name: str) -> Callable[[T], T]:
+    """Marks keyword parameters of a stable constructor or function as prototype options.
+
+    New options on a stable object start in the prototype tier like new objects do: passing one
+    (with any value other than its default) warns :class:`~tvexp.PrototypeWarning` once per
+    parameter per process, and the API snapshot lists them as prototype, so changing them is not
+    a breaking change. Apply to ``__init__`` (or the function) below the tier marker::
+
+        @stable(since="0.1.0")
+        class DropBlock2d(nn.Module):
+            @prototype_parameters(shared_mask="0.1.0")
+            def __init__(self, p: float, block_size: int, ..., shared_mask: bool = False): ...
+    """
+    for version in since_by_name.values():
+        Tier("prototype", version)
+
+    def mark(fn: T) -> T:
+        signature = inspect.signature(fn)  # type: ignore[arg-type]
+        defaults = {}
+        for name in since_by_name:
+            parameter = signature.parameters.get(name)
+            if parameter is None or parameter.default is inspect.Parameter.empty:
+                raise TypeError(f"{fn.__qualname__} has no optional parameter {name!r} to mark as prototype")  # type: ignore[attr-defined]
+            defaults[name] = parameter.default
+        owner = fn.__qualname__.rsplit(".__init__", 1)[0]  # type: ignore[attr-defined]
+
+        @functools.wraps(fn)  # type: ignore[arg-type]
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if kwargs and _depth() == 0:
+                bound = None
+                for name, default in defaults.items():
+                    if name in kwargs and kwargs[name] is not default and kwargs[name] != default:
+                        _announce_parameter(fn, owner, name)
+                    elif name not in kwargs and len(args) > 0:
+                        bound = bound or signature.bind_partial(*args, **kwargs).arguments
+                        if name in bound and bound[name] != default:
+                            _announce_parameter(fn, owner, name)
+            elif args and _depth() == 0:
+                bound = signature.bind_partial(*args).arguments
+                for name, default in defaults.items():
+                    if name in bound and bound[name] != default:
+                        _announce_parameter(fn, owner, name)
+            return fn(*args, **kwargs)  # type: ignore[operator]
+
+        wrapper.__tvexp_prototype_parameters__ = {  # type: ignore[attr-defined]
+            name: Tier("prototype", version) for name, version in since_by_name.items()
+        }
+        return wrapper  # type: ignore[return-value]
+
+    return mark
+
+
+def _announce_parameter(fn: Any, owner: str, name: str) -> None:
+    key = f"{fn.__module__}.{fn.__qualname__}:{name}"
+    if key in _warned:
+        return
+    _warned.add(key)
+    if is_opted_in():
+        return
+    warnings.warn(
+        f"{owner}({name}=...) is a prototype option (tier 'prototype') of a stable object: it may "
+        "change in any release. Call tvexp.prototype.opt_in() or set "
+        f"{OPT_IN_ENVIRONMENT_VARIABLE}=1 to acknowledge this and silence the warning.",
+        PrototypeWarning,
+        stacklevel=external_stacklevel(),
+    )
 
 
 # --------------------------------------------------------------------------- opt-in and warn-once

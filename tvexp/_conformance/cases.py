@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tvexp._conformance import losses, prototype_layers, stable_layers
+from tvexp._conformance import basic_layers, blocks, drop_block, losses
 from tvexp._conformance.table import LayerCase, LossCase
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
-LAYER_CASES: list[LayerCase] = [*stable_layers.LAYER_CASES, *prototype_layers.LAYER_CASES]
-LOSS_CASES: list[LossCase] = [*losses.LOSS_CASES, *stable_layers.LOSS_CASES, *prototype_layers.LOSS_CASES]
+_AREAS = (basic_layers, blocks, drop_block, losses)
+LAYER_CASES: list[LayerCase] = [case for area in _AREAS for case in area.LAYER_CASES]
+LOSS_CASES: list[LossCase] = [case for area in _AREAS for case in area.LOSS_CASES]

@@ -1,4 +1,4 @@
-"""Conformance entries for the stable layers."""
+"""Conformance entries for the residual blocks, LayerNorm2d and batch-norm conversion."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Conformance entries for the prototype layers."""
+"""Conformance entries for DropBlock2d and DropBlock3d."""
 
 from __future__ import annotations
 
