@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -25,15 +26,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def run_python(code: str, *args: str, env: dict[str, str] | None = None, warnings_filter: str | None = None,
                cwd: str | Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Runs ``code`` in a fresh interpreter without the test session's opt-in; returns the result."""
+    """Runs ``code`` in a fresh interpreter without the test session's opt-in; returns the result.
+
+    The code is written to a temporary file (TorchScript needs the source of what it compiles).
+    """
     environment = {k: v for k, v in os.environ.items() if k != "TVEXP_PROTOTYPE_OPT_IN"}
     environment.update(env or {})
-    command = [sys.executable]
-    if warnings_filter:
-        command += ["-W", warnings_filter]
-    command += ["-c", textwrap.dedent(code), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=environment,
-                          cwd=cwd or REPO_ROOT, timeout=timeout)
+    with tempfile.TemporaryDirectory() as directory:
+        script = Path(directory) / "snippet.py"
+        script.write_text(textwrap.dedent(code))
+        command = [sys.executable]
+        if warnings_filter:
+            command += ["-W", warnings_filter]
+        command += [str(script), *args]
+        return subprocess.run(command, capture_output=True, text=True, env=environment,
+                              cwd=cwd or REPO_ROOT, timeout=timeout)
 
 
 @pytest.fixture

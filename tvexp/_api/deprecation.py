@@ -82,7 +82,7 @@ def warn_deprecated(message: str, *, since: str, removed_in: str, stacklevel: in
     """Warns :class:`~tvexp.TvexpDeprecationWarning` at the first frame outside tvexp."""
     warnings.warn(
         TvexpDeprecationWarning(message, since=since, removed_in=removed_in),
-        stacklevel=stacklevel if stacklevel is not None else external_stacklevel() + 1,
+        stacklevel=stacklevel if stacklevel is not None else external_stacklevel(),
     )
 
 
@@ -265,7 +265,6 @@ def moved_name_getattr(module_name: str) -> Callable[[str], Any]:
             _message(f"{module_name}.{name}", moved.since, moved.removed_in, moved.new.replace(":", ".")),
             since=moved.since,
             removed_in=moved.removed_in,
-            stacklevel=2,
         )
         return moved.resolve()
 
