@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+RUNTIME_STAMP := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.installed
 REF_VENV := .venv-ref
 REF_PY := $(REF_VENV)/bin/python
@@ -12,14 +13,21 @@ REF_PY := $(REF_VENV)/bin/python
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt requirements-dev.txt
+# The demo needs only the runtime (torch, typing-extensions), scikit-learn for its bundled data set
+# and the package itself; `make test` adds the development tools on top.
+$(RUNTIME_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt torch typing-extensions numpy scikit-learn setuptools wheel
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(PIP) install --quiet -c constraints.txt -r requirements-dev.txt
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(PY) examples/train_digits.py
 
 test: $(STAMP)
