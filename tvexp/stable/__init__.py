@@ -6,8 +6,11 @@ Importing this namespace never imports :mod:`tvexp.prototype` and never warns.
 """
 
 from tvexp._api.deprecation import moved_name_getattr
+from tvexp._layers.drop_block import DropBlock2d, DropBlock3d
 
 __all__: list[str] = [
+    "DropBlock2d",
+    "DropBlock3d",
 ]
 
 __getattr__ = moved_name_getattr(__name__)

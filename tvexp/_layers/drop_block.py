@@ -1,0 +1,493 @@
+"""DropBlock: dropping contiguous regions of feature maps, from `DropBlock: A regularization method
+for convolutional networks <https://arxiv.org/abs/1810.12890>`_.
+
+Semantics follow torchvision 0.29 (an independent mask per channel, its ``gamma`` formula and its
+``numel / (eps + kept)`` normalisation), with its traps fixed: arguments are validated at
+construction, and even or rectangular block sizes work and always keep the input shape.
+
+Two implementations give the same distribution:
+
+* eager mode on CPU samples the seed positions sparsely (the gaps between the seeds of a Bernoulli
+  process are geometric, so only the few seeds are drawn, not one number per position) and zeroes
+  the blocks by index arithmetic; this is where the speed comes from;
+* while scripting, tracing, exporting or compiling (which need static shapes), on other devices,
+  and for large ``p``, a dense path draws one Bernoulli number per valid seed position and grows
+  the seeds into blocks with a separable max-pool.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.fx
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tvexp._api.tiers import prototype_parameters, stable
+
+__all__ = ["DropBlock2d", "DropBlock3d", "drop_block2d", "drop_block3d"]
+
+# Above this drop probability the painted region is a large part of the tensor, and index
+# arithmetic stops paying off against the dense path.
+_SPARSE_MAX_P = 0.5  # (inlined in _drop_block: TorchScript cannot read globals)
+
+
+def _check_p(p: float) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+
+
+def _block_dims(block_size: Union[int, Tuple[int, ...], List[int]], spatial_dims: int) -> List[int]:
+    """``block_size`` as one positive size per spatial dimension; rejects anything else."""
+    if isinstance(block_size, int) and not isinstance(block_size, bool):
+        sizes = [block_size] * spatial_dims
+    elif isinstance(block_size, (tuple, list)) and len(block_size) == spatial_dims and all(
+        isinstance(size, int) and not isinstance(size, bool) for size in block_size
+    ):
+        sizes = list(block_size)
+    else:
+        raise TypeError(
+            f"block_size must be an int or a tuple of {spatial_dims} ints, got {block_size!r}"
+        )
+    if any(size < 1 for size in sizes):
+        raise ValueError(f"block_size must be positive, got {block_size!r}")
+    return sizes
+
+
+def _check_eps(eps: float) -> None:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0.0:
+        raise ValueError(f"eps must be a non-negative number, got {eps!r}")
+
+
+def _drop_block(
+    input: Tensor, p: float, block: List[int], inplace: bool, eps: float, shared_mask: bool
+) -> Tensor:
+    """Training-mode DropBlock over the trailing ``len(block)`` dimensions of ``input``."""
+    spatial = input.shape[2:]
+    # Like torchvision, a block never exceeds the feature map.
+    block = [min(size, extent) for size, extent in zip(block, spatial)]
+    valid = [extent - size + 1 for size, extent in zip(block, spatial)]
+    area = 1
+    block_area = 1
+    valid_area = 1
+    for extent, size, positions in zip(spatial, block, valid):
+        area *= extent
+        block_area *= size
+        valid_area *= positions
+    if input.numel() == 0:
+        return input
+    gamma = p * area / (block_area * valid_area)
+    if (
+        torch.jit.is_scripting()
+        or torch.jit.is_tracing()
+        or torch.compiler.is_compiling()
+        or input.device.type != "cpu"
+        or p > 0.5
+    ):
+        return _dense_drop_block(input, gamma, block, valid, inplace, eps, shared_mask)
+    return _sparse_drop_block(input, gamma, block, valid, inplace, eps, shared_mask)
+
+
+def _dense_drop_block(
+    input: Tensor, gamma: float, block: List[int], valid: List[int], inplace: bool, eps: float,
+    shared_mask: bool,
+) -> Tensor:
+    channels = 1 if shared_mask else input.shape[1]
+    seeds = torch.empty([input.shape[0], channels] + valid, dtype=input.dtype, device=input.device)
+    seeds.bernoulli_(gamma)
+    # A seed at position i drops [i, i + size) along each dimension, so the block always lies
+    # inside the map. Padding by size - 1 on both sides and max-pooling with a window of size
+    # (one dimension at a time, which costs O(size) per element instead of O(size**d)) does that.
+    dropped = seeds
+    ndim = len(block)
+    for dim in range(ndim):
+        size = block[dim]
+        if size == 1:
+            continue
+        padding = [0] * (2 * ndim)
+        padding[2 * (ndim - 1 - dim)] = size - 1
+        padding[2 * (ndim - 1 - dim) + 1] = size - 1
+        dropped = F.pad(dropped, padding)
+        kernel = [1] * ndim
+        kernel[dim] = size
+        if ndim == 2:
+            dropped = F.max_pool2d(dropped, kernel, stride=1)
+        else:
+            dropped = F.max_pool3d(dropped, kernel, stride=1)
+    keep = 1.0 - dropped
+    expanded = input.shape[1] if shared_mask else 1
+    scale = keep.numel() * expanded / (eps + keep.sum() * expanded)
+    keep = keep * scale
+    if inplace:
+        return input.mul_(keep)
+    return input * keep
+
+
+def _is_dense(tensor: Tensor) -> bool:
+    """Whether the elements of ``tensor`` fill its storage span without gaps or overlaps."""
+    expected = 1
+    for stride, size in sorted(zip(tensor.stride(), tensor.shape)):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+@torch.jit.unused
+def _seed_positions(count: int, gamma: float, device: torch.device) -> Tensor:
+    """Sorted positions of the successes of ``count`` Bernoulli(``gamma``) trials.
+
+    The gaps between successes are geometric, so drawing the gaps costs O(successes), not O(count).
+    """
+    if gamma >= 1.0:
+        return torch.arange(count, device=device)
+    expected = count * gamma
+    draws = int(expected + 8.0 * math.sqrt(expected) + 16)
+    positions = torch.empty(draws, dtype=torch.int64, device=device).geometric_(gamma).cumsum_(0).sub_(1)
+    while int(positions[-1]) < count:
+        more = torch.empty(draws, dtype=torch.int64, device=device).geometric_(gamma).cumsum_(0)
+        positions = torch.cat([positions, more.add_(positions[-1])])
+    return positions[: int(torch.searchsorted(positions, count))]
+
+
+@torch.jit.unused
+def _block_offsets(block: List[int], strides: List[int], device: torch.device) -> Tensor:
+    """Storage offsets of every element of a block, relative to its first element."""
+    offsets = torch.zeros(1, dtype=torch.int64, device=device)
+    for size, stride in zip(block, strides):
+        offsets = (offsets[:, None] + torch.arange(size, device=device) * stride).reshape(-1)
+    return offsets
+
+
+class _ZeroBlocksAndScale(torch.autograd.Function):
+    """``input * scale`` with the elements at ``index`` (storage offsets) set to zero."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, index: Tensor, scale: float, inplace: bool) -> Tensor:  # type: ignore[override]
+        if inplace:
+            output = input.mul_(scale)
+            ctx.mark_dirty(input)
+        else:
+            output = input * scale
+        _storage_view(output).index_fill_(0, index, 0)
+        ctx.save_for_backward(index)
+        ctx.scale = scale
+        ctx.strides = output.stride()
+        return output
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
+        (index,) = ctx.saved_tensors
+        # The offsets refer to the output's layout, so the gradient is written in that layout.
+        grad_input = torch.empty_strided(grad.shape, ctx.strides, dtype=grad.dtype, device=grad.device)
+        torch.mul(grad, ctx.scale, out=grad_input)
+        _storage_view(grad_input).index_fill_(0, index, 0)
+        return grad_input, None, None, None
+
+
+def _storage_view(tensor: Tensor) -> Tensor:
+    return tensor.as_strided((tensor.numel(),), (1,), tensor.storage_offset())
+
+
+@torch.jit.unused
+def _sparse_drop_block(
+    input: Tensor, gamma: float, block: List[int], valid: List[int], inplace: bool, eps: float,
+    shared_mask: bool,
+) -> Tensor:
+    batch, channels = input.shape[0], input.shape[1]
+    valid_area = math.prod(valid)
+    planes = batch if shared_mask else batch * channels
+    seeds = _seed_positions(planes * valid_area, gamma, input.device)
+    if shared_mask:
+        # One mask per sample, broadcast over channels: paint a small (N, 1, *spatial) keep mask.
+        spatial = list(input.shape[2:])
+        keep = torch.ones([batch, 1] + spatial, dtype=input.dtype, device=input.device)
+        strides = list(keep.stride())
+        index = _seed_offsets(seeds, valid, strides, channels=1)
+        index = (index[:, None] + _block_offsets(block, strides[2:], input.device)).reshape(-1)
+        keep.view(-1).index_fill_(0, index, 0)
+        kept = keep.sum(dtype=torch.float64).item() * channels
+        keep.mul_(input.numel() / (eps + kept))
+        return input.mul_(keep) if inplace else input * keep
+
+    output_like = input if (not inplace or _is_dense(input)) else None
+    if output_like is None:
+        # A non-dense tensor modified in place has no storage-offset arithmetic; use the dense path.
+        return _dense_drop_block(input, gamma, block, valid, inplace, eps, shared_mask)
+    # ``input * scale`` keeps a dense input's strides; anything else comes out contiguous.
+    strides = list(input.stride()) if _is_dense(input) else list(torch.empty(0).new_empty(input.shape).stride())
+    index = _seed_offsets(seeds, valid, strides, channels=channels)
+    index = (index[:, None] + _block_offsets(block, strides[2:], input.device)).reshape(-1)
+    dropped_mask = torch.zeros(input.numel(), dtype=torch.bool, device=input.device)
+    dropped_mask[index] = True
+    kept = input.numel() - int(dropped_mask.sum())
+    scale = input.numel() / (eps + kept)
+    return _ZeroBlocksAndScale.apply(input, index, scale, inplace)
+
+
+@torch.jit.unused
+def _seed_offsets(seeds: Tensor, valid: List[int], strides: List[int], channels: int) -> Tensor:
+    """Storage offsets of the first element of each seed's block (``seeds`` index planes x valid)."""
+    offsets = torch.zeros_like(seeds)
+    remainder = seeds
+    for positions, stride in zip(reversed(valid), reversed(strides[2:])):
+        offsets += (remainder % positions) * stride
+        remainder = remainder // positions
+    if channels > 1:
+        offsets += (remainder % channels) * strides[1]
+        remainder = remainder // channels
+    offsets += remainder * strides[0]
+    return offsets
+
+
+def _check_input(input: Tensor, p: float, block: List[int], spatial_dims: int) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+    if input.dim() != spatial_dims + 2:
+        raise ValueError(
+            f"input must have {spatial_dims + 2} dimensions (N, C, {'D, ' if spatial_dims == 3 else ''}H, W), "
+            f"got {input.dim()}"
+        )
+    for size in block:
+        if size < 1:
+            raise ValueError(f"block_size must be positive, got {block}")
+
+
+def _functional2d(
+    input: Tensor, p: float, block_size: Union[int, Tuple[int, int]], inplace: bool, eps: float,
+    training: bool, shared_mask: bool,
+) -> Tensor:
+    if isinstance(block_size, int):
+        block = [block_size, block_size]
+    else:
+        if len(block_size) != 2:
+            raise ValueError(f"block_size must be an int or a tuple of 2 ints, got {block_size}")
+        block = [block_size[0], block_size[1]]
+    _check_input(input, p, block, 2)
+    if not training or p == 0.0:
+        return input
+    return _drop_block(input, p, block, inplace, eps, shared_mask)
+
+
+def _functional3d(
+    input: Tensor, p: float, block_size: Union[int, Tuple[int, int, int]], inplace: bool, eps: float,
+    training: bool, shared_mask: bool,
+) -> Tensor:
+    if isinstance(block_size, int):
+        block = [block_size, block_size, block_size]
+    else:
+        if len(block_size) != 3:
+            raise ValueError(f"block_size must be an int or a tuple of 3 ints, got {block_size}")
+        block = [block_size[0], block_size[1], block_size[2]]
+    _check_input(input, p, block, 3)
+    if not training or p == 0.0:
+        return input
+    return _drop_block(input, p, block, inplace, eps, shared_mask)
+
+
+@stable(since="0.1.0")
+def drop_block2d(
+    input: Tensor,
+    p: float,
+    block_size: Union[int, Tuple[int, int]],
+    inplace: bool = False,
+    eps: float = 1e-06,
+    training: bool = True,
+) -> Tensor:
+    """Zeroes random square (or rectangular) blocks of a batch of feature maps.
+
+    From `DropBlock: A regularization method for convolutional networks
+    <https://arxiv.org/abs/1810.12890>`_. Each (sample, channel) plane gets its own mask, as in
+    torchvision: block seeds are drawn with probability
+    ``gamma = p * H * W / (bh * bw * (H - bh + 1) * (W - bw + 1))`` at the positions where a whole
+    block fits, every seed zeroes the ``bh x bw`` block whose top-left corner it is (so blocks lie
+    inside the map, for odd and even sizes alike), and the result is multiplied by
+    ``numel / (eps + kept)``. A block larger than the map is clamped to the map. The mask shared
+    by all channels (timm's default) is the prototype option ``DropBlock2d(shared_mask=True)``.
+
+    Args:
+        input: Feature maps ``(N, C, H, W)``.
+        p: Probability of an element being dropped, in ``[0, 1]``.
+        block_size: Side of the dropped blocks, or ``(bh, bw)`` for rectangular blocks.
+        inplace: Modify ``input`` in place.
+        eps: Added to the number of kept elements in the normalisation.
+        training: Apply DropBlock; ``False`` returns ``input`` unchanged.
+
+    Shape:
+        - Input: ``(N, C, H, W)``.
+        - Output: same as the input.
+
+    Example:
+        >>> x = torch.ones(2, 3, 16, 16)
+        >>> drop_block2d(x, p=0.1, block_size=4).shape
+        torch.Size([2, 3, 16, 16])
+        >>> drop_block2d(x, p=0.1, block_size=4, training=False) is x
+        True
+    """
+    return _functional2d(input, p, block_size, inplace, eps, training, False)
+
+
+@stable(since="0.1.0")
+def drop_block3d(
+    input: Tensor,
+    p: float,
+    block_size: Union[int, Tuple[int, int, int]],
+    inplace: bool = False,
+    eps: float = 1e-06,
+    training: bool = True,
+) -> Tensor:
+    """Zeroes random cubic (or cuboid) blocks of a batch of volumes.
+
+    The 3-d form of :func:`drop_block2d` (same paper): seeds are drawn with probability
+    ``gamma = p * D * H * W / (bd * bh * bw * (D - bd + 1) * (H - bh + 1) * (W - bw + 1))``, one
+    mask per (sample, channel), and the result is multiplied by ``numel / (eps + kept)``.
+
+    Args:
+        input: Volumes ``(N, C, D, H, W)``.
+        p: Probability of an element being dropped, in ``[0, 1]``.
+        block_size: Side of the dropped blocks, or ``(bd, bh, bw)``.
+        inplace: Modify ``input`` in place.
+        eps: Added to the number of kept elements in the normalisation.
+        training: Apply DropBlock; ``False`` returns ``input`` unchanged.
+
+    Shape:
+        - Input: ``(N, C, D, H, W)``.
+        - Output: same as the input.
+
+    Example:
+        >>> x = torch.ones(2, 3, 8, 8, 8)
+        >>> drop_block3d(x, p=0.1, block_size=(2, 3, 3)).shape
+        torch.Size([2, 3, 8, 8, 8])
+    """
+    return _functional3d(input, p, block_size, inplace, eps, training, False)
+
+
+# Symbolic tracing records the functions as leaves (their Python-side checks cannot see proxies).
+torch.fx.wrap("drop_block2d")
+torch.fx.wrap("drop_block3d")
+torch.fx.wrap("_functional2d")
+torch.fx.wrap("_functional3d")
+
+
+@stable(since="0.1.0")
+class DropBlock2d(nn.Module):
+    """Zeroes random blocks of feature maps in training; the identity in eval mode.
+
+    See :func:`drop_block2d` (from `DropBlock <https://arxiv.org/abs/1810.12890>`_) for the
+    sampling and normalisation. Differences from torchvision: ``p`` and ``block_size`` are checked
+    here rather than at the first forward, and even or rectangular block sizes are accepted.
+
+    Args:
+        p: Probability of an element being dropped, in ``[0, 1]``.
+        block_size: Side of the dropped blocks, or ``(bh, bw)`` for rectangular blocks.
+        inplace: Modify the input in place.
+        eps: Added to the number of kept elements in the normalisation.
+        shared_mask: Prototype option: one mask per sample shared by all channels (timm's default)
+            instead of one per channel (torchvision's).
+        device: Accepted for the ``torch.nn`` factory convention (the layer has no parameters).
+        dtype: Accepted for the ``torch.nn`` factory convention.
+
+    Shape:
+        - Input: ``(N, C, H, W)``.
+        - Output: same as the input.
+
+    Example:
+        >>> layer = DropBlock2d(p=0.1, block_size=3)
+        >>> layer
+        DropBlock2d(p=0.1, block_size=3, inplace=False)
+        >>> layer(torch.ones(2, 4, 10, 10)).shape
+        torch.Size([2, 4, 10, 10])
+    """
+
+    _spatial_dims = 2
+
+    @prototype_parameters(shared_mask="0.1.0")
+    def __init__(
+        self,
+        p: float,
+        block_size: Union[int, Tuple[int, int]],
+        inplace: bool = False,
+        eps: float = 1e-06,
+        *,
+        shared_mask: bool = False,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        super().__init__()
+        self._configure(p, block_size, inplace, eps, shared_mask)
+
+    def _configure(self, p: float, block_size: Union[int, Tuple[int, ...]], inplace: bool, eps: float,
+                   shared_mask: bool) -> None:
+        _check_p(p)
+        _block_dims(block_size, self._spatial_dims)
+        _check_eps(eps)
+        self.p = p
+        self.block_size = block_size
+        self.inplace = inplace
+        self.eps = eps
+        self.shared_mask = shared_mask
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _functional2d(input, self.p, self.block_size, self.inplace, self.eps, self.training,
+                             self.shared_mask)
+
+    def extra_repr(self) -> str:
+        text = f"p={self.p}, block_size={self.block_size}, inplace={self.inplace}"
+        if self.eps != 1e-06:
+            text += f", eps={self.eps}"
+        if self.shared_mask:
+            text += ", shared_mask=True"
+        return text
+
+
+@stable(since="0.1.0")
+class DropBlock3d(DropBlock2d):
+    """Zeroes random blocks of volumes in training; the identity in eval mode.
+
+    See :func:`drop_block3d` (from `DropBlock <https://arxiv.org/abs/1810.12890>`_). A subclass of
+    :class:`DropBlock2d`, as in torchvision.
+
+    Args:
+        p: Probability of an element being dropped, in ``[0, 1]``.
+        block_size: Side of the dropped blocks, or ``(bd, bh, bw)``.
+        inplace: Modify the input in place.
+        eps: Added to the number of kept elements in the normalisation.
+        shared_mask: Prototype option: one mask per sample shared by all channels.
+        device: Accepted for the ``torch.nn`` factory convention (the layer has no parameters).
+        dtype: Accepted for the ``torch.nn`` factory convention.
+
+    Shape:
+        - Input: ``(N, C, D, H, W)``.
+        - Output: same as the input.
+
+    Example:
+        >>> layer = DropBlock3d(p=0.2, block_size=(1, 3, 3))
+        >>> layer(torch.ones(2, 4, 6, 10, 10)).shape
+        torch.Size([2, 4, 6, 10, 10])
+    """
+
+    _spatial_dims = 3
+
+    @prototype_parameters(shared_mask="0.1.0")
+    def __init__(
+        self,
+        p: float,
+        block_size: Union[int, Tuple[int, int, int]],
+        inplace: bool = False,
+        eps: float = 1e-06,
+        *,
+        shared_mask: bool = False,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        # Not DropBlock2d.__init__: its prototype-option check would announce under the wrong name.
+        nn.Module.__init__(self)
+        self._configure(p, block_size, inplace, eps, shared_mask)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _functional3d(input, self.p, self.block_size, self.inplace, self.eps, self.training,
+                             self.shared_mask)
