@@ -8,8 +8,10 @@ Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvex
 
 from tvexp._api.deprecation import moved_name_getattr
 from tvexp._api.tiers import opt_in
+from tvexp._layers.layer_norm_2d import LayerNorm2d
 
 __all__: list[str] = [
+    "LayerNorm2d",
 ]
 
 __getattr__ = moved_name_getattr(__name__)
