@@ -1,0 +1,1 @@
+"""Loss implementations (private): one concept per module; public names live in the tier namespaces."""

@@ -1,0 +1,32 @@
+"""Shared constructor, box-format handling and ``repr`` of the box-IoU loss modules."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from tvexp._losses._box_geometry import check_box_format, cxcywh_to_xyxy
+from tvexp._losses._reduction import check_reduction
+
+__all__ = ["BoxLossModule"]
+
+
+class BoxLossModule(nn.Module):
+    """Base of the box-IoU loss modules: validates the options once, at construction."""
+
+    def __init__(self, *, reduction: str = "none", eps: float = 1e-7, box_format: str = "xyxy") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        check_box_format(box_format)
+        if not eps >= 0:
+            raise ValueError(f"eps must be a non-negative number, got {eps}")
+        self.reduction = reduction
+        self.eps = float(eps)
+        self.box_format = box_format
+
+    def _as_xyxy(self, boxes: Tensor) -> Tensor:
+        if self.box_format == "cxcywh":
+            return cxcywh_to_xyxy(boxes)
+        return boxes
+
+    def extra_repr(self) -> str:
+        return f"reduction='{self.reduction}', eps={self.eps}, box_format='{self.box_format}'"
