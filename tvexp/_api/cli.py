@@ -1,0 +1,293 @@
+"""``tvexp-api``: the maintainers' and users' command line over the API surface.
+
+Subcommands::
+
+    tvexp-api snapshot [--output PATH] [--format text|json]   write the live surface
+    tvexp-api check                                          live surface == committed snapshot?
+    tvexp-api diff OLD NEW [--format text|json]              classified changes (OLD/NEW: file, version, live, current)
+    tvexp-api promote NAME [--since VERSION]                 prototype -> stable
+    tvexp-api deprecate NAME --removed-in VERSION [--instead NEW]
+    tvexp-api deprecations                                   every deprecation and moved name with its status
+    tvexp-api list [--tier T]                                the public API as a table
+    tvexp-api audit PATH... [--strict]                       static upgrade audit of user code
+
+Exit status: 0 success; 1 a difference (check), a breaking change (diff), a refusal (promote,
+deprecate) or a finding that must be fixed (audit); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from tvexp._api import api_diff, snapshot_format
+
+__all__ = ["main", "get_parser", "SNAPSHOT_DIRECTORY", "CURRENT_SNAPSHOT", "load_ref", "live_snapshot",
+           "is_source_checkout", "release_snapshots"]
+
+SNAPSHOT_DIRECTORY = Path(__file__).resolve().parent / "snapshots"
+CURRENT_SNAPSHOT = SNAPSHOT_DIRECTORY / "current.txt"
+ACCEPT_COMMAND = "tvexp-api snapshot"
+
+
+class UsageError(Exception):
+    """A refusal or bad argument: printed as ``tvexp-api: error: ...`` with exit status 1 or 2."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def live_snapshot() -> dict[str, Any]:
+    from tvexp._api import surface
+
+    return {"version": surface.version(), "objects": surface.collect()}
+
+
+def is_source_checkout(snapshot_directory: Path = SNAPSHOT_DIRECTORY) -> bool:
+    """Whether the package sits in a source tree (a ``pyproject.toml`` or ``.git`` next to it)."""
+    root = snapshot_directory.parent.parent.parent
+    return (root / "pyproject.toml").is_file() or (root / ".git").exists()
+
+
+def release_snapshots(directory: Path = SNAPSHOT_DIRECTORY) -> dict[str, Path]:
+    """Shipped release snapshots by version (``0.1.0.txt`` -> ``"0.1.0"``)."""
+    found = {}
+    for path in sorted(directory.glob("*.*")):
+        if path.stem != "current" and path.suffix in (".txt", ".json"):
+            found[path.stem] = path
+    return found
+
+
+def load_ref(ref: str, directory: Path = SNAPSHOT_DIRECTORY) -> dict[str, Any]:
+    """A snapshot named by ``live``, ``current``, a release version or a file path."""
+    if ref == "live":
+        return live_snapshot()
+    if ref == "current":
+        path = directory / "current.txt"
+    elif ref in release_snapshots(directory):
+        path = release_snapshots(directory)[ref]
+    else:
+        path = Path(ref)
+        if not path.is_file():
+            known = ", ".join(["live", "current", *release_snapshots(directory)])
+            raise UsageError(f"{ref!r} is neither a snapshot file nor a known snapshot ({known})", 2)
+    try:
+        return snapshot_format.parse_any(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}", 2) from None
+
+
+def write_snapshot(snapshot: dict[str, Any], path: Path, fmt: str = "text") -> None:
+    text = snapshot_format.render_json(snapshot) if fmt == "json" else snapshot_format.render_text(snapshot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def text_diff(old: dict[str, Any], new: dict[str, Any], old_name: str, new_name: str) -> str:
+    return "".join(difflib.unified_diff(
+        snapshot_format.render_text(old).splitlines(keepends=True),
+        snapshot_format.render_text(new).splitlines(keepends=True),
+        fromfile=old_name, tofile=new_name))
+
+
+def check_report(committed_path: Path = CURRENT_SNAPSHOT) -> tuple[bool, str]:
+    """Compares the live surface with the committed snapshot: ``(equal, report)``."""
+    live = live_snapshot()
+    if not committed_path.is_file():
+        return False, f"{committed_path} does not exist.\nRun `{ACCEPT_COMMAND}` to create it.\n"
+    committed = snapshot_format.parse_any(committed_path.read_text(encoding="utf-8"))
+    if snapshot_format.render_text(committed) == snapshot_format.render_text(live):
+        return True, "the live API surface matches the committed snapshot\n"
+    changes = api_diff.diff_snapshots(committed, live)
+    report = (
+        "The live API surface differs from the committed snapshot.\n\n"
+        + text_diff(committed, live, f"{committed_path} (committed)", "live")
+        + "\nClassification:\n" + api_diff.format_changes(changes)
+        + f"\nIf the change is intended, accept it with:\n    {ACCEPT_COMMAND}\n"
+    )
+    return False, report
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    if args.output is None:
+        if not is_source_checkout():
+            raise UsageError(
+                f"refusing to rewrite the committed snapshot {CURRENT_SNAPSHOT}: this tvexp is installed, not a "
+                "source checkout (no pyproject.toml or .git next to the package); pass --output PATH")
+        path = CURRENT_SNAPSHOT
+    else:
+        path = Path(args.output)
+    snapshot = live_snapshot()
+    write_snapshot(snapshot, path, args.format)
+    print(f"wrote {len(snapshot['objects'])} objects to {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    equal, report = check_report()
+    print(report, end="")
+    return 0 if equal else 1
+
+
+def _diff(args: argparse.Namespace) -> int:
+    old, new = load_ref(args.old), load_ref(args.new)
+    changes = api_diff.diff_snapshots(old, new)
+    if args.format == "json":
+        print(json.dumps([c.to_json() for c in changes], indent=2))
+    else:
+        print(api_diff.format_changes(changes), end="")
+    return 1 if api_diff.breaking_changes(changes) else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    objects = live_snapshot()["objects"]
+    rows = [("symbol", "tier", "since", "kind", "status")]
+    for symbol, facts in objects.items():
+        if args.tier and facts["tier"] != args.tier:
+            continue
+        status = ""
+        if facts.get("deprecated"):
+            status = f"deprecated, removed in {facts['deprecated']['removed_in']}"
+        elif facts.get("kind") == "moved-name":
+            status = f"moved to {facts['moved_to']}, removed in {facts['removed_in']}"
+        rows.append((symbol, facts["tier"], facts.get("since") or "", facts.get("kind", ""), status))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + ("  " + row[4] if row[4] else ""))
+    return 0
+
+
+def deprecation_status(removed_in: str, current: str) -> str:
+    """``overdue`` (should be gone already), ``due in the next release`` or ``pending``."""
+    from tvexp._api.versions import next_release, parse_version
+
+    upcoming = parse_version(next_release(current)).sort_key()
+    target = parse_version(removed_in).sort_key()
+    if target < upcoming:
+        return "overdue"
+    if target == upcoming:
+        return "due in the next release"
+    return "pending"
+
+
+def _deprecations(args: argparse.Namespace) -> int:
+    import tvexp
+    from tvexp._api import deprecation
+
+    live_snapshot()  # imports every namespace, so that every declaration has registered
+    rows = [("kind", "symbol", "since", "removed_in", "status", "instead")]
+    for record in sorted(deprecation.REGISTRY, key=lambda r: (r.removed_in, r.symbol)):
+        rows.append((record.kind, record.symbol, record.since, record.removed_in,
+                     deprecation_status(record.removed_in, tvexp.__version__), record.instead or ""))
+    if len(rows) == 1:
+        print(f"no deprecations or moved names in tvexp {tvexp.__version__}")
+        return 0
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from tvexp._api import audit
+
+    findings = audit.audit_paths([Path(p) for p in args.paths])
+    print(audit.format_findings(findings), end="")
+    return 1 if audit.must_fail(findings, strict=args.strict) else 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from tvexp._api import source_edit
+
+    return source_edit.promote(args.name, since=args.since, skip_conformance=args.skip_conformance)
+
+
+def _deprecate(args: argparse.Namespace) -> int:
+    from tvexp._api import source_edit
+
+    return source_edit.deprecate(args.name, removed_in=args.removed_in, instead=args.instead)
+
+
+def rewrite_snapshot_and_print_diff(before: dict[str, Any]) -> dict[str, Any]:
+    """Writes the committed snapshot from a fresh interpreter (the sources changed) and prints the diff."""
+    result = subprocess.run([sys.executable, "-m", "tvexp._api.cli", "snapshot"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UsageError(f"rewriting the snapshot failed:\n{result.stdout}{result.stderr}")
+    after = snapshot_format.parse_any(CURRENT_SNAPSHOT.read_text(encoding="utf-8"))
+    print(f"rewrote {CURRENT_SNAPSHOT}")
+    print(api_diff.format_changes(api_diff.diff_snapshots(before, after)), end="")
+    return after
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tvexp-api", description="tvexp's public API surface: snapshot, diff, "
+                                     "promotion, deprecation and the upgrade audit.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("snapshot", help="write the live API surface (default: the committed snapshot)")
+    p.add_argument("--output", "-o", help="write here instead of the committed snapshot")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=_snapshot)
+
+    p = commands.add_parser("check", help="compare the live surface with the committed snapshot (exit 1 if they differ)")
+    p.set_defaults(run=_check)
+
+    p = commands.add_parser("diff", help="classify the changes between two snapshots (exit 1 if a stable change breaks)")
+    p.add_argument("old", metavar="OLD", help="snapshot file, release version, 'current' or 'live'")
+    p.add_argument("new", metavar="NEW", help="snapshot file, release version, 'current' or 'live'")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=_diff)
+
+    p = commands.add_parser("promote", help="make a prototype object stable")
+    p.add_argument("name", metavar="NAME", help="e.g. LayerNorm2d or tvexp.prototype.LayerNorm2d")
+    p.add_argument("--since", help="first stable release (default: the next release)")
+    p.add_argument("--skip-conformance", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(run=_promote)
+
+    p = commands.add_parser("deprecate", help="mark a public object deprecated next to its definition")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--removed-in", required=True, metavar="VERSION")
+    p.add_argument("--instead", metavar="NEW", help="what to use instead")
+    p.set_defaults(run=_deprecate)
+
+    p = commands.add_parser("deprecations", help="every deprecation and moved name with its status")
+    p.set_defaults(run=_deprecations)
+
+    p = commands.add_parser("list", help="the public API as a table")
+    p.add_argument("--tier", choices=("stable", "prototype", "core"))
+    p.set_defaults(run=_list)
+
+    p = commands.add_parser("audit", help="scan your code for prototype, deprecated and moved tvexp names")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--strict", action="store_true", help="also fail on prototype uses")
+    p.set_defaults(run=_audit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = get_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return int(args.run(args))
+    except UsageError as error:
+        print(f"tvexp-api: error: {error}", file=sys.stderr)
+        return error.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
