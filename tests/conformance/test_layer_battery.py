@@ -1,0 +1,713 @@
+"""The conformance battery: every check in ``CHECKS`` run over every case of the layer table.
+
+Each check is a plain function ``check_<name>(case)`` that raises (``AssertionError`` or the error
+torch raised) when the case does not conform. A case's ``expected_failures[check]`` turns that test
+into a strict xfail with the declared reason, so a limit that disappears is noticed as well.
+Checks that do not apply to a case (``onnx``/``inductor`` without the tag, ``channels_last`` without a
+4-d or 5-d input) are not generated for it.
+
+Comparisons use training mode for deterministic layers (so batch-statistics paths are covered) and
+evaluation mode for stochastic ones; ``export`` and ``onnx`` are deployment paths and use evaluation
+mode for every layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import contextlib
+import itertools
+import pickle
+import re
+import warnings
+from typing import Any, Callable, Iterable
+
+import pytest
+import torch
+from torch import Tensor, nn
+from torch.utils._pytree import tree_leaves
+
+from tvexp._conformance.cases import LAYER_CASES
+from tvexp._conformance.table import CHECKS, LayerCase, randn, seeded
+
+# float64 and float32 runs of the same layer differ by float32 rounding, amplified by normalisations.
+_DTYPE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
+# Different kernels (channels_last convolutions, inductor's fused code, onnxruntime) reorder sums.
+_KERNEL_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+_JIT_SCRIPT_DEPRECATION = r"`?torch\.jit\.script`? is deprecated"
+
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def build(case: LayerCase, seed: int = 0) -> nn.Module:
+    """The case's layer, built under a seeded RNG, in the mode the battery compares in."""
+    module = seeded(case.build, seed)
+    return module.eval() if case.stochastic else module.train()
+
+
+def inputs_of(case: LayerCase) -> tuple[Any, ...]:
+    return tuple(case.inputs())
+
+
+def tensors(value: Any) -> list[Tensor]:
+    return [leaf for leaf in tree_leaves(value) if isinstance(leaf, Tensor)]
+
+
+def cast(inputs: Iterable[Any], dtype: torch.dtype) -> tuple[Any, ...]:
+    return tuple(x.to(dtype) if isinstance(x, Tensor) and x.is_floating_point() else x for x in inputs)
+
+
+def assert_close(actual: Any, expected: Any, what: str, **tolerance: float) -> None:
+    torch.testing.assert_close(actual, expected, msg=lambda detail: f"{what}: {detail}", **tolerance)
+
+
+def assert_finite(value: Any, what: str) -> None:
+    for tensor in tensors(value):
+        if tensor.is_floating_point() or tensor.is_complex():
+            assert torch.isfinite(tensor).all(), f"{what} has non-finite values"
+
+
+def state_snapshot(module: nn.Module) -> dict[str, Tensor]:
+    return {key: value.detach().clone() for key, value in module.state_dict().items()}
+
+
+def perturb(module: nn.Module, seed: int = 123) -> nn.Module:
+    """Moves every floating parameter and buffer away from its initial value, keeping signs.
+
+    Deterministic initialisations (ones and zeros of norms) would otherwise make round trips
+    that lose state look correct.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in itertools.chain(module.parameters(), module.buffers()):
+            if tensor.is_floating_point():
+                noise = torch.rand(tensor.shape, generator=generator).to(tensor.dtype)
+                tensor.mul_(1 + 0.1 * noise).add_(0.01 * noise)
+    return module
+
+
+def rebatched(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The same inputs with twice the batch size (so a dynamic batch dimension is exercised)."""
+    return tuple(torch.cat([x, x.flip(0)]) if isinstance(x, Tensor) and x.dim() > 0 else x for x in inputs)
+
+
+def dynamic_shapes(case: LayerCase, inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    if not case.dynamic_batch:
+        return None
+    batch = torch.export.Dim("batch", min=2)
+    return tuple({0: batch} if isinstance(x, Tensor) and x.dim() > 0 else None for x in inputs)
+
+
+def memory_format_for(inputs: tuple[Any, ...]) -> torch.memory_format | None:
+    """``channels_last``/``channels_last_3d`` for a case whose first input is 4-d/5-d, else ``None``."""
+    first = inputs[0] if inputs else None
+    if isinstance(first, Tensor) and first.is_floating_point():
+        return {4: torch.channels_last, 5: torch.channels_last_3d}.get(first.dim())
+    return None
+
+
+def tracks_running_statistics(module: nn.Module) -> bool:
+    """Whether train and eval outputs differ by design (a norm with running statistics)."""
+    return any(
+        isinstance(sub, nn.modules.batchnorm._NormBase) and sub.track_running_stats for sub in module.modules()
+    )
+
+
+def is_pure_regulariser(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> bool:
+    """A stochastic layer without state whose output has the input's shape (dropout-like).
+
+    Such layers are documented as the identity in evaluation mode (StochasticDepth, DropBlock).
+    """
+    stateless = next(itertools.chain(module.parameters(), module.buffers()), None) is None
+    return (
+        stateless
+        and len(inputs) == 1
+        and isinstance(output, Tensor)
+        and isinstance(inputs[0], Tensor)
+        and output.shape == inputs[0].shape
+    )
+
+
+def reset_all_parameters(module: nn.Module) -> None:
+    """Calls ``reset_parameters`` on every submodule, children before their parents.
+
+    A parent's own initialisation (e.g. zero-initialised last norm of a residual branch) runs last,
+    so it is not overwritten by its children's defaults.
+    """
+    for sub in reversed(list(module.modules())):
+        reset = getattr(sub, "reset_parameters", None)
+        if callable(reset):
+            reset()
+
+
+# ---------------------------------------------------------------------------------------- checks
+
+
+def check_shape(case: LayerCase) -> None:
+    module = build(case)
+    inputs = inputs_of(case)
+    for mode in ("train", "eval"):
+        getattr(module, mode)()
+        with torch.no_grad():
+            output = module(*inputs)
+        assert isinstance(output, Tensor), f"{mode} output is a {type(output).__name__}, not a Tensor"
+        assert tuple(output.shape) == tuple(case.output_shape), (
+            f"{mode} output shape {tuple(output.shape)}, expected {tuple(case.output_shape)}"
+        )
+        assert_finite(output, f"{mode} output")
+
+
+def check_gradients(case: LayerCase) -> None:
+    module = seeded(case.build).train()
+    inputs = tuple(
+        x.detach().clone().requires_grad_() if isinstance(x, Tensor) and x.is_floating_point() else x
+        for x in inputs_of(case)
+    )
+    output = seeded(lambda: module(*inputs), seed=1)
+    generator = torch.Generator().manual_seed(7)
+    loss = sum(
+        (out * torch.randn(out.shape, generator=generator, dtype=out.dtype)).sum()
+        for out in tensors(output)
+        if out.requires_grad
+    )
+    assert isinstance(loss, Tensor), "no output depends on a parameter or an input"
+    loss.backward()
+    for name, parameter in module.named_parameters():
+        if parameter.requires_grad:
+            assert parameter.grad is not None, f"no gradient reached parameter {name!r}"
+            assert_finite(parameter.grad, f"gradient of {name!r}")
+    for index, x in enumerate(inputs):
+        if isinstance(x, Tensor) and x.requires_grad:
+            assert x.grad is not None, f"no gradient reached input {index}"
+            assert_finite(x.grad, f"gradient of input {index}")
+
+
+def check_float64(case: LayerCase) -> None:
+    module = build(case)
+    inputs = inputs_of(case)
+    with torch.no_grad():
+        expected = copy.deepcopy(module)(*inputs)
+        output = module.to(torch.float64)(*cast(inputs, torch.float64))
+    for tensor in tensors(output):
+        if tensor.is_floating_point():
+            assert tensor.dtype == torch.float64, f"float64 module and input gave a {tensor.dtype} output"
+    assert_close(cast((output,), torch.float32)[0], expected, "float64 output vs float32 output", **_DTYPE_TOLERANCE)
+
+
+def check_bfloat16(case: LayerCase) -> None:
+    module = build(case)
+    inputs = inputs_of(case)
+    with torch.no_grad():
+        output = module.to(torch.bfloat16)(*cast(inputs, torch.bfloat16))
+    for tensor in tensors(output):
+        if tensor.is_floating_point():
+            assert tensor.dtype == torch.bfloat16, f"bfloat16 module and input gave a {tensor.dtype} output"
+    assert tuple(output.shape) == tuple(case.output_shape), f"bfloat16 output shape {tuple(output.shape)}"
+    assert_finite(output, "bfloat16 output")
+
+
+def check_state_dict(case: LayerCase) -> None:
+    source = perturb(build(case, seed=0))
+    target = build(case, seed=1)
+    state = source.state_dict()
+    target.load_state_dict(state, strict=True)
+    assert list(target.state_dict()) == list(state), "state_dict keys (or their order) changed on loading"
+    assert_close(state_snapshot(target), state_snapshot(source), "loaded state")
+    inputs = inputs_of(case)
+    with torch.no_grad():
+        assert_close(target(*inputs), source(*inputs), "output after state_dict round trip")
+
+
+def check_pickle(case: LayerCase) -> None:
+    module = perturb(build(case))
+    restored = pickle.loads(pickle.dumps(module))
+    duplicate = copy.deepcopy(module)
+    assert type(restored) is type(module) and type(duplicate) is type(module)
+    assert restored.training == module.training, "pickling changed the training flag"
+    inputs = inputs_of(case)
+    with torch.no_grad():
+        expected = copy.deepcopy(module)(*inputs)
+        assert_close(restored(*inputs), expected, "output after pickle round trip")
+        assert_close(duplicate(*inputs), expected, "output after copy.deepcopy")
+
+
+def check_script(case: LayerCase) -> None:
+    module = build(case)
+    with warnings.catch_warnings():
+        # torch 2.13 deprecates jit.script (DeprecationWarning; FutureWarning from 2.14); nothing else is filtered.
+        warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=FutureWarning)
+        scripted = torch.jit.script(copy.deepcopy(module))
+    inputs = inputs_of(case)
+    with torch.no_grad():
+        assert_close(scripted(*inputs), module(*inputs), "torch.jit.script output vs eager")
+
+
+def check_export(case: LayerCase) -> None:
+    module = seeded(case.build).eval()
+    inputs = inputs_of(case)
+    torch._dynamo.reset()
+    try:
+        exported = torch.export.export(copy.deepcopy(module), inputs, dynamic_shapes=dynamic_shapes(case, inputs))
+        program = exported.module()
+        with torch.no_grad():
+            assert_close(program(*inputs), module(*inputs), "torch.export output vs eager")
+            if case.dynamic_batch:
+                larger = rebatched(inputs)
+                assert_close(program(*larger), module(*larger), "torch.export output at another batch size")
+    finally:
+        torch._dynamo.reset()
+
+
+def check_compile(case: LayerCase) -> None:
+    module = build(case)
+    inputs = inputs_of(case)
+    # A stochastic layer is compared in eval mode, but its training path must compile too.
+    modes = [module.training] + ([True] if case.stochastic else [])
+    try:
+        for training in modes:
+            mode = "train" if training else "eval"
+            torch._dynamo.reset()
+            explained = torch._dynamo.explain(copy.deepcopy(module).train(training))(*inputs)
+            assert explained.graph_break_count == 0, (
+                f"{explained.graph_break_count} graph break(s) in {mode} mode: "
+                f"{[reason.reason.strip().splitlines()[0] for reason in explained.break_reasons]}"
+            )
+            # explain() misses some breaks (a print is reordered); fullgraph=True raises on every one.
+            torch._dynamo.reset()
+            compiled = torch.compile(copy.deepcopy(module).train(training), fullgraph=True, backend="eager")
+            with torch.no_grad():
+                output = compiled(*inputs)
+                if training == module.training:
+                    assert_close(output, module(*inputs), f"torch.compile(backend='eager') output vs eager ({mode})")
+    finally:
+        torch._dynamo.reset()
+
+
+def check_inductor(case: LayerCase) -> None:
+    module = build(case)
+    inputs = inputs_of(case)
+    torch._dynamo.reset()
+    try:
+        compiled = torch.compile(copy.deepcopy(module), fullgraph=True)
+        with torch.no_grad():
+            assert_close(compiled(*inputs), module(*inputs), "inductor output vs eager", **_KERNEL_TOLERANCE)
+    finally:
+        torch._dynamo.reset()
+
+
+def check_fx(case: LayerCase) -> None:
+    module = build(case)
+    if case.stochastic:
+        torch.fx.symbolic_trace(copy.deepcopy(module).train())  # the training path must trace as well
+    traced = torch.fx.symbolic_trace(copy.deepcopy(module))
+    inputs = inputs_of(case)
+    with torch.no_grad():
+        assert_close(traced(*inputs), module(*inputs), "torch.fx.symbolic_trace output vs eager")
+
+
+def check_onnx(case: LayerCase) -> None:
+    import onnxruntime
+
+    module = seeded(case.build).eval()
+    inputs = inputs_of(case)
+    torch._dynamo.reset()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            program = torch.onnx.export(
+                copy.deepcopy(module), inputs, dynamo=True, dynamic_shapes=dynamic_shapes(case, inputs), verbose=False
+            )
+    finally:
+        torch._dynamo.reset()
+    session = onnxruntime.InferenceSession(
+        program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [argument.name for argument in session.get_inputs()]
+    for sample in [inputs] + ([rebatched(inputs)] if case.dynamic_batch else []):
+        feeds = dict(zip(names, (x.numpy() for x in sample if isinstance(x, Tensor))))
+        with torch.no_grad():
+            expected = tensors(module(*sample))
+        actual = [torch.from_numpy(value) for value in session.run(None, feeds)]
+        assert_close(actual, expected, f"onnxruntime output vs eager (batch {sample[0].shape[0]})", **_KERNEL_TOLERANCE)
+
+
+def check_channels_last(case: LayerCase) -> None:
+    inputs = inputs_of(case)
+    memory_format = memory_format_for(inputs)
+    assert memory_format is not None, "channels_last needs a 4-d or 5-d first input"
+    module = build(case)
+    converted = tuple(
+        x.to(memory_format=memory_format) if isinstance(x, Tensor) and x.dim() == inputs[0].dim() else x
+        for x in inputs
+    )
+    with torch.no_grad():
+        expected = copy.deepcopy(module)(*inputs)
+        output = copy.deepcopy(module).to(memory_format=memory_format)(*converted)
+    assert_close(output, expected, "channels_last output vs contiguous output", **_KERNEL_TOLERANCE)
+    if isinstance(output, Tensor) and output.dim() == inputs[0].dim():
+        assert output.is_contiguous(memory_format=memory_format), (
+            f"output lost the channels_last memory format (strides {output.stride()}); "
+            "declare expected_failures['channels_last'] if the layer's ops do not keep it"
+        )
+
+
+def check_train_eval(case: LayerCase) -> None:
+    module = seeded(case.build)
+    inputs = inputs_of(case)
+    before = state_snapshot(module)
+    with torch.no_grad():
+        if case.stochastic:
+            module.eval()
+            first = seeded(lambda: module(*inputs), seed=1)
+            second = seeded(lambda: module(*inputs), seed=2)
+            assert_close(second, first, "eval output under two RNG seeds (must be deterministic)")
+            if is_pure_regulariser(module, inputs, first):
+                assert_close(first, inputs[0], "eval output of a stateless regulariser (must be the identity)")
+            module.train()
+            assert_close(
+                seeded(lambda: module(*inputs), seed=3), seeded(lambda: module(*inputs), seed=3),
+                "train output under the same RNG seed (must be reproducible)",
+            )
+            assert_close(state_snapshot(module), before, "state after forwards")
+        elif tracks_running_statistics(module):
+            module.eval()
+            first, second = module(*inputs), module(*inputs)
+            assert_close(second, first, "repeated eval outputs")
+            assert_close(state_snapshot(module), before, "state after eval forwards (must not change)")
+            module.train()
+            module(*inputs)
+            after = state_snapshot(module)
+            changed = [key for key in before if not torch.equal(before[key], after[key])]
+            assert changed, "a train forward did not update the running statistics"
+        else:
+            train_output = module.train()(*inputs)
+            eval_output = module.eval()(*inputs)
+            assert_close(eval_output, train_output, "eval output vs train output of a deterministic layer")
+            assert_close(state_snapshot(module), before, "state after forwards (must not change)")
+
+
+def check_meta(case: LayerCase) -> None:
+    with torch.device("meta"):
+        module = seeded(case.build)
+    on_other_devices = [
+        name for name, tensor in itertools.chain(module.named_parameters(), module.named_buffers())
+        if not tensor.is_meta
+    ]
+    assert not on_other_devices, f"not created on the meta device: {on_other_devices}"
+    module.to_empty(device="cpu")
+    reset_all_parameters(module)
+    reference = seeded(case.build)
+    for name, buffer in reference.named_buffers():
+        assert_close(module.get_buffer(name), buffer, f"buffer {name!r} after to_empty + reset_parameters")
+    for name, parameter in module.named_parameters():
+        assert_finite(parameter, f"parameter {name!r} after to_empty + reset_parameters")
+    module.eval() if case.stochastic else module.train()
+    with torch.no_grad():
+        output = module(*inputs_of(case))
+    assert tuple(output.shape) == tuple(case.output_shape)
+    assert_finite(output, "output of a module built on the meta device")
+
+
+def check_repr(case: LayerCase) -> None:
+    module = build(case)
+    text = repr(module)
+    name = type(module).__name__
+    assert text.startswith(name + "("), f"repr {text!r} does not start with {name}("
+    assert module.extra_repr() or next(module.children(), None) is not None, (
+        f"repr {text!r} names no hyperparameters: define extra_repr"
+    )
+
+
+CHECK_FUNCTIONS: dict[str, Callable[[LayerCase], None]] = {
+    "shape": check_shape,
+    "gradients": check_gradients,
+    "float64": check_float64,
+    "bfloat16": check_bfloat16,
+    "state_dict": check_state_dict,
+    "pickle": check_pickle,
+    "script": check_script,
+    "export": check_export,
+    "compile": check_compile,
+    "inductor": check_inductor,
+    "fx": check_fx,
+    "onnx": check_onnx,
+    "channels_last": check_channels_last,
+    "train_eval": check_train_eval,
+    "meta": check_meta,
+    "repr": check_repr,
+}
+_SLOW_CHECKS = frozenset({"inductor", "onnx"})
+
+
+def applies(case: LayerCase, check: str) -> bool:
+    """Whether ``check`` is run for ``case`` (tag-gated and input-dependent checks)."""
+    if check in ("inductor", "onnx"):
+        return check in case.tags
+    if check == "channels_last":
+        return memory_format_for(inputs_of(case)) is not None
+    return True
+
+
+def parameters(check: str, cases: Iterable[LayerCase] = LAYER_CASES) -> list[Any]:
+    params = []
+    for case in cases:
+        if not applies(case, check):
+            continue
+        marks = [pytest.mark.slow] if check in _SLOW_CHECKS else []
+        if check in case.expected_failures:
+            marks.append(pytest.mark.xfail(strict=True, reason=case.expected_failures[check]))
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    return params
+
+
+# ----------------------------------------------------------------------------------------- tests
+
+
+def test_every_check_has_a_function() -> None:
+    assert set(CHECK_FUNCTIONS) == set(CHECKS)
+
+
+@pytest.mark.parametrize("case", parameters("shape"))
+def test_shape(case: LayerCase) -> None:
+    check_shape(case)
+
+
+@pytest.mark.parametrize("case", parameters("gradients"))
+def test_gradients(case: LayerCase) -> None:
+    check_gradients(case)
+
+
+@pytest.mark.parametrize("case", parameters("float64"))
+def test_float64(case: LayerCase) -> None:
+    check_float64(case)
+
+
+@pytest.mark.parametrize("case", parameters("bfloat16"))
+def test_bfloat16(case: LayerCase) -> None:
+    check_bfloat16(case)
+
+
+@pytest.mark.parametrize("case", parameters("state_dict"))
+def test_state_dict(case: LayerCase) -> None:
+    check_state_dict(case)
+
+
+@pytest.mark.parametrize("case", parameters("pickle"))
+def test_pickle(case: LayerCase) -> None:
+    check_pickle(case)
+
+
+@pytest.mark.parametrize("case", parameters("script"))
+def test_script(case: LayerCase) -> None:
+    check_script(case)
+
+
+@pytest.mark.parametrize("case", parameters("export"))
+def test_export(case: LayerCase) -> None:
+    check_export(case)
+
+
+@pytest.mark.parametrize("case", parameters("compile"))
+def test_compile(case: LayerCase) -> None:
+    check_compile(case)
+
+
+@pytest.mark.parametrize("case", parameters("inductor"))
+def test_inductor(case: LayerCase) -> None:
+    check_inductor(case)
+
+
+@pytest.mark.parametrize("case", parameters("fx"))
+def test_fx(case: LayerCase) -> None:
+    check_fx(case)
+
+
+@pytest.mark.parametrize("case", parameters("onnx"))
+def test_onnx(case: LayerCase) -> None:
+    check_onnx(case)
+
+
+@pytest.mark.parametrize("case", parameters("channels_last"))
+def test_channels_last(case: LayerCase) -> None:
+    check_channels_last(case)
+
+
+@pytest.mark.parametrize("case", parameters("train_eval"))
+def test_train_eval(case: LayerCase) -> None:
+    check_train_eval(case)
+
+
+@pytest.mark.parametrize("case", parameters("meta"))
+def test_meta(case: LayerCase) -> None:
+    check_meta(case)
+
+
+@pytest.mark.parametrize("case", parameters("repr"))
+def test_repr(case: LayerCase) -> None:
+    check_repr(case)
+
+
+# ------------------------------------------------------- the battery itself: it passes and it can fail
+# torch.nn layers that conform, and small layers that each break exactly one promise. These keep the
+# battery honest while the table is small, and prove that every check can fail.
+
+
+class _ConvNormAct(nn.Sequential):
+    def __init__(self) -> None:
+        super().__init__(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+
+
+class _Scale(nn.Module):
+    """Conforms: a learned per-channel scale with a deterministic buffer and reset_parameters."""
+
+    def __init__(self, channels: int = 3) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(channels, 1, 1))
+        self.register_buffer("offset", torch.empty(channels, 1, 1))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.uniform_(self.weight, 0.5, 1.5)
+        nn.init.constant_(self.offset, 0.25)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.weight + self.offset
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}"
+
+
+class _BufferNotReset(_Scale):
+    def reset_parameters(self) -> None:
+        nn.init.uniform_(self.weight, 0.5, 1.5)
+        if not self.offset.is_meta and self.offset.abs().sum() == 0:
+            nn.init.constant_(self.offset, 0.25)  # only in the constructor: to_empty leaves garbage
+
+    def __init__(self) -> None:
+        super().__init__()
+        with torch.no_grad():
+            self.offset.fill_(3.0)
+
+
+class _UnusedParameter(_Scale):
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Parameter(torch.ones(1))
+
+
+class _TrainOnlyScaling(_Scale):
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x) * (2.0 if self.training else 1.0)
+
+
+class _LosesChannelsLast(_Scale):
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x).contiguous()
+
+
+class _PlainAttributeState(_Scale):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = torch.rand(1)  # not a buffer: a state_dict does not carry it
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x) + self.hidden
+
+
+class _DataDependentBranch(_Scale):
+    def forward(self, x: Tensor) -> Tensor:
+        if x.sum() > 0:
+            return super().forward(x)
+        return x
+
+
+class _GraphBreak(_Scale):
+    def forward(self, x: Tensor) -> Tensor:
+        y = super().forward(x)
+        print("side effect")  # noqa: T201 (dynamo cannot trace print: a graph break)
+        return y
+
+
+class _LambdaInForward(_Scale):
+    def forward(self, x: Tensor) -> Tensor:
+        double = lambda t: t * 2  # noqa: E731 (TorchScript rejects lambdas)
+        return double(super().forward(x))
+
+
+class _HoldsLambda(_Scale):
+    def __init__(self) -> None:
+        super().__init__()
+        self.post = lambda t: t  # pickle cannot serialise a lambda
+
+
+class _CastsToFloat32(_Scale):
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x).float()
+
+
+class _BareRepr(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return x * 2
+
+
+class _NotIdentityInEval(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.functional.dropout(x, 0.5, self.training) * (1.0 if self.training else 0.5)
+
+    def extra_repr(self) -> str:
+        return "p=0.5"
+
+
+def _image() -> tuple[Tensor, ...]:
+    return (randn(2, 3, 5, 5),)
+
+
+def _synthetic(cls: Callable[[], nn.Module], output_shape: tuple[int, ...] = (2, 3, 5, 5), **kwargs: Any) -> LayerCase:
+    return LayerCase(id=f"{getattr(cls, '__name__', 'layer')}/synthetic", build=cls, inputs=_image,
+                     output_shape=output_shape, **kwargs)
+
+
+_CONFORMING = [
+    _synthetic(_ConvNormAct, (2, 4, 5, 5)),
+    _synthetic(_Scale),
+    _synthetic(lambda: nn.Dropout(0.5), stochastic=True),
+    LayerCase(id="Linear/synthetic", build=lambda: nn.Linear(4, 3), inputs=lambda: (randn(2, 4),),
+              output_shape=(2, 3)),
+]
+_BROKEN = [  # (check, case, what the failure must say)
+    ("shape", _synthetic(_Scale, (2, 3, 5, 4)), "output shape"),
+    ("gradients", _synthetic(_UnusedParameter), "no gradient reached parameter 'unused'"),
+    ("float64", _synthetic(_CastsToFloat32), "gave a torch.float32 output"),
+    ("bfloat16", _synthetic(_CastsToFloat32), "gave a torch.float32 output"),
+    ("state_dict", _synthetic(_PlainAttributeState), "output after state_dict round trip"),
+    ("pickle", _synthetic(_HoldsLambda), "lambda"),
+    ("script", _synthetic(_LambdaInForward), "Lambda"),
+    ("export", _synthetic(_DataDependentBranch), "data-dependent"),
+    ("compile", _synthetic(_GraphBreak), "print"),
+    ("fx", _synthetic(_DataDependentBranch), "control flow"),
+    ("channels_last", _synthetic(_LosesChannelsLast), "lost the channels_last memory format"),
+    ("train_eval", _synthetic(_TrainOnlyScaling), "eval output vs train output"),
+    ("train_eval", _synthetic(_NotIdentityInEval, stochastic=True), "must be the identity"),
+    ("meta", _synthetic(_BufferNotReset), "buffer 'offset'"),
+    ("repr", _synthetic(_BareRepr), "define extra_repr"),
+]
+_CHEAP_CHECKS = [check for check in CHECKS if check not in _SLOW_CHECKS]
+
+
+@pytest.mark.parametrize("check", _CHEAP_CHECKS)
+@pytest.mark.parametrize("case", _CONFORMING, ids=lambda case: case.id)
+def test_battery_passes_conforming_torch_layers(case: LayerCase, check: str) -> None:
+    if not applies(case, check):
+        pytest.skip(f"{check} does not apply to {case.id}")
+    CHECK_FUNCTIONS[check](case)
+
+
+@pytest.mark.parametrize(("check", "case", "message"), _BROKEN, ids=[f"{check}-{case.id}" for check, case, _ in _BROKEN])
+def test_battery_detects_a_broken_layer(check: str, case: LayerCase, message: str) -> None:
+    with pytest.raises(Exception, match=re.escape(message)):
+        CHECK_FUNCTIONS[check](case)
+
+
+def test_every_cheap_check_is_shown_to_fail() -> None:
+    assert {check for check, _, _ in _BROKEN} == set(_CHEAP_CHECKS)
