@@ -6,11 +6,24 @@ Importing this namespace never imports :mod:`tvexp.prototype` and never warns.
 """
 
 from tvexp._api.deprecation import moved_name_getattr
+from tvexp._layers.conv_norm_activation import Conv2dNormActivation, Conv3dNormActivation
 from tvexp._layers.drop_block import DropBlock2d, DropBlock3d
+from tvexp._layers.frozen_batch_norm import FrozenBatchNorm2d
+from tvexp._layers.mlp import MLP
+from tvexp._layers.permute import Permute
+from tvexp._layers.squeeze_excitation import SqueezeExcitation
+from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__: list[str] = [
+    "Conv2dNormActivation",
+    "Conv3dNormActivation",
     "DropBlock2d",
     "DropBlock3d",
+    "FrozenBatchNorm2d",
+    "MLP",
+    "Permute",
+    "SqueezeExcitation",
+    "StochasticDepth",
 ]
 
 __getattr__ = moved_name_getattr(__name__)

@@ -1,0 +1,1 @@
+"""Layer implementations (private): one concept per module; public names live in the tier namespaces."""
