@@ -1,0 +1,180 @@
+"""BasicBlock: the two-convolution residual block of ResNet-18/34 (He et al., arXiv:1512.03385)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from tvexp._api.tiers import prototype
+from tvexp._layers.layer_builders import (
+    LayerBuilder,
+    build_activation,
+    build_layer,
+    check_builder,
+    check_positive_int,
+    check_probability,
+)
+from tvexp._layers.squeeze_excitation import SqueezeExcitation
+from tvexp._layers.stochastic_depth import StochasticDepth
+
+__all__ = ["BasicBlock"]
+
+_Device = torch.device | str | None
+
+
+def _conv3x3(in_channels: int, out_channels: int, stride: int, groups: int, dilation: int, device: _Device,
+             dtype: torch.dtype | None) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=dilation, groups=groups,
+                     bias=False, dilation=dilation, device=device, dtype=dtype)
+
+
+def _conv1x1(in_channels: int, out_channels: int, stride: int, device: _Device,
+             dtype: torch.dtype | None) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False, device=device,
+                     dtype=dtype)
+
+
+def _check_downsample(downsample: object) -> None:
+    if downsample is not None and not isinstance(downsample, nn.Module):
+        raise TypeError(f"downsample must be an nn.Module instance or None, got {downsample!r}")
+
+
+def _projection(in_channels: int, out_channels: int, stride: int, norm_layer: LayerBuilder, device: _Device,
+                dtype: torch.dtype | None) -> nn.Sequential:
+    """torchvision's shortcut projection; its keys are ``downsample.0`` (conv) and ``downsample.1`` (norm)."""
+    return nn.Sequential(
+        _conv1x1(in_channels, out_channels, stride, device, dtype),
+        build_layer(norm_layer, "norm_layer", out_channels, device=device, dtype=dtype),
+    )
+
+
+def _squeeze_channels(channels: int, se_ratio: float) -> int:
+    return max(1, int(channels * se_ratio))
+
+
+def _reset_children(module: nn.Module) -> None:
+    for child in module.modules():
+        if child is not module and hasattr(child, "reset_parameters"):
+            child.reset_parameters()  # type: ignore[operator]
+
+
+@prototype(since="0.1.0")
+class BasicBlock(nn.Module):
+    r"""ResNet's basic residual block: two 3x3 convolutions and an identity or projection shortcut.
+
+    From `Deep Residual Learning for Image Recognition <https://arxiv.org/abs/1512.03385>`_:
+    ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``. Submodule names and the positional
+    arguments follow torchvision's ``BasicBlock``, so a network assembled from these blocks loads
+    torchvision ResNet-18/34 checkpoints with ``strict=True``, and the class can be passed as
+    ``block`` to ``torchvision.models.ResNet``.
+
+    Differences from torchvision: ``dilation > 1`` is supported (both 3x3 convolutions are
+    dilated; torchvision raises ``NotImplementedError``); when ``downsample`` is ``None`` but the
+    shortcut must change shape (``stride != 1`` or ``in_channels != planes``) the torchvision
+    projection ``downsample = Sequential(conv1x1, norm)`` is built, where torchvision fails at the
+    first forward. ``groups``/``base_width`` other than 1/64 are rejected at construction, as in
+    torchvision (use :class:`Bottleneck` for grouped or wide blocks).
+
+    Args:
+        in_channels: Channels of the input.
+        planes: Channels of both convolutions and of the output (``expansion`` is 1).
+        stride: Stride of the first convolution and of the projection shortcut.
+        downsample: The shortcut module; ``None`` means identity, or the default projection when
+            the shape changes.
+        groups: Must be 1 (kept for torchvision's signature).
+        base_width: Must be 64 (kept for torchvision's signature).
+        dilation: Dilation of both 3x3 convolutions (their padding equals it).
+        norm_layer: Builds each norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`.
+        activation_layer: Builds the activation (``inplace=True`` is passed when accepted).
+        se_ratio: When positive, a :class:`SqueezeExcitation` named ``se`` with
+            ``max(1, int(planes * se_ratio))`` squeeze channels rescales the residual branch before
+            the addition (SE-ResNet uses ``1/16``). Default 0: no ``se`` (torchvision's layout).
+        stochastic_depth_prob: Probability of dropping the residual branch per sample in training
+            (``StochasticDepth(p, "row")``, named ``stochastic_depth``; it has no parameters).
+        device: Device of the parameters.
+        dtype: Floating-point type of the parameters.
+
+    Shape:
+        - Input: :math:`(N, C_{in}, H, W)`
+        - Output: :math:`(N, planes, \lceil H / stride \rceil, \lceil W / stride \rceil)`
+
+    Example:
+        >>> block = BasicBlock(16, 32, stride=2)
+        >>> block(torch.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 32, 4, 4])
+        >>> sorted({key.split(".")[0] for key in block.state_dict()})
+        ['bn1', 'bn2', 'conv1', 'conv2', 'downsample']
+    """
+
+    expansion: int = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
+        norm_layer: LayerBuilder | None = None,
+        *,
+        activation_layer: LayerBuilder = nn.ReLU,
+        se_ratio: float = 0.0,
+        stochastic_depth_prob: float = 0.0,
+        device: _Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        for value, name in ((in_channels, "in_channels"), (planes, "planes"), (stride, "stride"),
+                            (dilation, "dilation")):
+            check_positive_int(value, name)
+        if groups != 1 or base_width != 64:
+            raise ValueError(
+                f"BasicBlock supports only groups=1 and base_width=64, got groups={groups!r} and "
+                f"base_width={base_width!r}; use Bottleneck for grouped or wide blocks"
+            )
+        _check_downsample(downsample)
+        check_builder(norm_layer, "norm_layer")
+        check_builder(activation_layer, "activation_layer", optional=False)
+        check_probability(se_ratio, "se_ratio")
+        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        super().__init__()
+        norm = nn.BatchNorm2d if norm_layer is None else norm_layer
+        self.in_channels = in_channels
+        self.out_channels = planes * self.expansion
+        self.stride = stride
+        self.dilation = dilation
+        self.conv1 = _conv3x3(in_channels, planes, stride, 1, dilation, device, dtype)
+        self.bn1 = build_layer(norm, "norm_layer", planes, device=device, dtype=dtype)
+        # One activation module used twice, as in torchvision (it has no state).
+        self.relu = build_activation(activation_layer, "activation_layer", True, device=device, dtype=dtype)
+        self.conv2 = _conv3x3(planes, planes, 1, 1, dilation, device, dtype)
+        self.bn2 = build_layer(norm, "norm_layer", planes, device=device, dtype=dtype)
+        self.se = (SqueezeExcitation(planes, _squeeze_channels(planes, se_ratio), device=device, dtype=dtype)
+                   if se_ratio > 0 else None)
+        if downsample is None and (stride != 1 or in_channels != self.out_channels):
+            downsample = _projection(in_channels, self.out_channels, stride, norm, device, dtype)
+        self.downsample = downsample
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+
+    def reset_parameters(self) -> None:
+        """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
+        _reset_children(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.se is not None:
+            out = self.se(out)
+        out = self.stochastic_depth(out)
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+        if self.dilation != 1:
+            text += f", dilation={self.dilation}"
+        return text

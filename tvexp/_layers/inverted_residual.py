@@ -1,0 +1,189 @@
+"""InvertedResidual: MobileNetV2's inverted residual block, with MobileNetV3's options (arXiv:1801.04381, arXiv:1905.02244)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from tvexp._api.tiers import prototype
+from tvexp._layers.basic_block import _Device, _reset_children
+from tvexp._layers.conv_norm_activation import Conv2dNormActivation
+from tvexp._layers.layer_builders import (
+    LayerBuilder,
+    build_layer,
+    check_builder,
+    check_positive_int,
+    check_probability,
+)
+from tvexp._layers.stochastic_depth import StochasticDepth
+
+__all__ = ["InvertedResidual"]
+
+_LAYOUTS = ("mobilenet_v2", "mobilenet_v3")
+
+
+def _make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
+    """The TensorFlow MobileNet channel rounding torchvision uses: nearest multiple of ``divisor``, never 10% below."""
+    if min_value is None:
+        min_value = divisor
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@prototype(since="0.1.0")
+class InvertedResidual(nn.Module):
+    r"""Inverted residual block: 1x1 expansion, depthwise convolution, optional squeeze-excitation, 1x1 linear projection.
+
+    From `MobileNetV2 <https://arxiv.org/abs/1801.04381>`_ and `MobileNetV3
+    <https://arxiv.org/abs/1905.02244>`_. The input is added back when ``stride == 1`` and
+    ``in_channels == out_channels`` (``use_res_connect``). The expansion is left out when the
+    expanded width equals ``in_channels``.
+
+    ``layout`` picks the checkpoint keys of the torchvision class a network should load weights from:
+
+    - ``"mobilenet_v2"``: one ``conv`` Sequential of ``Conv2dNormActivation`` (expand), ``Conv2dNormActivation``
+      (depthwise), then a plain ``nn.Conv2d`` and norm (keys ``conv.0.0.weight`` ... ``conv.3.weight``),
+      as ``torchvision.models.mobilenetv2.InvertedResidual``.
+    - ``"mobilenet_v3"``: one ``block`` Sequential of ``Conv2dNormActivation`` (expand), ``Conv2dNormActivation``
+      (depthwise), the squeeze-excitation when ``se_layer`` is given, and a ``Conv2dNormActivation`` without
+      activation as projection (keys ``block.0.0.weight`` ... ``block.3.1.weight``), as
+      ``torchvision.models.mobilenetv3.InvertedResidual``.
+
+    The first four positional arguments match torchvision's MobileNetV2 block, so this class can be
+    passed as ``block`` to ``torchvision.models.MobileNetV2``. Differences from torchvision: with
+    ``dilation > 1`` the ``stride`` is used as given (torchvision's MobileNetV3 silently turns a
+    dilated stride-2 block into stride 1 and still skips the residual connection), and any
+    positive stride is accepted.
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        stride: Stride of the depthwise convolution.
+        expand_ratio: Expanded width ``int(round(in_channels * expand_ratio))`` when
+            ``expanded_channels`` is not given.
+        norm_layer: Builds each norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`
+            (MobileNetV3 uses ``partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)``).
+        expanded_channels: Width of the depthwise stage, overriding ``expand_ratio`` (MobileNetV3
+            tables give it directly).
+        kernel_size: Kernel size of the depthwise convolution.
+        dilation: Dilation of the depthwise convolution.
+        activation_layer: Builds the activations of the expansion and depthwise stages
+            (MobileNetV2: :class:`torch.nn.ReLU6`; MobileNetV3: :class:`torch.nn.ReLU` or
+            :class:`torch.nn.Hardswish`).
+        se_layer: Builds a squeeze-excitation as ``se_layer(expanded_channels, squeeze_channels)``
+            after the depthwise stage; ``None`` leaves it out. MobileNetV3 uses
+            ``partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)``.
+        squeeze_channels: Squeeze width; default ``_make_divisible(expanded_channels // 4, 8)``
+            (MobileNetV3's rule).
+        stochastic_depth_prob: Probability of dropping the residual branch per sample in training
+            (only where the residual connection exists; no parameters, no checkpoint keys).
+        layout: ``"mobilenet_v2"`` or ``"mobilenet_v3"``, see above.
+        device: Device of the parameters.
+        dtype: Floating-point type of the parameters.
+
+    Shape:
+        - Input: :math:`(N, C_{in}, H, W)`
+        - Output: :math:`(N, C_{out}, \lceil H / stride \rceil, \lceil W / stride \rceil)`
+
+    Example:
+        >>> block = InvertedResidual(16, 16, expand_ratio=6)
+        >>> block(torch.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 16, 8, 8])
+        >>> from functools import partial
+        >>> from tvexp.stable import SqueezeExcitation
+        >>> v3 = InvertedResidual(16, 24, 2, expanded_channels=72, kernel_size=5, activation_layer=nn.Hardswish,
+        ...                       se_layer=partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid),
+        ...                       layout="mobilenet_v3")
+        >>> v3(torch.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 24, 4, 4])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        expand_ratio: float = 1.0,
+        norm_layer: LayerBuilder | None = None,
+        *,
+        expanded_channels: int | None = None,
+        kernel_size: int = 3,
+        dilation: int = 1,
+        activation_layer: LayerBuilder = nn.ReLU6,
+        se_layer: LayerBuilder | None = None,
+        squeeze_channels: int | None = None,
+        stochastic_depth_prob: float = 0.0,
+        layout: Literal["mobilenet_v2", "mobilenet_v3"] = "mobilenet_v2",
+        device: _Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        for value, name in ((in_channels, "in_channels"), (out_channels, "out_channels"), (stride, "stride"),
+                            (kernel_size, "kernel_size"), (dilation, "dilation")):
+            check_positive_int(value, name)
+        if layout not in _LAYOUTS:
+            raise ValueError(f"layout must be 'mobilenet_v2' or 'mobilenet_v3', got {layout!r}")
+        if expanded_channels is None:
+            if not expand_ratio > 0:
+                raise ValueError(f"expand_ratio must be positive, got {expand_ratio!r}")
+            expanded_channels = int(round(in_channels * expand_ratio))
+        check_positive_int(expanded_channels, "expanded_channels")
+        if squeeze_channels is not None:
+            check_positive_int(squeeze_channels, "squeeze_channels")
+        check_builder(norm_layer, "norm_layer")
+        check_builder(activation_layer, "activation_layer", optional=False)
+        check_builder(se_layer, "se_layer")
+        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        super().__init__()
+        norm = nn.BatchNorm2d if norm_layer is None else norm_layer
+        factory = {"device": device, "dtype": dtype}
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.stride = stride
+        self.layout = layout
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+        # torchvision's detection and segmentation backbones find stage boundaries through this flag.
+        self._is_cn = stride > 1
+
+        layers: list[nn.Module] = []
+        if expanded_channels != in_channels:
+            layers.append(Conv2dNormActivation(in_channels, expanded_channels, kernel_size=1, norm_layer=norm,
+                                               activation_layer=activation_layer, **factory))
+        layers.append(Conv2dNormActivation(expanded_channels, expanded_channels, kernel_size=kernel_size,
+                                           stride=stride, dilation=dilation, groups=expanded_channels,
+                                           norm_layer=norm, activation_layer=activation_layer, **factory))
+        if se_layer is not None:
+            squeeze = squeeze_channels if squeeze_channels is not None else _make_divisible(expanded_channels // 4, 8)
+            layers.append(build_layer(se_layer, "se_layer", expanded_channels, squeeze, **factory))
+        if layout == "mobilenet_v2":
+            layers.append(nn.Conv2d(expanded_channels, out_channels, 1, 1, 0, bias=False, **factory))
+            layers.append(build_layer(norm, "norm_layer", out_channels, **factory))
+        else:
+            layers.append(Conv2dNormActivation(expanded_channels, out_channels, kernel_size=1, norm_layer=norm,
+                                               activation_layer=None, **factory))
+        # The branch is registered under the torchvision name of the chosen layout; the other name
+        # stays None, so checkpoints hold only one of them.
+        self.conv = nn.Sequential(*layers) if layout == "mobilenet_v2" else None
+        self.block = nn.Sequential(*layers) if layout == "mobilenet_v3" else None
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+
+    def reset_parameters(self) -> None:
+        """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
+        _reset_children(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.conv is not None:
+            result = self.conv(x)
+        elif self.block is not None:
+            result = self.block(x)
+        else:
+            result = x
+        if self.use_res_connect:
+            result = self.stochastic_depth(result) + x
+        return result
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}, layout={self.layout!r}"
