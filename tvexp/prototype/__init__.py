@@ -9,11 +9,28 @@ Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvex
 from tvexp._api.deprecation import moved_name_getattr
 from tvexp._api.tiers import opt_in
 from tvexp._layers.conv_norm_fusion import fuse_conv_norm
+from tvexp._layers.conv_norm_activation import (
+    Conv1dNormActivation,
+    ConvTranspose1dNormActivation,
+    ConvTranspose2dNormActivation,
+    ConvTranspose3dNormActivation,
+)
+from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.layer_norm_2d import LayerNorm2d
+from tvexp._layers.linear_norm_activation import LinearNormActivation
+from tvexp._layers.stochastic_depth import stochastic_depth_rates
 
 __all__: list[str] = [
+    "Conv1dNormActivation",
+    "ConvTranspose1dNormActivation",
+    "ConvTranspose2dNormActivation",
+    "ConvTranspose3dNormActivation",
+    "FrozenBatchNorm1d",
+    "FrozenBatchNorm3d",
     "LayerNorm2d",
+    "LinearNormActivation",
     "fuse_conv_norm",
+    "stochastic_depth_rates",
 ]
 
 __getattr__ = moved_name_getattr(__name__)
