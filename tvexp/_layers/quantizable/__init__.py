@@ -1,0 +1,1 @@
+"""Eager-mode quantizable variants of the tvexp blocks (``fuse_model`` + observable skip additions)."""

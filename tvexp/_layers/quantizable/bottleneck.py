@@ -1,0 +1,66 @@
+"""Quantizable Bottleneck: observable skip addition and ``fuse_model`` for eager-mode quantization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+from torch.ao.nn.quantized import FloatFunctional
+
+from tvexp._api.tiers import prototype
+from tvexp._layers.bottleneck import Bottleneck
+from tvexp._layers.quantizable._fusion import fusable_run, fuse_groups, fuse_nested, stateless_copy
+from tvexp._layers.quantizable.basic_block import prepare_block, residual_activation
+
+__all__ = ["QuantizableBottleneck"]
+
+
+@prototype(since="0.1.0")
+class QuantizableBottleneck(Bottleneck):
+    """:class:`~tvexp.prototype.Bottleneck` ready for eager-mode quantization, as torchvision's
+    ``QuantizableBottleneck``.
+
+    The float block calls one ``relu`` three times; here the second call uses its own copy ``relu2``
+    (each call site of a quantized activation needs its own module) and the addition with the final
+    ReLU goes through ``skip_add_relu``, a :class:`~torch.ao.nn.quantized.FloatFunctional`. Other
+    activations get a copy ``activation_after_add``. SE and SiLU are handled as in
+    :class:`QuantizableBasicBlock`. Same arguments and ``state_dict`` keys as the float block.
+
+    :meth:`fuse_model` fuses ``[conv1, bn1, relu]``, ``[conv2, bn2, relu2]``, ``[conv3, bn3]`` and
+    ``downsample``'s ``[0, 1]``.
+
+    Example:
+        >>> block = QuantizableBottleneck(64, 16).eval()
+        >>> block.fuse_model()
+        >>> [type(block.get_submodule(name)).__name__ for name in ("conv1", "conv2", "conv3")]
+        ['ConvReLU2d', 'ConvReLU2d', 'Conv2d']
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        prepare_block(self)
+        self.relu2 = stateless_copy(self.relu)
+        self.skip_add_relu = FloatFunctional()
+        self.activation_after_add = residual_activation(self, self.relu)
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.se is not None:
+            out = self.se(out)
+        out = self.stochastic_depth(out)
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        if self.activation_after_add is None:
+            return self.skip_add_relu.add_relu(out, identity)
+        return self.activation_after_add(self.skip_add_relu.add(out, identity))
+
+    def fuse_model(self, is_qat: bool | None = None) -> None:
+        """Fuses the conv-bn(-relu) groups in place (``is_qat=None``: QAT fusion in training mode)."""
+        groups = []
+        for names in (["conv1", "bn1", "relu"], ["conv2", "bn2", "relu2"], ["conv3", "bn3"]):
+            groups.append(names[:fusable_run([self.get_submodule(name) for name in names])])
+        fuse_groups(self, groups, is_qat)
+        fuse_nested(self, is_qat)
