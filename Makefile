@@ -32,6 +32,7 @@ demo: $(RUNTIME_STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory wheel-check
 
 test-fast: $(STAMP)
@@ -45,6 +46,13 @@ wheel-check: $(STAMP)
 	$(PYTHON) -m venv --system-site-packages build/wheel-check/venv
 	build/wheel-check/venv/bin/python -m pip install --quiet --no-deps --no-index build/wheel-check/tvexp-*.whl
 	cd build/wheel-check && PYTHONPATH=$(CURDIR)/$(VENV)/lib/python3.11/site-packages venv/bin/python $(CURDIR)/tests/wheel_smoke.py
+
+# The Sphinx site, offline, warnings as errors: HTML into docs/_build/html, then the guide pages'
+# examples run as doctests (docstring examples run under pytest --doctest-modules).
+SPHINX := $(PY) -m sphinx -W --keep-going -q
+docs: $(STAMP)
+	$(SPHINX) -b html -d docs/_build/doctrees docs docs/_build/html
+	$(SPHINX) -b doctest -d docs/_build/doctrees-doctest docs docs/_build/doctest
 
 $(REF_VENV)/.installed: requirements-ref.txt
 	test -x $(REF_PY) || $(PYTHON) -m venv $(REF_VENV)
