@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -222,7 +221,9 @@ def _deprecate(args: argparse.Namespace) -> int:
 
 def rewrite_snapshot_and_print_diff(before: dict[str, Any]) -> dict[str, Any]:
     """Writes the committed snapshot from a fresh interpreter (the sources changed) and prints the diff."""
-    result = subprocess.run([sys.executable, "-m", "tvexp._api.cli", "snapshot"], capture_output=True, text=True)
+    from tvexp._api.source_edit import run_fresh
+
+    result = run_fresh("-m", "tvexp._api.cli", "snapshot")
     if result.returncode != 0:
         raise UsageError(f"rewriting the snapshot failed:\n{result.stdout}{result.stderr}")
     after = snapshot_format.parse_any(CURRENT_SNAPSHOT.read_text(encoding="utf-8"))
@@ -290,4 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so that its exception classes are the ones the commands raise.
+    from tvexp._api.cli import main as _main
+
+    sys.exit(_main())

@@ -239,7 +239,8 @@ class MovedName:
         return getattr(importlib.import_module(module), name)
 
 
-# The table of moved public names, keyed by old path. ``tvexp-api promote`` appends to it.
+# The table of moved public names, keyed by old path. Its rows are literal data in
+# :mod:`tvexp._api.moved_names`, which ``tvexp-api promote`` appends to.
 MOVED_NAMES: dict[str, MovedName] = {}
 
 
@@ -248,6 +249,16 @@ def register_moved_name(old: str, new: str, *, since: str, removed_in: str, mini
     check_policy(since, removed_in, minimum_minors=minimum_minors, what=f"moved name {old}")
     MOVED_NAMES[old] = MovedName(old, new, since, removed_in)
     REGISTRY.append(Deprecation("moved-name", old.replace(":", "."), since, removed_in, new.replace(":", ".")))
+
+
+def _load_moved_names() -> None:
+    from tvexp._api.moved_names import MOVED_NAME_ROWS
+
+    for old, new, since, removed_in in MOVED_NAME_ROWS:
+        register_moved_name(old, new, since=since, removed_in=removed_in)
+
+
+_load_moved_names()
 
 
 def moved_name_getattr(module_name: str) -> Callable[[str], Any]:
