@@ -34,7 +34,8 @@ from tvexp._conformance.table import CHECKS, LayerCase, randn, seeded
 _DTYPE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 # Different kernels (channels_last convolutions, inductor's fused code, onnxruntime) reorder sums.
 _KERNEL_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
-_JIT_SCRIPT_DEPRECATION = r"`?torch\.jit\.script`? is deprecated"
+# torch's own deprecation of scripting (torch.jit.script compiles methods through torch.jit.script_method).
+_JIT_SCRIPT_DEPRECATION = r"`?torch\.jit\.script(_method)?`? is deprecated"
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -270,8 +271,9 @@ def check_compile(case: LayerCase) -> None:
             mode = "train" if training else "eval"
             torch._dynamo.reset()
             explained = torch._dynamo.explain(copy.deepcopy(module).train(training))(*inputs)
-            assert explained.graph_break_count == 0, (
-                f"{explained.graph_break_count} graph break(s) in {mode} mode: "
+            # A forward that returns its input unchanged captures no graph (graph_break_count is -1 then).
+            assert not explained.break_reasons and explained.graph_count <= 1, (
+                f"{len(explained.break_reasons)} graph break(s) in {mode} mode: "
                 f"{[reason.reason.strip().splitlines()[0] for reason in explained.break_reasons]}"
             )
             # explain() misses some breaks (a print is reordered); fullgraph=True raises on every one.
@@ -684,7 +686,7 @@ _BROKEN = [  # (check, case, what the failure must say)
     ("pickle", _synthetic(_HoldsLambda), "lambda"),
     ("script", _synthetic(_LambdaInForward), "Lambda"),
     ("export", _synthetic(_DataDependentBranch), "data-dependent"),
-    ("compile", _synthetic(_GraphBreak), "print"),
+    ("compile", _synthetic(_GraphBreak), "1 graph break(s) in train mode"),
     ("fx", _synthetic(_DataDependentBranch), "control flow"),
     ("channels_last", _synthetic(_LosesChannelsLast), "lost the channels_last memory format"),
     ("train_eval", _synthetic(_TrainOnlyScaling), "eval output vs train output"),
