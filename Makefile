@@ -59,6 +59,15 @@ $(REF_VENV)/.installed: requirements-ref.txt
 	$(REF_PY) -m pip install --quiet -r requirements-ref.txt
 	touch $@
 
+# Benchmarks (not timed tests): tvexp against torchvision, timm and the bare tensor ops, in the
+# reference environment; writes build/bench/results.md and results.png.
+$(REF_VENV)/.tvexp-installed: $(REF_VENV)/.installed pyproject.toml
+	$(REF_PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+bench: $(REF_VENV)/.tvexp-installed
+	$(REF_PY) benchmarks/run.py --out build/bench
+
 parity-fixtures: $(REF_VENV)/.installed
 	$(REF_PY) tests/parity/make_fixtures.py
 
