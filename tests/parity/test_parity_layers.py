@@ -23,6 +23,9 @@ _spec = importlib.util.spec_from_file_location("_fixtures_layers", Path(__file__
 fixtures_layers = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
 _spec.loader.exec_module(fixtures_layers)  # type: ignore[union-attr]
 
+# torch notes that even-kernel 'same' padding copies the input; torchvision's config exercises exactly that.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning")
+
 _TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 _RECORDS: dict[str, dict[str, Any]] = {}
 

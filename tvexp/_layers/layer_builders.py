@@ -7,6 +7,7 @@ fails with a message naming it instead of an obscure error deep inside ``__init_
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 from typing import Any, Callable
@@ -63,6 +64,13 @@ def accepts_keyword(builder: Callable[..., Any], keyword: str) -> bool:
     A builder with ``**kwargs``, or one whose signature cannot be read, is assumed to accept it
     (that is what torchvision assumes for every builder).
     """
+    target = builder
+    while isinstance(target, functools.partial):
+        target = target.func
+    if isinstance(target, type) and issubclass(target, nn.Module) and target.__init__ is nn.Module.__init__:
+        # e.g. nn.Tanh, nn.Sigmoid: the signature shows Module.__init__(*args, **kwargs), which
+        # exists only to reject unexpected arguments.
+        return False
     parameters = _parameters(builder)
     if parameters is None:
         return True
