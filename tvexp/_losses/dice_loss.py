@@ -29,6 +29,9 @@ def _dice_loss(logits: Tensor, target: Tensor, smooth: float, ignore_index: int,
         # Multi-class: softmax over dimension 1, one Dice per class, averaged over the classes.
         if target.is_floating_point() or target.dtype == torch.bool:
             raise ValueError(f"multi-class target must hold integer class indices, got dtype {target.dtype}")
+        if logits.dim() == 2:
+            logits = logits.unsqueeze(-1)
+            target = target.unsqueeze(-1)
         valid = target != ignore_index
         safe_target = torch.where(valid, target, torch.zeros_like(target)).long()
         probabilities = torch.softmax(logits, dim=1).flatten(2)
@@ -46,10 +49,10 @@ def _dice_loss(logits: Tensor, target: Tensor, smooth: float, ignore_index: int,
             )
         valid = target != ignore_index
         probabilities = torch.sigmoid(logits).flatten(1).unsqueeze(1)
-        one_hot = torch.where(valid, target, torch.zeros_like(target)).flatten(1).unsqueeze(1)
-        one_hot = one_hot.to(probabilities.dtype)
+        one_hot = target.flatten(1).unsqueeze(1).to(probabilities.dtype)
         mask = valid.flatten(1).unsqueeze(1).to(probabilities.dtype)
     probabilities = probabilities * mask
+    one_hot = one_hot * mask
     intersection = (probabilities * one_hot).sum(-1)
     cardinality = probabilities.sum(-1) + one_hot.sum(-1)
     dice = (2 * intersection + smooth) / (cardinality + smooth)
