@@ -51,14 +51,15 @@ def live_snapshot() -> dict[str, Any]:
     return {"version": surface.version(), "objects": surface.collect()}
 
 
-def is_source_checkout(snapshot_directory: Path = SNAPSHOT_DIRECTORY) -> bool:
+def is_source_checkout(snapshot_directory: Path | None = None) -> bool:
     """Whether the package sits in a source tree (a ``pyproject.toml`` or ``.git`` next to it)."""
-    root = snapshot_directory.parent.parent.parent
+    root = (snapshot_directory or SNAPSHOT_DIRECTORY).parent.parent.parent
     return (root / "pyproject.toml").is_file() or (root / ".git").exists()
 
 
-def release_snapshots(directory: Path = SNAPSHOT_DIRECTORY) -> dict[str, Path]:
+def release_snapshots(directory: Path | None = None) -> dict[str, Path]:
     """Shipped release snapshots by version (``0.1.0.txt`` -> ``"0.1.0"``)."""
+    directory = directory or SNAPSHOT_DIRECTORY
     found = {}
     for path in sorted(directory.glob("*.*")):
         if path.stem != "current" and path.suffix in (".txt", ".json"):
@@ -66,8 +67,9 @@ def release_snapshots(directory: Path = SNAPSHOT_DIRECTORY) -> dict[str, Path]:
     return found
 
 
-def load_ref(ref: str, directory: Path = SNAPSHOT_DIRECTORY) -> dict[str, Any]:
+def load_ref(ref: str, directory: Path | None = None) -> dict[str, Any]:
     """A snapshot named by ``live``, ``current``, a release version or a file path."""
+    directory = directory or SNAPSHOT_DIRECTORY
     if ref == "live":
         return live_snapshot()
     if ref == "current":
@@ -98,8 +100,13 @@ def text_diff(old: dict[str, Any], new: dict[str, Any], old_name: str, new_name:
         fromfile=old_name, tofile=new_name))
 
 
-def check_report(committed_path: Path = CURRENT_SNAPSHOT) -> tuple[bool, str]:
+def current_snapshot_path() -> Path:
+    return SNAPSHOT_DIRECTORY / "current.txt"
+
+
+def check_report(committed_path: Path | None = None) -> tuple[bool, str]:
     """Compares the live surface with the committed snapshot: ``(equal, report)``."""
+    committed_path = committed_path or current_snapshot_path()
     live = live_snapshot()
     if not committed_path.is_file():
         return False, f"{committed_path} does not exist.\nRun `{ACCEPT_COMMAND}` to create it.\n"
@@ -121,11 +128,11 @@ def check_report(committed_path: Path = CURRENT_SNAPSHOT) -> tuple[bool, str]:
 
 def _snapshot(args: argparse.Namespace) -> int:
     if args.output is None:
+        path = current_snapshot_path()
         if not is_source_checkout():
             raise UsageError(
-                f"refusing to rewrite the committed snapshot {CURRENT_SNAPSHOT}: this tvexp is installed, not a "
+                f"refusing to rewrite the committed snapshot {path}: this tvexp is installed, not a "
                 "source checkout (no pyproject.toml or .git next to the package); pass --output PATH")
-        path = CURRENT_SNAPSHOT
     else:
         path = Path(args.output)
     snapshot = live_snapshot()
@@ -226,8 +233,8 @@ def rewrite_snapshot_and_print_diff(before: dict[str, Any]) -> dict[str, Any]:
     result = run_fresh("-m", "tvexp._api.cli", "snapshot")
     if result.returncode != 0:
         raise UsageError(f"rewriting the snapshot failed:\n{result.stdout}{result.stderr}")
-    after = snapshot_format.parse_any(CURRENT_SNAPSHOT.read_text(encoding="utf-8"))
-    print(f"rewrote {CURRENT_SNAPSHOT}")
+    after = snapshot_format.parse_any(current_snapshot_path().read_text(encoding="utf-8"))
+    print(f"rewrote {current_snapshot_path()}")
     print(api_diff.format_changes(api_diff.diff_snapshots(before, after)), end="")
     return after
 

@@ -382,11 +382,11 @@ def _package_root() -> Path:
 
 def _released_as_prototype(symbol: str) -> list[str]:
     """The shipped release snapshots in which ``symbol`` is a prototype object."""
-    from tvexp._api.cli import SNAPSHOT_DIRECTORY, release_snapshots
+    from tvexp._api.cli import release_snapshots
     from tvexp._api.snapshot_format import parse_any
 
     releases = []
-    for version, path in release_snapshots(SNAPSHOT_DIRECTORY).items():
+    for version, path in release_snapshots().items():
         facts = parse_any(path.read_text(encoding="utf-8"))["objects"].get(symbol)
         if facts is not None and facts.get("tier") == "prototype" and facts.get("kind") != "moved-name":
             releases.append(version)

@@ -198,7 +198,7 @@ def _member_kind(raw: Any) -> str:
     return "attribute"
 
 
-def _members(cls: type) -> dict[str, dict[str, Any]]:
+def _members(cls: type, own: frozenset[str] = frozenset({"tvexp"})) -> dict[str, dict[str, Any]]:
     members: dict[str, dict[str, Any]] = {}
     for name in sorted(dir(cls)):
         if name.startswith("_"):
@@ -214,7 +214,7 @@ def _members(cls: type) -> dict[str, dict[str, Any]]:
         facts: dict[str, Any] = {"kind": kind, "origin": origin}
         target = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
         facts["abstract"] = bool(getattr(target, "__isabstractmethod__", False) or getattr(raw, "__isabstractmethod__", False))
-        ours = owner.__module__.split(".")[0] == "tvexp"
+        ours = owner.__module__.split(".")[0] in own
         if ours and kind in ("method", "staticmethod", "classmethod"):
             signature = signature_facts(target, drop_first=kind != "staticmethod")
             if signature is not None:
@@ -228,7 +228,7 @@ def _members(cls: type) -> dict[str, dict[str, Any]]:
             facts["annotation"] = qualified(type(raw))
         members[name] = facts
     for klass in reversed(cls.__mro__):
-        if klass.__module__.split(".")[0] != "tvexp":
+        if klass.__module__.split(".")[0] not in own:
             continue
         for name, annotation in vars(klass).get("__annotations__", {}).items():
             if not name.startswith("_") and name not in members:
@@ -282,7 +282,8 @@ def _instance_attributes(module: Any) -> dict[str, dict[str, Any]]:
     return attributes
 
 
-def _object_facts(obj: Any, symbol: str, tier: str, since: str | None) -> dict[str, Any]:
+def _object_facts(obj: Any, symbol: str, tier: str, since: str | None,
+                  own: frozenset[str] = frozenset({"tvexp"})) -> dict[str, Any]:
     import torch
 
     facts: dict[str, Any] = {"tier": tier, "since": since}
@@ -312,7 +313,7 @@ def _object_facts(obj: Any, symbol: str, tier: str, since: str | None) -> dict[s
     facts["prototype_parameters"] = dict(sorted(prototype_parameters.items()))
     facts["deprecated_parameters"] = dict(sorted(deprecated_parameters.items()))
     if facts["kind"] == "class":
-        members = _members(obj)
+        members = _members(obj, own)
         if issubclass(obj, torch.nn.Module):
             facts["state_dict_version"] = getattr(obj, "_version", None)
             facts["state_dict_migrations"] = [
@@ -358,6 +359,7 @@ def collect(namespaces: dict[str, str] | None = None, core: dict[str, str] | Non
     namespaces = TIER_NAMESPACES if namespaces is None else namespaces
     core = CORE_OBJECTS if core is None else core
     moved_names = deprecation.MOVED_NAMES if moved_names is None else moved_names
+    own = frozenset({"tvexp"} | {namespace.split(".")[0] for namespace in namespaces})
     surface: Surface = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -367,7 +369,7 @@ def collect(namespaces: dict[str, str] | None = None, core: dict[str, str] | Non
                 obj = getattr(module, name)
                 symbol = f"{namespace}.{name}"
                 marker = tier_of(obj)
-                facts = _object_facts(obj, symbol, tier, marker.since if marker else None)
+                facts = _object_facts(obj, symbol, tier, marker.since if marker else None, own)
                 if marker is None:
                     facts["marker"] = "missing"
                 elif marker.level != tier:
