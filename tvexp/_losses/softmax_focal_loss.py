@@ -175,9 +175,11 @@ class SoftmaxFocalLoss(nn.Module):
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return _softmax_focal_loss(
-            logits, target, self.class_weights, self.scale, self.gamma, self.ignore_index, self.reduction
+            logits, target, self.class_weights, self.scale, self.gamma, self.ignore_index,  # type: ignore[arg-type]
+            self.reduction,
         )
 
     def extra_repr(self) -> str:
-        alpha = self.class_weights.tolist() if self.class_weights is not None else self.scale
+        weights = self.class_weights
+        alpha = weights.tolist() if isinstance(weights, Tensor) else self.scale
         return f"alpha={alpha}, gamma={self.gamma}, ignore_index={self.ignore_index}, reduction='{self.reduction}'"
