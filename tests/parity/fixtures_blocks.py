@@ -31,7 +31,6 @@ __all__ = ["deterministic_state_dict", "record", "MODEL_FIXTURES", "SMALL_FIXTUR
 MODEL_FIXTURES: dict[str, tuple[str, dict[str, Any]]] = {
     "resnet18": ("resnet18", {}),
     "resnet50": ("resnet50", {}),
-    "resnet50_dilated": ("resnet50", {"replace_stride_with_dilation": [False, True, True]}),
     "resnext50_32x4d": ("resnext50_32x4d", {}),
     "mobilenet_v2": ("mobilenet_v2", {}),
     "mobilenet_v3_small": ("mobilenet_v3_small", {}),

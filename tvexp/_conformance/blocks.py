@@ -2,9 +2,123 @@
 
 from __future__ import annotations
 
+import importlib
+from functools import partial
+from typing import Any, Callable
+
+from torch import nn
+
 from tvexp._conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
-LAYER_CASES: list[LayerCase] = []
+
+def _prototype(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
+    """A builder that looks ``name`` up in ``tvexp.prototype`` when called (keeps this table import-light)."""
+
+    def build() -> nn.Module:
+        return getattr(importlib.import_module("tvexp.prototype"), name)(*args, **kwargs)
+
+    return build
+
+
+def _v3_squeeze_excitation(*args: Any, **kwargs: Any) -> nn.Module:
+    from tvexp.stable import SqueezeExcitation
+
+    return SqueezeExcitation(*args, scale_activation=nn.Hardsigmoid, **kwargs)
+
+
+# The battery's stochastic branch expects no state change in training, but these blocks also hold
+# BatchNorms whose running statistics a train forward updates by design.
+_TRAINS_NORMS = {"train_eval": "stochastic depth and BatchNorm together: train forwards update the running "
+                               "statistics, which the stochastic-layer check forbids"}
+
+LAYER_CASES: list[LayerCase] = [
+    LayerCase(
+        id="LayerNorm2d/affine",
+        build=_prototype("LayerNorm2d", 8),
+        inputs=lambda: (randn(2, 8, 5, 6, seed=40),),
+        output_shape=(2, 8, 5, 6),
+        reference=True,
+        tags=frozenset({"inductor"}),
+    ),
+    LayerCase(
+        id="LayerNorm2d/no-bias-eps1e-5",
+        build=_prototype("LayerNorm2d", 6, eps=1e-5, bias=False),
+        inputs=lambda: (randn(3, 6, 4, 4, seed=41),),
+        output_shape=(3, 6, 4, 4),
+    ),
+    LayerCase(
+        id="BasicBlock/identity",
+        build=_prototype("BasicBlock", 8, 8),
+        inputs=lambda: (randn(2, 8, 8, 8, seed=42),),
+        output_shape=(2, 8, 8, 8),
+        reference=True,
+        tags=frozenset({"inductor"}),
+    ),
+    LayerCase(
+        id="BasicBlock/stride2-projection-se-stochastic-depth",
+        build=_prototype("BasicBlock", 8, 16, 2, se_ratio=0.25, stochastic_depth_prob=0.2),
+        inputs=lambda: (randn(4, 8, 8, 8, seed=43),),
+        output_shape=(4, 16, 4, 4),
+        stochastic=True,
+        expected_failures=_TRAINS_NORMS,
+    ),
+    LayerCase(
+        id="Bottleneck/identity",
+        build=_prototype("Bottleneck", 16, 4),
+        inputs=lambda: (randn(2, 16, 8, 8, seed=44),),
+        output_shape=(2, 16, 8, 8),
+        reference=True,
+    ),
+    LayerCase(
+        id="Bottleneck/grouped-stride2-dilated",
+        build=_prototype("Bottleneck", 16, 8, 2, groups=4, base_width=32, dilation=2),
+        inputs=lambda: (randn(2, 16, 8, 8, seed=45),),
+        output_shape=(2, 32, 4, 4),
+    ),
+    LayerCase(
+        id="InvertedResidual/mobilenet_v2-expand6",
+        build=_prototype("InvertedResidual", 8, 8, 1, 6),
+        inputs=lambda: (randn(2, 8, 8, 8, seed=46),),
+        output_shape=(2, 8, 8, 8),
+        reference=True,
+        tags=frozenset({"onnx"}),
+    ),
+    LayerCase(
+        id="InvertedResidual/mobilenet_v3-se-hardswish-stride2",
+        build=_prototype("InvertedResidual", 16, 24, 2, expanded_channels=72, kernel_size=5,
+                         activation_layer=nn.Hardswish, se_layer=_v3_squeeze_excitation, layout="mobilenet_v3"),
+        inputs=lambda: (randn(2, 16, 8, 8, seed=47),),
+        output_shape=(2, 24, 4, 4),
+        tags=frozenset({"onnx"}),
+    ),
+    LayerCase(
+        id="InvertedResidual/mobilenet_v3-stochastic-depth",
+        build=_prototype("InvertedResidual", 16, 16, expanded_channels=48, layout="mobilenet_v3",
+                         activation_layer=nn.ReLU, stochastic_depth_prob=0.2),
+        inputs=lambda: (randn(4, 16, 6, 6, seed=48),),
+        output_shape=(4, 16, 6, 6),
+        stochastic=True,
+        expected_failures=_TRAINS_NORMS,
+    ),
+    LayerCase(
+        id="MBConv/residual-stochastic-depth",
+        build=_prototype("MBConv", 16, 16, stochastic_depth_prob=0.2),
+        inputs=lambda: (randn(4, 16, 6, 6, seed=49),),
+        output_shape=(4, 16, 6, 6),
+        reference=True,
+        stochastic=True,
+        expected_failures=_TRAINS_NORMS,
+    ),
+    LayerCase(
+        id="FusedMBConv/residual-stochastic-depth",
+        build=_prototype("FusedMBConv", 16, 16, stochastic_depth_prob=0.2),
+        inputs=lambda: (randn(4, 16, 6, 6, seed=51),),
+        output_shape=(4, 16, 6, 6),
+        reference=True,
+        stochastic=True,
+        expected_failures=_TRAINS_NORMS,
+    ),
+]
 LOSS_CASES: list[LossCase] = []

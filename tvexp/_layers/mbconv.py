@@ -37,11 +37,6 @@ def _check_common(in_channels: int, out_channels: int, expand_ratio: float, kern
 class _ResidualStochasticDepth(nn.Module):
     """Shared forward (no tier): the residual branch is dropped per sample and added back where shapes allow."""
 
-    use_res_connect: bool
-
-    def __init__(self) -> None:
-        super().__init__()
-
     def forward(self, x: Tensor) -> Tensor:
         result = self.block(x)
         if self.use_res_connect:

@@ -8,6 +8,11 @@ Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvex
 
 from tvexp._api.deprecation import moved_name_getattr
 from tvexp._api.tiers import opt_in
+from tvexp._layers.basic_block import BasicBlock
+from tvexp._layers.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
+from tvexp._layers.bottleneck import Bottleneck
+from tvexp._layers.inverted_residual import InvertedResidual
+from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.conv_norm_fusion import fuse_conv_norm
 from tvexp._layers.conv_norm_activation import (
     Conv1dNormActivation,
@@ -21,16 +26,23 @@ from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
 
 __all__: list[str] = [
+    "BasicBlock",
+    "Bottleneck",
     "Conv1dNormActivation",
     "ConvTranspose1dNormActivation",
     "ConvTranspose2dNormActivation",
     "ConvTranspose3dNormActivation",
     "FrozenBatchNorm1d",
     "FrozenBatchNorm3d",
+    "FusedMBConv",
+    "InvertedResidual",
     "LayerNorm2d",
     "LinearNormActivation",
+    "MBConv",
+    "freeze_batch_norm",
     "fuse_conv_norm",
     "stochastic_depth_rates",
+    "unfreeze_batch_norm",
 ]
 
 __getattr__ = moved_name_getattr(__name__)
