@@ -249,3 +249,100 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     current = snapshot_format.parse_text((root / "tvexp" / "_api" / "snapshots" / "current.txt").read_text())
     assert current["objects"]["tvexp.stable.ScratchScale"]["deprecated"] == {
         "since": "0.2.0", "removed_in": "0.4.0", "instead": "tvexp.stable.MLP"}
+
+
+# --------------------------------------------------------------------------- promotion refusals and the battery
+
+
+def _layer_classes():
+    import torch
+    from torch import Tensor, nn
+
+    from tvexp._api.tiers import prototype
+
+    @prototype(since="0.1.0")
+    class Inner(nn.Module):
+        """Inner.
+
+        Example:
+            >>> Inner()
+        """
+
+        def forward(self, x: Tensor) -> Tensor:
+            return x
+
+    @prototype(since="0.1.0")
+    class Documented(nn.Module):
+        """Scales.
+
+        Example:
+            >>> Documented()(torch.ones(1)).shape
+            torch.Size([1])
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(3))
+
+        def forward(self, x: Tensor) -> Tensor:
+            return x * self.weight
+
+    @prototype(since="0.1.0")
+    class Undocumented(Inner):
+        def __init__(self, block: type[nn.Module] = Inner) -> None:
+            super().__init__()
+            self.block = block()
+
+    class Branchy(nn.Module):
+        def forward(self, x: Tensor) -> Tensor:
+            if x.sum().item() > 0:  # data-dependent Python control flow: not traceable or exportable
+                return x * 2
+            return x
+
+    return Inner, Documented, Undocumented, Branchy
+
+
+def test_promotion_refuses_missing_examples_and_prototype_dependencies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tvexp._api.source_edit import promotion_problems
+    from tvexp._conformance import cases
+    from tvexp._conformance.table import LayerCase, randn
+
+    Inner, Documented, Undocumented, _ = _layer_classes()
+    monkeypatch.setattr(cases, "LAYER_CASES", [
+        LayerCase(id="Undocumented/default", build=Undocumented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3),
+                  reference=True),
+        LayerCase(id="Documented/default", build=Documented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3),
+                  reference=True),
+    ])
+    problems = promotion_problems("tvexp.prototype", "Undocumented", Undocumented, conformance=False)
+    text = "\n".join(problems)
+    assert "no example" in text
+    assert "subclasses the prototype class" in text and "Inner" in text
+    assert "the default of 'block' is the prototype object" in text
+    assert "builds the prototype sub-layer block" in text
+    assert promotion_problems("tvexp.prototype", "Documented", Documented, conformance=False) == []
+    missing = promotion_problems("tvexp.prototype", "Inner", Inner, conformance=False)
+    assert any("no case in the conformance table" in p for p in missing)
+
+
+def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> None:
+    from tvexp._conformance.checks import PROMOTION_CHECKS, failures, run_conformance
+    from tvexp._conformance.table import LayerCase, randn
+
+    _, Documented, _, Branchy = _layer_classes()
+    good = LayerCase(id="Documented/default", build=Documented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3))
+    local = tuple(check for check in PROMOTION_CHECKS if check != "pickle")  # a local class does not pickle
+    outcomes = run_conformance(good, checks=local)
+    assert set(outcomes) == set(local)
+    assert failures(outcomes) == {}, outcomes
+    from tvexp._conformance.cases import LAYER_CASES
+
+    assert run_conformance(LAYER_CASES[0], checks=("pickle",)) == {"pickle": "passed"}
+
+    bad = LayerCase(id="Branchy/default", build=Branchy, inputs=lambda: (randn(2, 3),), output_shape=(2, 3),
+                    expected_failures={"script": "declared limit"})
+    outcomes = run_conformance(bad, checks=("shape", "fx", "script"))
+    assert outcomes["shape"] == "passed"
+    assert outcomes["fx"].startswith("failed: ")
+    assert outcomes["script"] in ("expected failure: declared limit", "unexpectedly passed")
+    assert "fx" in failures(outcomes) and "shape" not in failures(outcomes)
