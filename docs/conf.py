@@ -74,7 +74,8 @@ napoleon_use_rtype = False
 
 # Examples in the guide pages run under ``sphinx-build -b doctest`` (``make docs``); docstring
 # examples run under ``pytest --doctest-modules`` and are not repeated by the doctest builder.
-doctest_global_setup = """
+doctest_global_setup = f"""
+REPO_ROOT = {str(DOCS.parent)!r}
 import os
 os.environ.setdefault("TVEXP_PROTOTYPE_OPT_IN", "1")
 import torch

@@ -311,6 +311,54 @@ class CoreDirective(_GeneratedDirective):
         ]
 
 
+# Read-only commands only: ``promote``, ``deprecate`` and ``snapshot`` edit the source tree.
+_READ_ONLY_COMMANDS = {"list", "audit", "diff", "deprecations"}
+
+
+class CommandDirective(_GeneratedDirective):
+    """``.. tvexp-command:: audit train.py``: runs ``tvexp-api`` at build time and shows its output.
+
+    Options: ``:cwd:`` (relative to the page's directory) and ``:head:`` (show the first N lines).
+    The exit status is shown too, so the page always tells what the tool really does.
+    """
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"cwd": directives.unchanged, "head": directives.nonnegative_int}
+
+    def run(self) -> list[nodes.Node]:
+        import contextlib
+        import io
+        import os
+        import shlex
+
+        from tvexp._api.cli import main
+
+        argv = shlex.split(self.arguments[0])
+        if argv[0] not in _READ_ONLY_COMMANDS:
+            raise self.error(f"tvexp-command runs only {sorted(_READ_ONLY_COMMANDS)}, not {argv[0]!r}")
+        page_directory = Path(self.env.doc2path(self.env.docname)).parent
+        cwd = (page_directory / self.options.get("cwd", ".")).resolve()
+        for argument in argv[1:]:
+            if (cwd / argument).is_file():
+                self.env.note_dependency(str(cwd / argument))
+        output = io.StringIO()
+        previous = os.getcwd()
+        try:
+            os.chdir(cwd)
+            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+                status = main(argv)
+        finally:
+            os.chdir(previous)
+        lines = output.getvalue().rstrip("\n").splitlines()
+        head = self.options.get("head")
+        if head is not None and len(lines) > head:
+            lines = lines[:head] + [f"... ({len(lines) - head} more lines)"]
+        text = "\n".join([f"$ tvexp-api {shlex.join(argv)}", *lines, f"$ echo $?", str(status)])
+        block = nodes.literal_block(text, text, language="console", classes=["tvexp-command"])
+        return [block]
+
+
 def _snapshot_directory() -> Path:
     import tvexp
 
@@ -505,6 +553,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("tvexp-namespace", NamespaceDirective)
     app.add_directive("tvexp-core", CoreDirective)
     app.add_directive("tvexp-api-changes", ApiChangesDirective)
+    app.add_directive("tvexp-command", CommandDirective)
     app.connect("builder-inited", builder_inited)
     app.connect("autodoc-process-docstring", process_docstring)
     app.connect("autodoc-skip-member", skip_member)
