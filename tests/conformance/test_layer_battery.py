@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_leaves
 
+from tvexp._api.tiers import internal_construction
 from tvexp._conformance.cases import LAYER_CASES
 from tvexp._conformance.table import CHECKS, LayerCase, randn, seeded
 
@@ -43,8 +44,14 @@ _JIT_SCRIPT_DEPRECATION = r"`?torch\.jit\.script(_method)?`? is deprecated"
 
 def build(case: LayerCase, seed: int = 0) -> nn.Module:
     """The case's layer, built under a seeded RNG, in the mode the battery compares in."""
-    module = seeded(case.build, seed)
+    module = construct(case, seed)
     return module.eval() if case.stochastic else module.train()
+
+
+def construct(case: LayerCase, seed: int = 0) -> nn.Module:
+    """The case's layer under a seeded RNG, without prototype warnings (the battery is not a user)."""
+    with internal_construction():
+        return seeded(case.build, seed)
 
 
 def inputs_of(case: LayerCase) -> tuple[Any, ...]:
@@ -160,7 +167,7 @@ def check_shape(case: LayerCase) -> None:
 
 
 def check_gradients(case: LayerCase) -> None:
-    module = seeded(case.build).train()
+    module = construct(case).train()
     inputs = tuple(
         x.detach().clone().requires_grad_() if isinstance(x, Tensor) and x.is_floating_point() else x
         for x in inputs_of(case)
@@ -246,7 +253,7 @@ def check_script(case: LayerCase) -> None:
 
 
 def check_export(case: LayerCase) -> None:
-    module = seeded(case.build).eval()
+    module = construct(case).eval()
     inputs = inputs_of(case)
     torch._dynamo.reset()
     try:
@@ -312,7 +319,7 @@ def check_fx(case: LayerCase) -> None:
 def check_onnx(case: LayerCase) -> None:
     import onnxruntime
 
-    module = seeded(case.build).eval()
+    module = construct(case).eval()
     inputs = inputs_of(case)
     torch._dynamo.reset()
     try:
@@ -355,7 +362,7 @@ def check_channels_last(case: LayerCase) -> None:
 
 
 def check_train_eval(case: LayerCase) -> None:
-    module = seeded(case.build)
+    module = construct(case)
     inputs = inputs_of(case)
     before = state_snapshot(module)
     with torch.no_grad():
@@ -366,12 +373,12 @@ def check_train_eval(case: LayerCase) -> None:
             assert_close(second, first, "eval output under two RNG seeds (must be deterministic)")
             if is_pure_regulariser(module, inputs, first):
                 assert_close(first, inputs[0], "eval output of a stateless regulariser (must be the identity)")
+            assert_close(state_snapshot(module), before, "state after eval forwards (must not change)")
             module.train()
             assert_close(
                 seeded(lambda: module(*inputs), seed=3), seeded(lambda: module(*inputs), seed=3),
                 "train output under the same RNG seed (must be reproducible)",
             )
-            assert_close(state_snapshot(module), before, "state after forwards")
         elif tracks_running_statistics(module):
             module.eval()
             first, second = module(*inputs), module(*inputs)
@@ -391,7 +398,7 @@ def check_train_eval(case: LayerCase) -> None:
 
 def check_meta(case: LayerCase) -> None:
     with torch.device("meta"):
-        module = seeded(case.build)
+        module = construct(case)
     on_other_devices = [
         name for name, tensor in itertools.chain(module.named_parameters(), module.named_buffers())
         if not tensor.is_meta
@@ -399,7 +406,7 @@ def check_meta(case: LayerCase) -> None:
     assert not on_other_devices, f"not created on the meta device: {on_other_devices}"
     module.to_empty(device="cpu")
     reset_all_parameters(module)
-    reference = seeded(case.build)
+    reference = construct(case)
     for name, buffer in reference.named_buffers():
         assert_close(module.get_buffer(name), buffer, f"buffer {name!r} after to_empty + reset_parameters")
     for name, parameter in module.named_parameters():
