@@ -1,0 +1,59 @@
+"""LayerNorm2d: values, memory format, validation and its prototype warning."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tvexp.prototype import LayerNorm2d
+
+
+def _reference(x: torch.Tensor, norm: LayerNorm2d) -> torch.Tensor:
+    return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), norm.weight, norm.bias, norm.eps).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_normalizes_over_channels_and_keeps_the_memory_format(memory_format: torch.memory_format) -> None:
+    norm = LayerNorm2d(8)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+    x = torch.randn(2, 8, 5, 7).to(memory_format=memory_format)
+    y = norm(x)
+    torch.testing.assert_close(y, _reference(x, norm))
+    assert y.is_contiguous(memory_format=memory_format)
+
+
+def test_without_affine_the_output_has_zero_mean_and_unit_variance_per_position() -> None:
+    y = LayerNorm2d(16, elementwise_affine=False)(torch.randn(2, 16, 3, 3) * 5 + 2)
+    torch.testing.assert_close(y.mean(1), torch.zeros(2, 3, 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.var(1, unbiased=False), torch.ones(2, 3, 3), atol=1e-3, rtol=0)
+
+
+def test_parameter_names_match_torchvision_convnext() -> None:
+    assert list(LayerNorm2d(4).state_dict()) == ["weight", "bias"]
+    assert list(LayerNorm2d(4, bias=False).state_dict()) == ["weight"]
+
+
+@pytest.mark.parametrize("kwargs, message", [({"num_channels": 0}, "num_channels"), ({"num_channels": 4, "eps": 0.0}, "eps")])
+def test_rejects_bad_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LayerNorm2d(**kwargs)
+
+
+@pytest.mark.subprocess
+def test_warns_once_as_a_prototype(python_subprocess) -> None:
+    result = python_subprocess(
+        """
+        import warnings
+        import tvexp
+        from tvexp.prototype import LayerNorm2d
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            LayerNorm2d(4); LayerNorm2d(4)
+        print(sum(issubclass(w.category, tvexp.PrototypeWarning) for w in caught))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
