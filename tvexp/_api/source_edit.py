@@ -147,20 +147,16 @@ def _insert_import(text: str, statement: str) -> str:
         if following is not None:
             lines[following.lineno - 1:following.lineno - 1] = [statement]
             return "".join(lines)
-        at = ours[-1].end_lineno
+        at = ours[-1].end_lineno or ours[-1].lineno
     else:
         group = [n for n in others if module_of(n) != "__future__"] or others or imports
-        at = group[-1].end_lineno
-    lines[at:at] = [statement]  # type: ignore[misc]
+        at = group[-1].end_lineno or group[-1].lineno
+    lines[at:at] = [statement]
     return "".join(lines)
 
 
 def _all_list(tree: ast.Module) -> ast.List:
-    for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0] if isinstance(node, ast.Assign) else None
-        if isinstance(target, ast.Name) and target.id == "__all__" and isinstance(node.value, ast.List):  # type: ignore[union-attr]
-            return node.value  # type: ignore[union-attr, return-value]
-    raise Refusal("no literal __all__ list")
+    return _all_named(tree, "__all__")
 
 
 def remove_export(path: Path, name: str, defining_module: str) -> None:
@@ -186,11 +182,11 @@ def add_export(path: Path, name: str, defining_module: str) -> None:
     text = _fix_import(path.read_text(encoding="utf-8"), defining_module, add=name)
     lines = text.splitlines(keepends=True)
     listing = _all_list(ast.parse(text))
-    entries = [e for e in listing.elts if isinstance(e, ast.Constant)]
+    entries = [e for e in listing.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
     if any(e.value == name for e in entries):
         path.write_text(text, encoding="utf-8")
         return
-    following = next((e for e in entries if e.value > name), None)
+    following = next((e for e in entries if str(e.value) > name), None)
     if following is not None:
         indent = re.match(r"\s*", lines[following.lineno - 1]).group(0)  # type: ignore[union-attr]
         lines.insert(following.lineno - 1, f'{indent}"{name}",\n')
@@ -225,9 +221,16 @@ def add_moved_name_row(path: Path, row: tuple[str, str, str, str]) -> None:
 
 def _all_named(tree: ast.Module, name: str) -> ast.List:
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0] if isinstance(node, ast.Assign) else None
-        if isinstance(target, ast.Name) and target.id == name and isinstance(node.value, ast.List):  # type: ignore[union-attr]
-            return node.value  # type: ignore[union-attr, return-value]
+        target: ast.expr
+        value: ast.expr | None
+        if isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign):
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == name and isinstance(value, ast.List):
+            return value
     raise Refusal(f"no literal {name} list")
 
 
