@@ -90,19 +90,3 @@ doctest_default_flags = _doctest.ELLIPSIS | _doctest.NORMALIZE_WHITESPACE | _doc
 nitpicky = False
 suppress_warnings: list[str] = []
 
-# docs/guide/quantization.rst is written with the quantization work; until it exists the index's
-# toctree leaves it out instead of failing the build on a missing document.
-_OPTIONAL_PAGES = ("guide/quantization",)
-
-
-def _drop_missing_optional_pages(app, docname, source):  # noqa: ANN001, ANN202
-    if docname != "index":
-        return
-    for page in _OPTIONAL_PAGES:
-        if not (DOCS / f"{page}.rst").exists():
-            source[0] = source[0].replace(f"   {page}\n", "")
-            source[0] = source[0].replace(".. toctree::\n   :maxdepth: 2\n   :caption: Quantization\n\n\n", "")
-
-
-def setup(app):  # noqa: ANN001, ANN201
-    app.connect("source-read", _drop_missing_optional_pages)

@@ -124,7 +124,7 @@ def badge_role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
 
 
 def badge_lines(tier: str, since: str | None, obj: Any) -> list[str]:
-    """The reST lines that open an object's entry: tier badge, ``since``, deprecation, options."""
+    """The reST lines that open an object's entry: tier badge, ``since`` and any deprecation."""
     line = f":tvexp-badge:`{tier}`"
     if since:
         line += f" :tvexp-badge:`since {since}`"
@@ -138,7 +138,13 @@ def badge_lines(tier: str, since: str | None, obj: Any) -> list[str]:
         if record.instead:
             text += f" Use :py:obj:`{record.instead}` instead."
         lines += [text, ""]
+    return lines
+
+
+def parameter_note_lines(obj: Any) -> list[str]:
+    """Notes on the prototype options and deprecated parameters of ``obj`` (after its summary)."""
     prototype, deprecated = parameter_markers(obj)
+    lines: list[str] = []
     if prototype:
         options = ", ".join(f"``{name}`` (since {since})" for name, since in sorted(prototype.items()))
         lines += [
@@ -175,6 +181,10 @@ def process_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any,
     if info is None:
         return
     tier, since = info
+    notes = parameter_note_lines(obj)
+    if notes:
+        summary_end = lines.index("") if "" in lines else len(lines)
+        lines[summary_end:summary_end] = ["", *notes]
     lines[:0] = badge_lines(tier, since, obj)
 
 
@@ -287,7 +297,9 @@ class CoreDirective(_GeneratedDirective):
 
     def run(self) -> list[nodes.Node]:
         lines: list[str] = []
-        for symbol in sorted(core_objects(), key=str.lower):
+        order = {"class": 0, "layer": 0, "function": 1, "data": 2}
+        symbols = sorted(core_objects(), key=lambda symbol: (order[_kind(resolve(symbol))], symbol.lower()))
+        for symbol in symbols:
             obj = resolve(symbol)
             if isinstance(obj, str):
                 lines += self.data_entry(symbol, obj)
@@ -306,8 +318,8 @@ class CoreDirective(_GeneratedDirective):
             "   markers name the release an object first shipped in.", "",
             "   .. rubric:: Example", "",
             f"   >>> import {module_name}",
-            f"   >>> print({symbol})",
-            "   0...", "",
+            f"   >>> {symbol}",
+            f"   {value!r}", "",
         ]
 
 

@@ -149,7 +149,7 @@ def test_badge_lines_render_deprecations_and_prototype_options() -> None:
     __init__.__tvexp_prototype_parameters__ = {"new_option": Tier("prototype", "0.2.0")}  # type: ignore[attr-defined]
     record = SimpleNamespace(since="0.3.0", removed_in="0.5.0", instead="tvexp.stable.New")
     cls = type("Old", (), {"__init__": __init__, "__tvexp_deprecation__": record})
-    text = "\n".join(tvexp_docs.badge_lines("stable", "0.1.0", cls))
+    text = "\n".join(tvexp_docs.badge_lines("stable", "0.1.0", cls) + tvexp_docs.parameter_note_lines(cls))
     assert ":tvexp-badge:`stable` :tvexp-badge:`since 0.1.0` :tvexp-badge:`deprecated`" in text
     assert ".. deprecated:: 0.3.0" in text and "Removed in 0.5.0" in text and "tvexp.stable.New" in text
     assert "``new_option`` (since 0.2.0)" in text
