@@ -55,6 +55,7 @@ def realistic_norms(model: nn.Module) -> nn.Module:
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 n = module.num_features
+                assert module.running_mean is not None and module.running_var is not None
                 module.running_mean.copy_(torch.rand(n, generator=generator) * 0.2 - 0.1)
                 module.running_var.copy_(torch.rand(n, generator=generator) * 0.5 + 0.75)
     return model.eval()

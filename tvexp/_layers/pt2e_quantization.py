@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from tvexp._api.tiers import prototype
 
 if TYPE_CHECKING:
-    from torchao.quantization.pt2e.quantizer import Quantizer
+    from torchao.quantization.pt2e.quantizer import Quantizer  # type: ignore[import-untyped]
 
 __all__ = ["quantize_pt2e"]
 
@@ -74,8 +74,11 @@ def quantize_pt2e(
         torch.Size([2, 8, 14, 14])
     """
     try:
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+        from torchao.quantization.pt2e.quantize_pt2e import (  # type: ignore[import-untyped]
+            convert_pt2e,
+            prepare_pt2e,
+        )
+        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (  # type: ignore[import-untyped]
             X86InductorQuantizer,
             get_default_x86_inductor_quantization_config,
         )
