@@ -45,8 +45,8 @@ html_title = f"tvexp {release}"
 html_theme_options = {
     "description": "Reusable computer-vision layers for PyTorch, in stability tiers",
     "fixed_sidebar": True,
-    "page_width": "1180px",
-    "sidebar_width": "240px",
+    "page_width": "1240px",
+    "sidebar_width": "230px",
     "show_powered_by": False,
     "extra_nav_links": {},
 }

@@ -371,19 +371,20 @@ class CommandDirective(_GeneratedDirective):
         return [block]
 
 
-def _snapshot_directory() -> Path:
+def snapshot_directory() -> Path:
+    """The snapshots shipped in the package (``tvexp/_api/snapshots``)."""
     import tvexp
 
     return Path(tvexp.__file__).resolve().parent / "_api" / "snapshots"
 
 
-def release_snapshots() -> tuple[list[tuple[str, Path]], Path | None]:
+def release_snapshots(directory: Path | None = None) -> tuple[list[tuple[str, Path]], Path | None]:
     """(release version, file) sorted by version, and the current snapshot file if there is one."""
     from tvexp._api.versions import parse_version
 
     releases: list[tuple[Any, str, Path]] = []
     current = None
-    directory = _snapshot_directory()
+    directory = directory or snapshot_directory()
     for path in sorted(directory.glob("*.txt")) if directory.is_dir() else []:
         try:
             parsed = parse_version(path.stem)
@@ -403,7 +404,8 @@ class ApiChangesDirective(_GeneratedDirective):
         import tvexp
         from tvexp._api.snapshot_format import parse_any
 
-        releases, current = release_snapshots()
+        configured = self.config.tvexp_snapshot_directory
+        releases, current = release_snapshots(Path(configured) if configured else None)
         for _, path in releases:
             self.env.note_dependency(str(path))
         if current is not None:
@@ -453,7 +455,7 @@ class ApiChangesDirective(_GeneratedDirective):
         for change in sorted(changes, key=lambda c: (not c.breaking, c.symbol, c.kind)):
             verdict = ":tvexp-badge:`breaking`" if change.breaking else "no"
             lines += [f"   * - ``{change.symbol}``", f"     - :tvexp-badge:`{change.tier}`",
-                      f"     - {change.kind}", f"     - {verdict}",
+                      f"     - ``{change.kind}``", f"     - {verdict}",
                       f"     - {_escape(change.detail)}"]
         return lines + [""]
 
@@ -560,8 +562,11 @@ def builder_inited(app: Sphinx) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("sphinx.ext.autodoc")
     app.add_html_math_renderer("tvexp_text", (visit_math_inline, None), (visit_math_block, None))
     app.add_role("tvexp-badge", badge_role)
+    # Where the API-change page reads snapshots from; None means the package's own (tests override it).
+    app.add_config_value("tvexp_snapshot_directory", None, "env")
     app.add_directive("tvexp-namespace", NamespaceDirective)
     app.add_directive("tvexp-core", CoreDirective)
     app.add_directive("tvexp-api-changes", ApiChangesDirective)

@@ -141,6 +141,42 @@ def test_api_changes_page_is_rendered_from_the_snapshots(site: dict[str, str]) -
         assert version in html
 
 
+def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(tmp_path: Path) -> None:
+    import copy
+    import json
+
+    from sphinx.application import Sphinx
+
+    from tvexp._api.snapshot_format import parse_any, render_text
+
+    current = parse_any((Path(tvexp_docs.snapshot_directory()) / "current.txt").read_text())
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    (snapshots / "0.1.0.txt").write_text(render_text(current))
+    changed = copy.deepcopy(current)
+    parameters = changed["objects"]["tvexp.stable.SqueezeExcitation"]["signature"]["parameters"]
+    parameters[2]["default"] = "torch.nn.modules.activation.SiLU"
+    (snapshots / "0.2.0.txt").write_text(render_text(changed))
+    (snapshots / "current.txt").write_text(render_text(changed))
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\nextensions = ['tvexp_docs']\n"
+        f"html_math_renderer = 'tvexp_text'\ntvexp_snapshot_directory = {str(snapshots)!r}\n")
+    (source / "index.rst").write_text("Changes\n=======\n\n.. tvexp-api-changes::\n")
+    app = Sphinx(str(source), str(source), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
+                 status=None, warning=None, freshenv=True, warningiserror=True)
+    app.build()
+    html = (tmp_path / "html" / "index.html").read_text()
+    first, second = html.index("0.2.0 to"), html.index("0.1.0 to 0.2.0")
+    assert first < second, "the newest release comes first"
+    section = html[second:]
+    assert "tvexp.stable.SqueezeExcitation" in section and "parameter-default-changed" in section
+    assert "tvexp-badge-breaking" in section and "1 change(s), 1 breaking" in section
+    assert "No changes to the public API." in html[first:second]
+    assert "The first release:" in html
+
+
 def test_badge_lines_render_deprecations_and_prototype_options() -> None:
     from tvexp._api.tiers import Tier
 
