@@ -26,6 +26,7 @@ from tvexp._layers.quantizable._fusion import QuantizableSiLU
 pytestmark = [
     pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor, torch.quantize_per_channel:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max:UserWarning"),
 ]
 
 QUANTIZABLE = types.SimpleNamespace(
@@ -117,6 +118,7 @@ def test_fused_modules_of_inverted_residual_mbconv_and_mlp() -> None:
     assert [type(m) for m in list(mlp)[:3]] == [nn.Linear, nn.Identity, nn.ReLU]  # no fused Linear-BN-ReLU
 
 
+@pytest.mark.slow
 def test_network_of_quantizable_blocks() -> None:
     body = build(lambda: nn.Sequential(
         tvp.QuantizableConv2dNormActivation(3, 16, stride=2),

@@ -77,6 +77,7 @@ def test_skip_addition_is_fused_into_the_convolution_pattern() -> None:
     assert identity.target is DEQUANTIZE
 
 
+@pytest.mark.slow
 def test_network_of_blocks_matches_float_and_restores_training_mode() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(
