@@ -7,7 +7,7 @@ and detectron2).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.fx
@@ -49,6 +49,12 @@ class _FrozenBatchNorm(nn.Module):
     moved with the module but never trained. A ``BatchNorm`` state dict loads strictly: its
     ``num_batches_tracked`` entry is dropped.
     """
+
+    if TYPE_CHECKING:  # buffers; class-level annotations would confuse TorchScript under postponed evaluation
+        weight: Tensor
+        bias: Tensor
+        running_mean: Tensor
+        running_var: Tensor
 
     def __init__(
         self,

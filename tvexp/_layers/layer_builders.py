@@ -93,12 +93,18 @@ def build_layer(builder: LayerBuilder, name: str, *args: Any, device: torch.devi
     The factory keywords are passed only when given, so builders without them keep working; a
     builder that does not accept them has its result moved with ``.to`` instead.
     """
-    factory = {key: value for key, value in (("device", device), ("dtype", dtype)) if value is not None}
-    direct = {key: value for key, value in factory.items() if accepts_keyword(builder, key)}
+    pass_device = device is not None and accepts_keyword(builder, "device")
+    pass_dtype = dtype is not None and accepts_keyword(builder, "dtype")
+    direct: dict[str, Any] = {}
+    if pass_device:
+        direct["device"] = device
+    if pass_dtype:
+        direct["dtype"] = dtype
     module = _checked_module(builder(*args, **kwargs, **direct), name)
-    moved = {key: value for key, value in factory.items() if key not in direct}
-    if moved:
-        module = module.to(**moved)
+    move_device = None if pass_device else device
+    move_dtype = None if pass_dtype else dtype
+    if move_device is not None or move_dtype is not None:
+        module = module.to(device=move_device, dtype=move_dtype)
     return module
 
 
@@ -128,5 +134,5 @@ def check_probability(value: Any, name: str) -> None:
     """Raises ``ValueError`` unless ``value`` is a number in ``[0, 1]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a probability in [0, 1], got {value!r} of type {type(value).__name__}")
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
+    if not 0.0 <= float(value) <= 1.0:  # also rejects NaN
         raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
