@@ -346,7 +346,19 @@ class CommandDirective(_GeneratedDirective):
 
         from tvexp._api.cli import main
 
-        argv = shlex.split(self.arguments[0])
+        command = self.arguments[0]
+        if "{latest_release}" in command:
+            # The newest release snapshot shipped in the package; before the first release there
+            # is nothing to compare, and the page says so instead of showing a made-up diff.
+            releases, _ = release_snapshots()
+            if not releases:
+                note = ("No release snapshot has been recorded yet; once one is, this shows "
+                        f"``tvexp-api {command.replace('{latest_release}', '<release>')}``.")
+                return self.parse([note, ""])
+            command = command.replace("{latest_release}", releases[-1][0])
+            for _, path in releases:
+                self.env.note_dependency(str(path))
+        argv = shlex.split(command)
         if argv[0] not in _READ_ONLY_COMMANDS:
             raise self.error(f"tvexp-command runs only {sorted(_READ_ONLY_COMMANDS)}, not {argv[0]!r}")
         page_directory = Path(self.env.doc2path(self.env.docname)).parent

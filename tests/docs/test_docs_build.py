@@ -141,7 +141,8 @@ def test_api_changes_page_is_rendered_from_the_snapshots(site: dict[str, str]) -
         assert version in html
 
 
-def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(tmp_path: Path) -> None:
+def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import copy
     import json
 
@@ -158,12 +159,17 @@ def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(tm
     parameters[2]["default"] = "torch.nn.modules.activation.SiLU"
     (snapshots / "0.2.0.txt").write_text(render_text(changed))
     (snapshots / "current.txt").write_text(render_text(changed))
+    import tvexp._api.cli
+
+    monkeypatch.setattr(tvexp._api.cli, "SNAPSHOT_DIRECTORY", snapshots)
+    monkeypatch.setattr(tvexp_docs, "snapshot_directory", lambda: snapshots)
     source = tmp_path / "source"
     source.mkdir()
     (source / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\nextensions = ['tvexp_docs']\n"
         f"html_math_renderer = 'tvexp_text'\ntvexp_snapshot_directory = {str(snapshots)!r}\n")
-    (source / "index.rst").write_text("Changes\n=======\n\n.. tvexp-api-changes::\n")
+    (source / "index.rst").write_text("Changes\n=======\n\n.. tvexp-api-changes::\n\n"
+                                      ".. tvexp-command:: diff {latest_release} current\n")
     app = Sphinx(str(source), str(source), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
                  status=None, warning=None, freshenv=True, warningiserror=True)
     app.build()
@@ -175,6 +181,8 @@ def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(tm
     assert "tvexp-badge-breaking" in section and "1 change(s), 1 breaking" in section
     assert "No changes to the public API." in html[first:second]
     assert "The first release:" in html
+    command = re.sub(r"<[^>]+>", "", html[html.index("tvexp-command"):])
+    assert "$ tvexp-api diff 0.2.0 current\nno API changes\n$ echo $?\n0" in command
 
 
 def test_badge_lines_render_deprecations_and_prototype_options() -> None:
