@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import types
+import warnings
 
 import pytest
 import torch
@@ -133,6 +134,11 @@ def test_network_of_quantizable_blocks() -> None:
     with torch.no_grad():
         assert cosine(quantized(x), body(x)) > 0.99
     assert type(quantized.body[0][0]) is nniq.ConvReLU2d
+    # torchvision's quantized models are deployed scripted; the quantized blocks script too.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`?torch\.jit\.script(_method)?`? is deprecated")
+        scripted = torch.jit.script(quantized)
+    torch.testing.assert_close(scripted(x), quantized(x), rtol=0, atol=0)
 
 
 def test_quantizable_blocks_reject_stateful_activations() -> None:
