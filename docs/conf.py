@@ -7,6 +7,7 @@ local extension in ``_ext/tvexp_docs.py``; nothing about tiers is typed by hand 
 
 from __future__ import annotations
 
+import doctest
 import os
 import sys
 from pathlib import Path
@@ -82,11 +83,5 @@ import torch
 torch.manual_seed(0)
 torch.set_num_threads(2)
 """
-doctest_default_flags = 0
-import doctest as _doctest  # noqa: E402
-
-doctest_default_flags = _doctest.ELLIPSIS | _doctest.NORMALIZE_WHITESPACE | _doctest.DONT_ACCEPT_TRUE_FOR_1
-
-nitpicky = False
-suppress_warnings: list[str] = []
+doctest_default_flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
 
