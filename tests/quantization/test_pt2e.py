@@ -126,3 +126,13 @@ def test_quantize_pt2e_rejects_bad_arguments() -> None:
         tvp.quantize_pt2e(model, (x,), [])
     with pytest.raises(TypeError, match="example_inputs must be a tuple"):
         tvp.quantize_pt2e(model, x, [x])  # type: ignore[arg-type]
+
+
+def test_dynamic_batch_size_is_kept() -> None:
+    model = build(lambda: FLOAT.BasicBlock(8, 8))
+    x = randn(2, 8, 8, 8)
+    quantized = tvp.quantize_pt2e(model, (x,), [x], dynamic_shapes=({0: torch.export.Dim("batch")},))
+    bigger = randn(5, 8, 8, 8, seed=9)
+    with torch.no_grad():
+        assert quantized(bigger).shape == (5, 8, 8, 8)
+        assert cosine(quantized(bigger), model(bigger)) > 0.99
