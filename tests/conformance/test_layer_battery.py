@@ -302,6 +302,14 @@ def check_inductor(case: LayerCase) -> None:
         compiled = torch.compile(copy.deepcopy(module), fullgraph=True)
         with torch.no_grad():
             assert_close(compiled(*inputs), module(*inputs), "inductor output vs eager", **_KERNEL_TOLERANCE)
+        if case.stochastic:
+            # Inductor draws its own random numbers, so the training path is checked for shape and finiteness.
+            torch._dynamo.reset()
+            compiled = torch.compile(copy.deepcopy(module).train(), fullgraph=True)
+            with torch.no_grad():
+                output = compiled(*inputs)
+            assert tuple(output.shape) == tuple(case.output_shape), f"inductor train output shape {tuple(output.shape)}"
+            assert_finite(output, "inductor train output")
     finally:
         torch._dynamo.reset()
 
