@@ -108,6 +108,7 @@ def bench_model(name: str, batch_size: int, image_size: int, rounds: int, calibr
                 samples[label].append(time_call(candidates[label], 1))
 
     float_ms = statistics.median(samples["float eager"]) * 1e3
+    inductor_ms = statistics.median(samples["float inductor"]) * 1e3
     rows = []
     for label, values in samples.items():
         median_ms = statistics.median(values) * 1e3
@@ -115,8 +116,9 @@ def bench_model(name: str, batch_size: int, image_size: int, rounds: int, calibr
         if label.startswith("int8"):
             extra = ", ".join(part for part in (extra, f"cosine vs float {cosine:.4f}" if "inductor" in label else "")
                               if part)
-        rows.append(f"| {name} | {label} | {median_ms:.1f} | {float_ms / median_ms:.2f}x | {extra} |")
-    rows.append(f"| {name} | (PT2E export + calibration + convert) | {quantize_seconds * 1e3:.0f} | | "
+        rows.append(f"| {name} | {label} | {median_ms:.1f} | {float_ms / median_ms:.2f}x | "
+                    f"{inductor_ms / median_ms:.2f}x | {extra} |")
+    rows.append(f"| {name} | (PT2E export + calibration + convert) | {quantize_seconds * 1e3:.0f} | | | "
                 f"{calibration} calibration batches |")
     return rows
 
@@ -144,8 +146,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, batch {args.batch_size}, {args.image_size}x{args.image_size}, "
           f"median of {args.rounds} rounds\n")
-    print("| model | variant | median ms / batch | speed-up vs float eager | notes |")
-    print("|---|---|---|---|---|")
+    print("| model | variant | median ms / batch | vs float eager | vs float inductor | notes |")
+    print("|---|---|---|---|---|---|")
     for name in args.only or list(MODELS):
         for row in bench_model(name, args.batch_size, args.image_size, args.rounds, args.calibration):
             print(row, flush=True)
