@@ -24,6 +24,14 @@ from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._layers.pt2e_quantization import quantize_pt2e
+from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
+from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
+from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
+from tvexp._layers.quantizable.inverted_residual import QuantizableInvertedResidual
+from tvexp._layers.quantizable.mbconv import QuantizableFusedMBConv, QuantizableMBConv
+from tvexp._layers.quantizable.mlp import QuantizableMLP
+from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 
 __all__: list[str] = [
     "BasicBlock",
@@ -39,8 +47,17 @@ __all__: list[str] = [
     "LayerNorm2d",
     "LinearNormActivation",
     "MBConv",
+    "QuantizableBasicBlock",
+    "QuantizableBottleneck",
+    "QuantizableConv2dNormActivation",
+    "QuantizableFusedMBConv",
+    "QuantizableInvertedResidual",
+    "QuantizableMBConv",
+    "QuantizableMLP",
+    "QuantizableSqueezeExcitation",
     "freeze_batch_norm",
     "fuse_conv_norm",
+    "quantize_pt2e",
     "stochastic_depth_rates",
     "unfreeze_batch_norm",
 ]
