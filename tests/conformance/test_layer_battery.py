@@ -20,7 +20,7 @@ import itertools
 import pickle
 import re
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 import torch
@@ -35,7 +35,6 @@ from tvexp._conformance.table import CHECKS, LayerCase, randn, seeded
 _DTYPE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 # Different kernels (channels_last convolutions, inductor's fused code, onnxruntime) reorder sums.
 _KERNEL_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
-# torch's own deprecation of scripting (torch.jit.script compiles methods through torch.jit.script_method).
 _JIT_SCRIPT_DEPRECATION = r"`?torch\.jit\.script(_method)?`? is deprecated"
 
 
@@ -135,6 +134,19 @@ def is_pure_regulariser(module: nn.Module, inputs: tuple[Any, ...], output: Any)
         and isinstance(inputs[0], Tensor)
         and output.shape == inputs[0].shape
     )
+
+
+@contextlib.contextmanager
+def ignoring_jit_script_deprecation() -> Iterator[None]:
+    """Ignores torch's own deprecation of scripting, and no other warning.
+
+    torch 2.13 warns DeprecationWarning (FutureWarning from 2.14); torch.jit.script compiles methods
+    through torch.jit.script_method, which warns too.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=FutureWarning)
+        yield
 
 
 def reset_all_parameters(module: nn.Module) -> None:
@@ -242,10 +254,7 @@ def check_pickle(case: LayerCase) -> None:
 
 def check_script(case: LayerCase) -> None:
     module = build(case)
-    with warnings.catch_warnings():
-        # torch 2.13 deprecates jit.script (DeprecationWarning; FutureWarning from 2.14); nothing else is filtered.
-        warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=FutureWarning)
+    with ignoring_jit_script_deprecation():
         scripted = torch.jit.script(copy.deepcopy(module))
     inputs = inputs_of(case)
     with torch.no_grad():
@@ -298,6 +307,12 @@ def check_inductor(case: LayerCase) -> None:
     module = build(case)
     inputs = inputs_of(case)
     torch._dynamo.reset()
+    # Inductor's first use imports torch modules that call torch.jit.script_method.
+    with ignoring_jit_script_deprecation():
+        _check_inductor(case, module, inputs)
+
+
+def _check_inductor(case: LayerCase, module: nn.Module, inputs: tuple[Any, ...]) -> None:
     try:
         compiled = torch.compile(copy.deepcopy(module), fullgraph=True)
         with torch.no_grad():
