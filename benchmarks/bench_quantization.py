@@ -19,6 +19,10 @@ BatchNorm statistics made non-trivial) it times, in evaluation mode under ``torc
 Candidates are interleaved round by round and the table reports the median latency per batch, plus
 the int8 output's cosine similarity to float. Prints a markdown table; asserts nothing. ``--tiny``
 runs one round on 32x32 inputs (a smoke test: compile times dominate).
+
+On a machine shared with other jobs, ``--threads 1`` gives steadier numbers: with 2 threads a
+descheduled OpenMP thread stalls the other at every barrier, which inflated some 2-thread medians
+tenfold in our runs.
 """
 
 from __future__ import annotations
