@@ -28,10 +28,6 @@ def _v3_squeeze_excitation(*args: Any, **kwargs: Any) -> nn.Module:
     return SqueezeExcitation(*args, scale_activation=nn.Hardsigmoid, **kwargs)
 
 
-# The battery's stochastic branch expects no state change in training, but these blocks also hold
-# BatchNorms whose running statistics a train forward updates by design.
-_TRAINS_NORMS = {"train_eval": "stochastic depth and BatchNorm together: train forwards update the running "
-                               "statistics, which the stochastic-layer check forbids"}
 
 LAYER_CASES: list[LayerCase] = [
     LayerCase(
@@ -62,7 +58,6 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(4, 8, 8, 8, seed=43),),
         output_shape=(4, 16, 4, 4),
         stochastic=True,
-        expected_failures=_TRAINS_NORMS,
     ),
     LayerCase(
         id="Bottleneck/identity",
@@ -100,7 +95,6 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(4, 16, 6, 6, seed=48),),
         output_shape=(4, 16, 6, 6),
         stochastic=True,
-        expected_failures=_TRAINS_NORMS,
     ),
     LayerCase(
         id="MBConv/residual-stochastic-depth",
@@ -109,7 +103,6 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(4, 16, 6, 6),
         reference=True,
         stochastic=True,
-        expected_failures=_TRAINS_NORMS,
     ),
     LayerCase(
         id="FusedMBConv/residual-stochastic-depth",
@@ -118,7 +111,6 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(4, 16, 6, 6),
         reference=True,
         stochastic=True,
-        expected_failures=_TRAINS_NORMS,
     ),
 ]
 LOSS_CASES: list[LossCase] = []
