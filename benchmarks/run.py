@@ -527,11 +527,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, one quick round (smoke test)")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench")
     parser.add_argument("--only", nargs="*", default=[], help="run only cases whose name contains one of these")
-    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 15; tiny 2)")
+    parser.add_argument("--calls", type=int, default=None, help="calls per candidate per round (default 3)")
     arguments = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
     settings = Settings(tiny=arguments.tiny, rounds=arguments.rounds or (2 if arguments.tiny else 15),
-                        calls=1 if arguments.tiny else 3, only=arguments.only)
+                        calls=arguments.calls or (1 if arguments.tiny else 3), only=arguments.only)
     tv, timm = optional("torchvision"), optional("timm")
     header = (
         f"# tvexp benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "

@@ -224,7 +224,7 @@ def _sparse_drop_block(
     index = (index[:, None] + _block_offsets(block, strides[2:], input.device)).reshape(-1)
     dropped_mask = torch.zeros(input.numel(), dtype=torch.bool, device=input.device)
     dropped_mask[index] = True
-    kept = input.numel() - int(dropped_mask.sum())
+    kept = input.numel() - int(torch.count_nonzero(dropped_mask))
     scale = input.numel() / (eps + kept)
     return _ZeroBlocksAndScale.apply(input, index, scale, inplace)
 
