@@ -16,15 +16,18 @@ def _layer_norm_2d(x: Tensor, normalized_shape: list[int], weight: Tensor | None
                    eps: float) -> Tensor:
     # A channels_last tensor permuted to NHWC is a contiguous view, so F.layer_norm runs on it
     # directly and the result, permuted back, is channels_last again: no copy at all.
-    y = F.layer_norm(x.permute(0, 2, 3, 1), normalized_shape, weight, bias, eps)
-    y = y.permute(0, 3, 1, 2)
     if x.is_contiguous(memory_format=torch.channels_last):
-        return y
+        return F.layer_norm(x.permute(0, 2, 3, 1), normalized_shape, weight, bias, eps).permute(0, 3, 1, 2)
     # For a contiguous input the permuted output is channels_last; copying it back keeps the
     # caller's memory format (timm returns it as is, which silently switches the rest of the
-    # network to channels_last, huggingface/pytorch-image-models#1340). On CPU (2 threads) this
-    # copy-back path measured 4-10x faster than a direct mean/variance reduction over dim 1.
-    return y.contiguous()
+    # network to channels_last, huggingface/pytorch-image-models#1340). That copy costs about 0.6 ms
+    # on 8x64x56x56 (2 CPU threads), still 4-10x less than a direct mean/variance reduction over
+    # dim 1. The output is allocated before the intermediate: allocating it after, glibc returned the
+    # freed intermediate's pages to the OS every call and the page faults made the layer 3-4x slower.
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    y = F.layer_norm(x.permute(0, 2, 3, 1), normalized_shape, weight, bias, eps)
+    out.copy_(y.permute(0, 3, 1, 2))
+    return out
 
 
 # The memory-format branch is data-independent but reads a tensor property, which FX cannot
