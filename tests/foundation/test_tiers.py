@@ -341,3 +341,29 @@ print(len(ran))
 
     classes = [n for n in tvexp.stable.__all__ if isinstance(getattr(tvexp.stable, n), type)]
     assert int(result.stdout.strip()) == len(classes)
+
+
+def test_prototype_parameter_on_a_function_keeps_it_scriptable_and_compilable(python_subprocess):
+    body = '''
+import torch._dynamo
+
+@stable(since="0.1.0")
+@prototype_parameters(boost="0.1.0")
+def shift(x: torch.Tensor, amount: float = 1.0, boost: bool = False) -> torch.Tensor:
+    return x + (2 * amount if boost else amount)
+
+class M(nn.Module):
+    def forward(self, x):
+        return shift(x, boost=True)
+
+warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
+assert torch.jit.script(shift)(torch.zeros(1), 1.0, boost=True).item() == 2.0
+assert torch.jit.script(M())(torch.zeros(1)).item() == 2.0
+assert torch._dynamo.explain(M())(torch.zeros(1)).graph_break_count == 0
+assert shift(torch.zeros(1), 1.0, True).item() == 2.0 and shift(torch.zeros(1), boost=True).item() == 2.0
+print("ok")
+'''
+    result = _run(python_subprocess, body, warnings_filter="default")
+    lines = _warning_lines(result.stderr)
+    assert len(lines) == 1 and "shift(boost=...) is a prototype option" in lines[0], result.stderr
+    assert result.stdout.strip() == "ok"

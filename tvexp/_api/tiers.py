@@ -127,29 +127,29 @@ def prototype_parameters(**since_by_name: str) -> Callable[[T], T]:
             if parameter is None or parameter.default is inspect.Parameter.empty:
                 raise TypeError(f"{fn.__qualname__} has no optional parameter {name!r} to mark as prototype")  # type: ignore[attr-defined]
             defaults[name] = parameter.default
+        # Binding positional arguments costs microseconds; it is needed only when a marked parameter
+        # can be passed positionally (keyword-only ones, the usual case, are found in ``kwargs``).
+        positional = any(signature.parameters[name].kind is not inspect.Parameter.KEYWORD_ONLY for name in defaults)
         owner = fn.__qualname__.rsplit(".__init__", 1)[0]  # type: ignore[attr-defined]
+
+        def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            if _depth() > 0:
+                return
+            given = signature.bind_partial(*args, **kwargs).arguments if positional and args else kwargs
+            for name, default in defaults.items():
+                if name in given and given[name] is not default and given[name] != default:
+                    _announce_parameter(fn, owner, name)
 
         @functools.wraps(fn)  # type: ignore[arg-type]
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if kwargs and _depth() == 0:
-                bound = None
-                for name, default in defaults.items():
-                    if name in kwargs and kwargs[name] is not default and kwargs[name] != default:
-                        _announce_parameter(fn, owner, name)
-                    elif name not in kwargs and len(args) > 0:
-                        bound = bound or signature.bind_partial(*args, **kwargs).arguments
-                        if name in bound and bound[name] != default:
-                            _announce_parameter(fn, owner, name)
-            elif args and _depth() == 0:
-                bound = signature.bind_partial(*args).arguments
-                for name, default in defaults.items():
-                    if name in bound and bound[name] != default:
-                        _announce_parameter(fn, owner, name)
+            if (kwargs or (positional and args)) and not _is_graph_capture():
+                check(args, kwargs)
             return fn(*args, **kwargs)  # type: ignore[operator]
 
         wrapper.__tvexp_prototype_parameters__ = {  # type: ignore[attr-defined]
             name: Tier("prototype", version) for name, version in since_by_name.items()
         }
+        wrapper.__prepare_scriptable__ = lambda: fn  # type: ignore[attr-defined]  # scripting compiles fn itself
         return wrapper  # type: ignore[return-value]
 
     return mark
