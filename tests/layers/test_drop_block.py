@@ -311,3 +311,10 @@ def test_shared_mask_warns_once_and_the_torchvision_signature_does_not(python_su
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("cls, bad_rank", [(DropBlock2d, 3), (DropBlock3d, 4)])
+def test_inactive_layer_still_rejects_a_wrong_rank(cls, bad_rank):
+    for layer in (cls(0.1, 3).eval(), cls(0.0, 3).train()):
+        with pytest.raises(ValueError, match="dimensions"):
+            layer(torch.zeros(*([2] * bad_rank)))

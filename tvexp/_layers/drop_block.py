@@ -257,6 +257,16 @@ def _check_input(input: Tensor, p: float, block: List[int], spatial_dims: int) -
             raise ValueError(f"block_size must be positive, got {block}")
 
 
+def _checked_rank(input: Tensor, ndim: int) -> Tensor:
+    if input.dim() != ndim:
+        raise ValueError(f"input must have {ndim} dimensions, got {input.dim()}")
+    return input
+
+
+# A leaf for FX: the rank check reads a traced value.
+torch.fx.wrap("_checked_rank")
+
+
 def _functional2d(
     input: Tensor, p: float, block_size: Union[int, Tuple[int, int]], inplace: bool, eps: float,
     training: bool, shared_mask: bool,
@@ -432,6 +442,9 @@ class DropBlock2d(nn.Module):
         self.shared_mask = shared_mask
 
     def forward(self, input: Tensor) -> Tensor:
+        # p and block_size were validated at construction; an inactive layer only checks the rank.
+        if not self.training or self.p == 0.0:
+            return _checked_rank(input, 4)
         return _functional2d(input, self.p, self.block_size, self.inplace, self.eps, self.training,
                              self.shared_mask)
 
@@ -489,5 +502,8 @@ class DropBlock3d(DropBlock2d):
         self._configure(p, block_size, inplace, eps, shared_mask)
 
     def forward(self, input: Tensor) -> Tensor:
+        # p and block_size were validated at construction; an inactive layer only checks the rank.
+        if not self.training or self.p == 0.0:
+            return _checked_rank(input, 5)
         return _functional3d(input, self.p, self.block_size, self.inplace, self.eps, self.training,
                              self.shared_mask)
