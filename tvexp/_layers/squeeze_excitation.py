@@ -69,8 +69,8 @@ class SqueezeExcitation(nn.Module):
         check_builder(activation, "activation", optional=False)
         check_builder(scale_activation, "scale_activation", optional=False)
         super().__init__()
-        # Stateless, kept so that the children (and anything that looks them up) match torchvision;
-        # forward pools with a mean instead, which gives the same result without a module call.
+        # Pooling through the module (as torchvision does) keeps hooks and replacements working; on
+        # CPU, adaptive_avg_pool2d's backward measured slightly faster than a mean's in both formats.
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1, device=device, dtype=dtype)
         self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1, device=device, dtype=dtype)
@@ -78,7 +78,7 @@ class SqueezeExcitation(nn.Module):
         self.scale_activation = build_layer(scale_activation, "scale_activation", device=device, dtype=dtype)
 
     def _scale(self, input: Tensor) -> Tensor:
-        scale = input.mean([-2, -1], keepdim=True)
+        scale = self.avgpool(input)
         scale = self.fc1(scale)
         scale = self.activation(scale)
         scale = self.fc2(scale)
