@@ -14,7 +14,7 @@ import tvexp.prototype as tvp
 import tvexp.stable as tvs
 from tests.quantization._nets import block_builders, build, calibration_batches, cosine
 from tvexp._conformance.table import randn
-from tvexp._layers.pt2e_quantization import split_repeated_module_calls
+from tvexp.prototype import split_repeated_module_calls
 
 pytest.importorskip("torchao")
 logging.getLogger("torchao").setLevel(logging.ERROR)

@@ -20,7 +20,7 @@ from tvexp._api.tiers import prototype
 if TYPE_CHECKING:
     from torchao.quantization.pt2e.quantizer import Quantizer  # type: ignore[import-untyped]
 
-__all__ = ["quantize_pt2e"]
+__all__ = ["quantize_pt2e", "split_repeated_module_calls"]
 
 _REPEATED_CALL = re.compile(r"@(\d+)$")
 
@@ -107,15 +107,33 @@ def quantize_pt2e(
     return convert_pt2e(prepared)
 
 
+@prototype(since="0.1.0")
 def split_repeated_module_calls(graph_module: torch.fx.GraphModule) -> int:
     """Gives each call of a module that ``forward`` calls several times its own module path.
+
+    Needed only when calling torchao's ``prepare_pt2e`` directly on a model whose blocks reuse one
+    activation module (``BasicBlock`` and ``Bottleneck`` call ``relu`` before and after the skip
+    addition, as torchvision's do); :func:`quantize_pt2e` does it for you.
 
     PT2E quantizers group the nodes of an exported graph into patterns by the module they came from
     (the innermost ``nn_module_stack`` entry). ``torch.export`` records the second call of
     ``self.relu`` under the same path ``"block.relu"`` (its stack key gets an ``@1`` suffix), so both
     calls land in one pattern with two outputs, which the x86 quantizer rejects. This renames the
-    path of call ``k > 0`` to ``"block.relu@k"``. Only metadata changes; returns the number of
-    renamed nodes.
+    path of call ``k > 0`` to ``"block.relu@k"``. Only metadata changes, in place; calling it
+    again renames nothing.
+
+    Args:
+        graph_module: The module of an exported program (``torch.export.export(...).module()``).
+
+    Returns:
+        The number of graph nodes whose module path was renamed.
+
+    Example:
+        >>> import tvexp.prototype as tvp
+        >>> block = tvp.BasicBlock(8, 8).eval()
+        >>> exported = torch.export.export(block, (torch.randn(2, 8, 8, 8),)).module()
+        >>> tvp.split_repeated_module_calls(exported), tvp.split_repeated_module_calls(exported)
+        (1, 0)
     """
     renamed = 0
     for node in graph_module.graph.nodes:

@@ -24,7 +24,7 @@ from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
-from tvexp._layers.pt2e_quantization import quantize_pt2e
+from tvexp._layers.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
@@ -58,6 +58,7 @@ __all__: list[str] = [
     "freeze_batch_norm",
     "fuse_conv_norm",
     "quantize_pt2e",
+    "split_repeated_module_calls",
     "stochastic_depth_rates",
     "unfreeze_batch_norm",
 ]
