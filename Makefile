@@ -45,7 +45,7 @@ wheel-check: $(STAMP)
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w build/wheel-check .
 	$(PYTHON) -m venv --system-site-packages build/wheel-check/venv
 	build/wheel-check/venv/bin/python -m pip install --quiet --no-deps --no-index build/wheel-check/tvexp-*.whl
-	cd build/wheel-check && PYTHONPATH=$(CURDIR)/$(VENV)/lib/python3.11/site-packages venv/bin/python $(CURDIR)/tests/wheel_smoke.py
+	cd build/wheel-check && PYTHONPATH=$(CURDIR)/$(VENV)/lib/python3.11/site-packages venv/bin/python $(CURDIR)/.ci/wheel_smoke.py
 
 # The Sphinx site, offline, warnings as errors: HTML into docs/_build/html, then the guide pages'
 # examples run as doctests (docstring examples run under pytest --doctest-modules).

@@ -272,10 +272,11 @@ def _state_dict_schema(module: Any) -> dict[str, dict[str, Any]]:
 
 
 def _instance_attributes(module: Any) -> dict[str, dict[str, Any]]:
-    """Public attributes of a built layer: hyperparameters and sub-layers (users reach them)."""
+    """Public attributes of a built layer: hyperparameters, sub-layers, parameters and buffers."""
     attributes: dict[str, dict[str, Any]] = {}
     values = {k: v for k, v in vars(module).items() if not k.startswith("_") and k != "training"}
-    values.update({k: v for k, v in module._modules.items() if not k.startswith("_")})
+    for registry in (module._modules, module._parameters, module._buffers):
+        values.update({k: v for k, v in registry.items() if not k.startswith("_") and v is not None})
     for name, value in sorted(values.items()):
         attributes[name] = {"kind": "attribute", "origin": "instance", "abstract": False,
                             "annotation": qualified(type(value))}
