@@ -11,7 +11,7 @@ This top-level module holds only the tier machinery that is shared by every tier
 
 from tvexp._api.warnings import PrototypeWarning, TvexpDeprecationWarning
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "PrototypeWarning",
