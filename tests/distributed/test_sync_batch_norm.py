@@ -20,7 +20,7 @@ def blocks() -> dict[str, nn.Module]:
     return {
         "Conv2dNormActivation": tvs.Conv2dNormActivation(3, 8),
         "Conv3dNormActivation": tvs.Conv3dNormActivation(3, 8),
-        "Conv1dNormActivation": tvp.Conv1dNormActivation(3, 8),
+        "Conv1dNormActivation": tvs.Conv1dNormActivation(3, 8),
         "ConvTranspose2dNormActivation": tvp.ConvTranspose2dNormActivation(3, 8, kernel_size=2, stride=2),
         "MLP": tvs.MLP(3, [8, 4], norm_layer=nn.BatchNorm1d),
         "BasicBlock": tvp.BasicBlock(8, 8),

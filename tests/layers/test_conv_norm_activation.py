@@ -9,12 +9,11 @@ import torch
 from torch import nn
 
 from tvexp.prototype import (
-    Conv1dNormActivation,
     ConvTranspose1dNormActivation,
     ConvTranspose2dNormActivation,
     ConvTranspose3dNormActivation,
 )
-from tvexp.stable import Conv2dNormActivation, Conv3dNormActivation
+from tvexp.stable import Conv1dNormActivation, Conv2dNormActivation, Conv3dNormActivation
 
 
 @pytest.mark.parametrize("activation", [nn.GELU, nn.Tanh, nn.Sigmoid, functools.partial(nn.GELU, approximate="tanh")])

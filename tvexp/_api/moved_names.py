@@ -5,4 +5,5 @@ working (warning, same object) until ``removed_in``. Read by :mod:`tvexp._api.de
 """
 
 MOVED_NAME_ROWS: list[tuple[str, str, str, str]] = [
+    ("tvexp.prototype:Conv1dNormActivation", "tvexp.stable:Conv1dNormActivation", "0.2.0", "0.3.0"),
 ]

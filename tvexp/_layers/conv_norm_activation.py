@@ -309,7 +309,7 @@ class Conv3dNormActivation(_ConvNormActivation):
         )
 
 
-@prototype(since="0.1.0")
+@stable(since="0.2.0")
 class Conv1dNormActivation(_ConvNormActivation):
     """A 1-D convolution followed by an optional normalization and an optional activation.
 

@@ -15,7 +15,6 @@ from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.conv_norm_fusion import fuse_conv_norm
 from tvexp._layers.conv_norm_activation import (
-    Conv1dNormActivation,
     ConvTranspose1dNormActivation,
     ConvTranspose2dNormActivation,
     ConvTranspose3dNormActivation,
@@ -36,7 +35,6 @@ from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcit
 __all__: list[str] = [
     "BasicBlock",
     "Bottleneck",
-    "Conv1dNormActivation",
     "ConvTranspose1dNormActivation",
     "ConvTranspose2dNormActivation",
     "ConvTranspose3dNormActivation",

@@ -6,7 +6,11 @@ Importing this namespace never imports :mod:`tvexp.prototype` and never warns.
 """
 
 from tvexp._api.deprecation import moved_name_getattr
-from tvexp._layers.conv_norm_activation import Conv2dNormActivation, Conv3dNormActivation
+from tvexp._layers.conv_norm_activation import (
+    Conv1dNormActivation,
+    Conv2dNormActivation,
+    Conv3dNormActivation,
+)
 from tvexp._layers.drop_block import DropBlock2d, DropBlock3d
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm2d
 from tvexp._layers.mlp import MLP
@@ -15,6 +19,7 @@ from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__: list[str] = [
+    "Conv1dNormActivation",
     "Conv2dNormActivation",
     "Conv3dNormActivation",
     "DropBlock2d",
