@@ -20,7 +20,7 @@ import importlib
 import inspect
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping, TypeVar
+from typing import Any, Callable, Literal, Mapping, TypeVar, cast
 
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import python_side_wrapper
@@ -139,19 +139,22 @@ def deprecated_object(
             warn_deprecated(message, since=since, removed_in=removed_in)
 
         if isinstance(obj, type):
-            original_init = obj.__init__
+            cls: type[Any] = obj
+            original_init = cls.__init__
 
             @functools.wraps(original_init)
             def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
                 warn_deprecated(message, since=since, removed_in=removed_in)
                 original_init(self, *args, **kwargs)
 
-            obj.__init__ = __init__  # type: ignore[misc]
-            obj.__tvexp_deprecation__ = REGISTRY[-1]  # type: ignore[attr-defined]
+            cls.__init__ = __init__
+            cls.__tvexp_deprecation__ = REGISTRY[-1]
             return obj
-        wrapped = python_side_wrapper(obj, warn)  # type: ignore[arg-type]
+        assert callable(obj)  # a function or method here: this decorator is for classes and callables
+        wrapped = python_side_wrapper(obj, warn)
         wrapped.__tvexp_deprecation__ = REGISTRY[-1]  # type: ignore[attr-defined]
-        return wrapped  # type: ignore[return-value]
+        # The wrapper takes obj's place with obj's signature (functools.wraps), which T cannot express.
+        return cast(T, wrapped)
 
     return decorate
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 
 __all__ = ["external_stacklevel"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # Frames of torch.nn.Module machinery (``__call__``, ``load_state_dict``) are skipped too, so a
 # warning raised while torch drives a tvexp module still lands on the user's call.
-_TORCH_NN_DIR = None
+_TORCH_NN_DIR: str | None = None
 
 
 def _torch_nn_dir() -> str | None:
     global _TORCH_NN_DIR
     if _TORCH_NN_DIR is None:
         torch = sys.modules.get("torch")
-        if torch is None:
+        if torch is None or torch.__file__ is None:
             return None
         _TORCH_NN_DIR = os.path.join(os.path.dirname(os.path.abspath(torch.__file__)), "nn") + os.sep
     return _TORCH_NN_DIR
@@ -35,7 +36,7 @@ def external_stacklevel() -> int:
 
     Counts from the function that calls :func:`warnings.warn` (stacklevel 1 is that function).
     """
-    frame = sys._getframe(1)  # the caller, which is the frame that will call warnings.warn
+    frame: FrameType | None = sys._getframe(1)  # the caller, which is the frame that will call warnings.warn
     level = 1
     while frame is not None and _is_internal(os.path.abspath(frame.f_code.co_filename)):
         frame = frame.f_back

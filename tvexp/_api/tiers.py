@@ -22,7 +22,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, Literal, TypeVar, cast
 
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.versions import parse_version
@@ -96,9 +96,11 @@ def prototype(*, since: str) -> Callable[[T], T]:
             _wrap_constructor(obj)
             _set_tier(obj, tier)
             return obj
-        wrapped = python_side_wrapper(obj, functools.partial(_announce, obj))  # type: ignore[arg-type]
+        assert callable(obj)  # _check_markable let only classes and functions through
+        wrapped = python_side_wrapper(obj, functools.partial(_announce, obj))
         _set_tier(wrapped, tier)
-        return wrapped  # type: ignore[return-value]
+        # The wrapper takes obj's place with obj's signature (functools.wraps), which T cannot express.
+        return cast(T, wrapped)
 
     return mark
 
@@ -215,12 +217,13 @@ def _public_name(obj: Any) -> str:
     """Where users reach ``obj``: the prototype namespace whose ``__all__`` lists it."""
     import sys
 
+    name = obj.__name__
     for namespace in _PROTOTYPE_NAMESPACES:
         module = sys.modules.get(namespace)
-        if module is not None and obj.__name__ in getattr(module, "__all__", ()):
-            exported = getattr(module, obj.__name__, None)
+        if module is not None and name in getattr(module, "__all__", ()):
+            exported = getattr(module, name, None)
             if exported is obj or getattr(exported, "__wrapped__", None) is obj:
-                return f"{namespace}.{obj.__name__}"
+                return f"{namespace}.{name}"
     return _qualified_name(obj)
 
 
@@ -262,7 +265,7 @@ def _announce(obj: Any) -> None:
     )
 
 
-def _wrap_constructor(cls: type) -> None:
+def _wrap_constructor(cls: type[Any]) -> None:
     original_init = cls.__init__
 
     @functools.wraps(original_init)
@@ -275,7 +278,7 @@ def _wrap_constructor(cls: type) -> None:
         finally:
             _state.depth -= 1
 
-    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__init__ = __init__
 
 
 def _is_graph_capture() -> bool:
