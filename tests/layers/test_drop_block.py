@@ -202,6 +202,102 @@ def test_sparse_and_dense_paths_have_the_same_per_position_drop_rate() -> None:
     assert sparse[0, 0] < sparse[5, 5]
 
 
+# --------------------------------------------------------------------------- sparse-path internals
+
+
+@pytest.mark.parametrize("draws", [None, 3])
+def test_seed_positions_are_bernoulli_successes(draws: int | None) -> None:
+    # draws=3 forces many rounds of the loop that extends a too-short batch of gaps.
+    generator_seed = 13
+    torch.manual_seed(generator_seed)
+    count, gamma, trials = 40, 0.3, 3000
+    hits = torch.zeros(count, dtype=torch.float64)
+    pairs = 0.0
+    for _ in range(trials):
+        positions = impl._seed_positions(count, gamma, torch.device("cpu"), draws=draws)
+        assert positions.dtype == torch.float64
+        assert bool((positions[1:] > positions[:-1]).all()) and bool((positions >= 0).all())
+        assert bool((positions < count).all()) and torch.equal(positions, positions.floor())
+        marked = torch.zeros(count, dtype=torch.float64)
+        marked[positions.long()] = 1
+        hits += marked
+        pairs += float((marked[:-1] * marked[1:]).mean())
+    rate = hits / trials
+    # Standard error of one rate: sqrt(0.21 / 3000) < 0.0084; 6 of them.
+    assert (rate - gamma).abs().max() < 0.05, rate
+    # Neighbouring trials are independent: both succeed with probability gamma**2 (0.09).
+    assert abs(pairs / trials - gamma**2) < 0.01
+
+
+def test_seed_positions_count_has_the_binomial_mean() -> None:
+    torch.manual_seed(14)
+    count, gamma = 200_000, 0.004  # expected 800 successes, standard deviation 28
+    sizes = torch.tensor([impl._seed_positions(count, gamma, torch.device("cpu")).numel() for _ in range(100)],
+                         dtype=torch.float64)
+    # 8 standard errors of the mean (28 / sqrt(100)).
+    assert abs(sizes.mean().item() - count * gamma) < 8 * 2.83
+    assert abs(sizes.std().item() - math.sqrt(count * gamma * (1 - gamma))) < 8
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided", "one_channel"])
+def test_seed_offsets_are_the_storage_offsets_of_the_block_corners(layout: str) -> None:
+    shape = [3, 5, 4, 6, 7]
+    if layout == "contiguous":
+        strides = list(torch.empty(shape).stride())
+    elif layout == "channels_last":
+        strides = list(torch.empty(shape).contiguous(memory_format=torch.channels_last_3d).stride())
+    elif layout == "strided":
+        strides = [1000, 3, 250, 40, 5]
+    else:
+        shape[1] = 1
+        strides = list(torch.empty(shape).stride())
+    valid = [2, 4, 5]
+    grid = [shape[0], shape[1]] + valid
+    torch.manual_seed(16)
+    seeds = torch.randperm(math.prod(grid))[:50].sort().values.double()
+    coordinates = torch.unravel_index(seeds.long(), grid)
+    expected = torch.zeros_like(coordinates[0])
+    for coordinate, stride in zip(coordinates, strides):
+        expected += coordinate * stride
+    got = impl._seed_offsets(seeds, valid, strides, channels=shape[1])
+    assert got.dtype == torch.int64
+    assert torch.equal(got, expected)
+
+
+@pytest.mark.parametrize("numel", [1, 7, 8, 9, 1003])
+def test_count_marked_counts_distinct_indices(numel: int) -> None:
+    torch.manual_seed(numel)
+    index = torch.randint(0, numel, (3 * numel,))
+    index = torch.cat([index, torch.tensor([numel - 1, 0])])
+    assert impl._count_marked(index, numel) == torch.unique(index).numel()
+    assert impl._count_marked(torch.zeros(0, dtype=torch.int64), numel) == 0
+    # Every element marked (a byte sum of 8 per word, the most the top byte has to hold).
+    assert impl._count_marked(torch.arange(numel).repeat(3), numel) == numel
+
+
+def test_block_offsets_cover_the_block_in_storage() -> None:
+    x = torch.empty(2, 3, 5, 6, 7).contiguous(memory_format=torch.channels_last_3d)
+    offsets = impl._block_offsets([2, 3, 4], list(x.stride()[2:]), x.device)
+    storage = torch.zeros(x.numel(), dtype=torch.bool)
+    storage[offsets] = True
+    expected = torch.zeros(x.shape, dtype=torch.bool).contiguous(memory_format=torch.channels_last_3d)
+    expected[0, 0, :2, :3, :4] = True
+    flat = expected.permute(0, 2, 3, 4, 1).reshape(-1)  # channels_last_3d storage order
+    assert torch.equal(storage, flat)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last_3d])
+def test_3d_sparse_path_keeps_the_layout_blocks_and_normalisation(memory_format: torch.memory_format) -> None:
+    torch.manual_seed(15)
+    x = torch.ones(2, 6, 5, 9, 10).contiguous(memory_format=memory_format)
+    out = drop_block3d(x, 0.2, (2, 3, 3))
+    assert out.is_contiguous(memory_format=memory_format)
+    assert is_union_of_blocks(out == 0, [2, 3, 3])
+    kept = int((out != 0).sum())
+    assert 0 < kept < x.numel()
+    torch.testing.assert_close(out[out != 0], torch.full((kept,), x.numel() / (1e-6 + kept)))
+
+
 # --------------------------------------------------------------------------- layouts, autograd, in place
 
 
