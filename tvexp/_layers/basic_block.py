@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import torch
 from torch import Tensor, nn
 
@@ -20,6 +22,13 @@ from tvexp._layers.stochastic_depth import StochasticDepth
 __all__ = ["BasicBlock"]
 
 _Device = torch.device | str | None
+
+
+class _Factory(TypedDict):
+    """The factory keywords a block passes on to every layer it builds (``**factory``)."""
+
+    device: _Device
+    dtype: torch.dtype | None
 
 
 def _conv3x3(in_channels: int, out_channels: int, stride: int, groups: int, dilation: int, device: _Device,

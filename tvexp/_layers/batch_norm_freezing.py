@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
@@ -26,7 +27,8 @@ _BATCH_NORM_BY_FROZEN: dict[type[nn.Module], type[nn.modules.batchnorm._BatchNor
 }
 
 
-def _frozen(norm: nn.modules.batchnorm._BatchNorm, path: str) -> nn.Module:
+def _frozen(norm: nn.Module, path: str) -> nn.Module:
+    assert isinstance(norm, nn.modules.batchnorm._BatchNorm)  # _FROZEN_BY_BATCH_NORM's keys are all batch norms
     if not norm.track_running_stats or norm.running_mean is None or norm.running_var is None:
         raise ValueError(
             f"cannot freeze {path or 'the module'} ({norm!r}): with track_running_stats=False it normalizes "
@@ -47,22 +49,27 @@ def _frozen(norm: nn.modules.batchnorm._BatchNorm, path: str) -> nn.Module:
     return frozen
 
 
-def _unfrozen(frozen: _FrozenBatchNorm, path: str) -> nn.Module:
+def _unfrozen(frozen: nn.Module, path: str) -> nn.Module:
+    assert isinstance(frozen, _FrozenBatchNorm)  # _BATCH_NORM_BY_FROZEN's keys are all frozen batch norms
     reference = frozen.running_var
     norm = _BATCH_NORM_BY_FROZEN[type(frozen)](frozen.num_features, eps=frozen.eps, device=reference.device,
                                                dtype=reference.dtype)
+    # Built with track_running_stats=True (the default), so the statistics exist.
+    running_mean, running_var = norm.running_mean, norm.running_var
+    assert running_mean is not None and running_var is not None
     with torch.no_grad():
         norm.weight.copy_(frozen.weight)
         norm.bias.copy_(frozen.bias)
-        norm.running_mean.copy_(frozen.running_mean)
-        norm.running_var.copy_(frozen.running_var)
+        running_mean.copy_(frozen.running_mean)
+        running_var.copy_(frozen.running_var)
     norm.train(frozen.training)
     return norm
 
 
-def _convert(module: nn.Module, table: dict[type[nn.Module], type[nn.Module]], convert: object, path: str) -> nn.Module:
+def _convert(module: nn.Module, table: Mapping[type[nn.Module], type[nn.Module]],
+             convert: Callable[[nn.Module, str], nn.Module], path: str) -> nn.Module:
     if type(module) in table:
-        return convert(module, path)  # type: ignore[operator]
+        return convert(module, path)
     for name, child in module.named_children():
         converted = _convert(child, table, convert, f"{path}.{name}" if path else name)
         if converted is not child:

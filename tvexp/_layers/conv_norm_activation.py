@@ -41,7 +41,7 @@ def _ntuple(value: _Size, dims: int, name: str) -> tuple[int, ...]:
         if len(result) != dims:
             raise ValueError(f"{name} must be an int or a sequence of {dims} ints, got {value!r}")
         return result
-    return (value,) * dims  # type: ignore[return-value]
+    return (value,) * dims
 
 
 def _check_sizes(value: _Size, name: str, *, minimum: int) -> None:

@@ -33,7 +33,7 @@ def _is_foldable_norm(module: nn.Module) -> bool:
 
     if type(module) in _BATCH_NORMS:
         # Without running statistics a batch norm normalises with batch statistics even in eval.
-        return module.running_mean is not None and module.running_var is not None  # type: ignore[union-attr]
+        return module.running_mean is not None and module.running_var is not None
     return isinstance(module, _FrozenBatchNorm)
 
 
@@ -109,16 +109,26 @@ def _pairs_in_graph(model: nn.Module) -> list[tuple[str, str]]:
 
 def _fold(convolution: nn.Module, norm: nn.Module) -> None:
     """Folds ``norm`` into ``convolution``'s weight and bias, in place."""
-    weight: Tensor = convolution.weight  # type: ignore[assignment]
+    from tvexp._layers.frozen_batch_norm import _FrozenBatchNorm
+
+    # The callers pass pairs that _is_convolution and _is_foldable_norm accepted.
+    assert isinstance(convolution, nn.modules.conv._ConvNd)
+    assert isinstance(norm, (nn.modules.batchnorm._BatchNorm, _FrozenBatchNorm))
+    running_mean, running_var = norm.running_mean, norm.running_var
+    assert running_mean is not None and running_var is not None
+    # A batch norm's weight and bias are parameters, or None when affine=False.
+    norm_weight: Tensor | None = norm.weight
+    norm_bias: Tensor | None = norm.bias
+    weight = convolution.weight
     dtype = weight.dtype
     with torch.no_grad():
-        variance = norm.running_var.double()  # type: ignore[union-attr]
-        scale = torch.rsqrt(variance + norm.eps)  # type: ignore[operator]
-        if norm.weight is not None:
-            scale = scale * norm.weight.double()  # type: ignore[union-attr]
-        shift = -norm.running_mean.double() * scale  # type: ignore[union-attr]
-        if norm.bias is not None:
-            shift = shift + norm.bias.double()  # type: ignore[union-attr]
+        variance = running_var.double()
+        scale = torch.rsqrt(variance + norm.eps)
+        if norm_weight is not None:
+            scale = scale * norm_weight.double()
+        shift = -running_mean.double() * scale
+        if norm_bias is not None:
+            shift = shift + norm_bias.double()
         old_bias = convolution.bias
         bias = shift if old_bias is None else old_bias.double() * scale + shift
         out_channels = scale.numel()
@@ -211,8 +221,8 @@ def fuse_conv_norm(model: nn.Module, *, pairs: Iterable[tuple[str, str]] = ()) -
         convolution, norm = modules[conv_path], modules[norm_path]
         if seen[id(convolution)] > 1 or seen[id(norm)] > 1:
             continue
-        out_channels = convolution.out_channels  # type: ignore[union-attr]
-        if norm.num_features != out_channels:  # type: ignore[union-attr]
+        out_channels = convolution.out_channels
+        if norm.num_features != out_channels:
             continue
         _fold(convolution, norm)
         _set_submodule(fused, norm_path, nn.Identity())

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.basic_block import _Device, _reset_children
+from tvexp._layers.basic_block import _Device, _Factory, _reset_children
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
 from tvexp._layers.layer_builders import (
     LayerBuilder,
@@ -139,7 +139,7 @@ class InvertedResidual(nn.Module):
         check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
-        factory = {"device": device, "dtype": dtype}
+        factory: _Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride

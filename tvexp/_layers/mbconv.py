@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.basic_block import _Device, _reset_children
+from tvexp._layers.basic_block import _Device, _Factory, _reset_children
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
 from tvexp._layers.inverted_residual import _make_divisible
 from tvexp._layers.layer_builders import (
@@ -36,6 +38,16 @@ def _check_common(in_channels: int, out_channels: int, expand_ratio: float, kern
 
 class _ResidualStochasticDepth(nn.Module):
     """Shared forward (no tier): the residual branch is dropped per sample and added back where shapes allow."""
+
+    if TYPE_CHECKING:  # set by the subclasses; class-level annotations would confuse TorchScript
+        in_channels: int
+        out_channels: int
+        expand_ratio: float
+        kernel_size: int
+        stride: int
+        use_res_connect: bool
+        block: nn.Sequential
+        stochastic_depth: StochasticDepth
 
     def forward(self, x: Tensor) -> Tensor:
         result = self.block(x)
@@ -111,7 +123,7 @@ class MBConv(_ResidualStochasticDepth):
         check_probability(se_ratio, "se_ratio")
         check_builder(se_layer, "se_layer", optional=False)
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
+        factory: _Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.expand_ratio = expand_ratio
@@ -185,7 +197,7 @@ class FusedMBConv(_ResidualStochasticDepth):
         _check_common(in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob,
                       norm_layer, activation_layer)
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
+        factory: _Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.expand_ratio = expand_ratio

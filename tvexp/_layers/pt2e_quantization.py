@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from tvexp._api.tiers import prototype
 
 if TYPE_CHECKING:
-    from torchao.quantization.pt2e.quantizer import Quantizer  # type: ignore[import-untyped]
+    from torchao.quantization.pt2e.quantizer import Quantizer
 
 __all__ = ["quantize_pt2e", "split_repeated_module_calls"]
 
@@ -74,11 +74,11 @@ def quantize_pt2e(
         torch.Size([2, 8, 14, 14])
     """
     try:
-        from torchao.quantization.pt2e.quantize_pt2e import (  # type: ignore[import-untyped]
+        from torchao.quantization.pt2e.quantize_pt2e import (
             convert_pt2e,
             prepare_pt2e,
         )
-        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (  # type: ignore[import-untyped]
+        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
             X86InductorQuantizer,
             get_default_x86_inductor_quantization_config,
         )
@@ -96,7 +96,7 @@ def quantize_pt2e(
     finally:
         model.train(was_training)
     split_repeated_module_calls(exported)
-    prepared = prepare_pt2e(exported, quantizer)  # type: ignore[arg-type]
+    prepared = prepare_pt2e(exported, quantizer)
     calibrated = 0
     with torch.no_grad():
         for batch in calibration_batches:
