@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 __all__ = ["PrototypeWarning", "TvexpDeprecationWarning"]
 
 
@@ -41,7 +43,8 @@ class TvexpDeprecationWarning(FutureWarning):
         self.since = since
         self.removed_in = removed_in
 
-    def __reduce__(self):  # keeps the attributes when the warning crosses a process boundary
+    def __reduce__(self) -> tuple[Callable[..., TvexpDeprecationWarning], tuple[str, str | None, str | None]]:
+        # Keeps the attributes when the warning crosses a process boundary
         return (_rebuild_deprecation_warning, (str(self), self.since, self.removed_in))
 
 

@@ -22,10 +22,10 @@ def _prototype(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
     return build
 
 
-def _v3_squeeze_excitation(*args: Any, **kwargs: Any) -> nn.Module:
+def _v3_squeeze_excitation(input_channels: int, squeeze_channels: int, **factory: Any) -> nn.Module:
     from tvexp.stable import SqueezeExcitation
 
-    return SqueezeExcitation(*args, scale_activation=nn.Hardsigmoid, **kwargs)
+    return SqueezeExcitation(input_channels, squeeze_channels, scale_activation=nn.Hardsigmoid, **factory)
 
 
 

@@ -57,8 +57,9 @@ def tensors(value: Any) -> list[Tensor]:
 def cast(inputs: Iterable[Any], dtype: torch.dtype) -> tuple[Any, ...]:
     return tuple(x.to(dtype) if isinstance(x, Tensor) and x.is_floating_point() else x for x in inputs)
 
-def assert_close(actual: Any, expected: Any, what: str, **tolerance: float) -> None:
-    torch.testing.assert_close(actual, expected, msg=lambda detail: f"{what}: {detail}", **tolerance)
+def assert_close(actual: Any, expected: Any, what: str, *, rtol: float | None = None,
+                 atol: float | None = None) -> None:
+    torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, msg=lambda detail: f"{what}: {detail}")
 
 def assert_finite(value: Any, what: str) -> None:
     for tensor in tensors(value):
@@ -320,6 +321,7 @@ def check_onnx(case: LayerCase) -> None:
             )
     finally:
         torch._dynamo.reset()
+    assert program is not None  # dynamo=True always returns an ONNXProgram
     session = onnxruntime.InferenceSession(
         program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
     )
@@ -342,7 +344,8 @@ def check_channels_last(case: LayerCase) -> None:
     )
     with torch.no_grad():
         expected = copy.deepcopy(module)(*inputs)
-        output = copy.deepcopy(module).to(memory_format=memory_format)(*converted)
+        # Module.to accepts memory_format at run time; torch's overloads for it leave the keyword out.
+        output = copy.deepcopy(module).to(memory_format=memory_format)(*converted)  # type: ignore[call-overload]
     assert_close(output, expected, "channels_last output vs contiguous output", **_KERNEL_TOLERANCE)
     if isinstance(output, Tensor) and output.dim() == inputs[0].dim():
         assert output.is_contiguous(memory_format=memory_format), (

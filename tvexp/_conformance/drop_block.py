@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
+from torch import nn
+
 from tvexp._conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
 
-def _drop_block2d(**kwargs):  # type: ignore[no-untyped-def]
+def _drop_block2d(**kwargs: Any) -> Callable[[], nn.Module]:
     from tvexp.stable import DropBlock2d
 
     return lambda: DropBlock2d(**kwargs)
 
 
-def _drop_block3d(**kwargs):  # type: ignore[no-untyped-def]
+def _drop_block3d(**kwargs: Any) -> Callable[[], nn.Module]:
     from tvexp.stable import DropBlock3d
 
     return lambda: DropBlock3d(**kwargs)
