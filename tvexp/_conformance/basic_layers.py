@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
-
 from torch import nn
 
+from tvexp._conformance.builders import _prototype, _stable
 from tvexp._conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
-
-def _layer(tier: str, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
-    """A builder that looks ``name`` up in the tier namespace when called (keeps this table import-light)."""
-
-    def build() -> nn.Module:
-        import importlib
-
-        return getattr(importlib.import_module(f"tvexp.{tier}"), name)(*args, **kwargs)
-
-    return build
-
-
-_stable = functools.partial(_layer, "stable")
-_prototype = functools.partial(_layer, "prototype")
 
 _ONNX_AND_INDUCTOR = frozenset({"inductor", "onnx"})
 

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-from functools import partial
-from typing import Any, Callable
-
 from torch import nn
 
+from tvexp._conformance.builders import _prototype, v3_squeeze_excitation
+from tvexp._conformance.builders import _stable  # noqa: F401  (`tvexp-api promote` retargets cases to it)
 from tvexp._conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
-
-
-def _prototype(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
-    """A builder that looks ``name`` up in ``tvexp.prototype`` when called (keeps this table import-light)."""
-
-    def build() -> nn.Module:
-        return getattr(importlib.import_module("tvexp.prototype"), name)(*args, **kwargs)
-
-    return build
-
-
-def _v3_squeeze_excitation(input_channels: int, squeeze_channels: int, **factory: Any) -> nn.Module:
-    from tvexp.stable import SqueezeExcitation
-
-    return SqueezeExcitation(input_channels, squeeze_channels, scale_activation=nn.Hardsigmoid, **factory)
-
 
 
 LAYER_CASES: list[LayerCase] = [
@@ -83,7 +65,7 @@ LAYER_CASES: list[LayerCase] = [
     LayerCase(
         id="InvertedResidual/mobilenet_v3-se-hardswish-stride2",
         build=_prototype("InvertedResidual", 16, 24, 2, expanded_channels=72, kernel_size=5,
-                         activation_layer=nn.Hardswish, se_layer=_v3_squeeze_excitation, layout="mobilenet_v3"),
+                         activation_layer=nn.Hardswish, se_layer=v3_squeeze_excitation, layout="mobilenet_v3"),
         inputs=lambda: (randn(2, 16, 8, 8, seed=47),),
         output_shape=(2, 24, 4, 4),
         tags=frozenset({"onnx"}),
