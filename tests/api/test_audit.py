@@ -128,3 +128,23 @@ def test_audit_command_on_files_and_directories(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert f"model.py:2: prototype: tvexp.prototype.{name}" in out and "Change:" in out
     assert cli.main(["audit", "--strict", str(tmp_path / "pkg")]) == 1
+
+
+def test_assigned_aliases_and_getattr_are_followed(knowledge) -> None:
+    found = findings_for("""
+        import tvexp.prototype as tvp
+        import tvexp.stable as tvs
+
+        Norm = tvp.LayerNorm2d
+        block = getattr(tvs, "MLP")(8, [8], norm=None)
+        norm = Norm(8)
+        Layer = tvs.MLP
+        layer = Layer(8, [8], norm=None)
+        old = getattr(tvs, "Old")
+        x = 3
+    """, knowledge)
+    assert (5, "prototype", "tvexp.prototype.LayerNorm2d") in found
+    assert (6, "deprecated-parameter", "tvexp.stable.MLP(norm=...)") in found
+    assert (9, "deprecated-parameter", "tvexp.stable.MLP(norm=...)") in found
+    assert (10, "deprecated", "tvexp.stable.Old") in found
+    assert len(found) == 4, found

@@ -78,6 +78,11 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.Attribute):
             base = self.dotted(node.value)
             return f"{base}.{node.attr}" if base else None
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)):
+            base = self.dotted(node.args[0])  # getattr(tvp, "Name") is tvp.Name
+            return f"{base}.{node.args[1].value}" if base else None
         return None
 
     def symbol_of(self, dotted: str) -> str | None:
@@ -169,7 +174,21 @@ class _Visitor(ast.NodeVisitor):
             if not any(f.symbol == full for f in self.findings):
                 self.check_symbol(node, full)
 
+    def visit_Assign(self, node: ast.Assign) -> None:
+        # ``Layer = tvp.X`` (or ``ns = tvexp.prototype``) makes ``Layer`` an alias, so later calls resolve.
+        self.generic_visit(node)
+        dotted = self.dotted(node.value)
+        if dotted is not None:
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self.aliases[target.id] = dotted
+
     def visit_Call(self, node: ast.Call) -> None:
+        own = self.dotted(node)  # a getattr(...) that names a tvexp object is a use of it
+        if own is not None:
+            symbol = self.symbol_of(own)
+            if symbol:
+                self.check_symbol(node, symbol)
         dotted = self.dotted(node.func)
         symbol = self.symbol_of(dotted) if dotted else None
         facts = self.k.objects.get(symbol or "")
