@@ -27,7 +27,12 @@ def dense(input, p, block, shared=False, eps=1e-6):  # type: ignore[no-untyped-d
 
 
 def is_union_of_blocks(dropped: torch.Tensor, block: list[int]) -> bool:
-    """Whether a boolean (N, C, *spatial) mask is exactly a union of whole blocks inside the map."""
+    """Whether a boolean (N, C, *spatial) mask is a non-empty union of whole blocks inside the map.
+
+    An empty mask does not count: a layer that drops nothing must not pass a structure test.
+    """
+    if not bool(dropped.any()):
+        return False
     pool = F.max_pool2d if len(block) == 2 else F.max_pool3d
     as_float = dropped.float()
     # Erosion: positions whose block lies entirely inside the mask (and inside the map).
@@ -414,3 +419,27 @@ def test_inactive_layer_still_rejects_a_wrong_rank(cls, bad_rank):
     for layer in (cls(0.1, 3).eval(), cls(0.0, 3).train()):
         with pytest.raises(ValueError, match="dimensions"):
             layer(torch.zeros(*([2] * bad_rank)))
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6], ids=["sparse-path", "dense-path"])
+def test_strided_channels_last_view_drops_whole_blocks(p):
+    # A channels_last base sliced along W is not dense; the output layout must match the offsets.
+    base = torch.ones(2, 4, 12, 24).contiguous(memory_format=torch.channels_last)
+    x = base[..., ::2]
+    torch.manual_seed(0)
+    y = drop_block2d(x, p, 3)
+    dropped = y == 0
+    assert is_union_of_blocks(dropped, [3, 3])
+    kept = (~dropped).sum().item()
+    torch.testing.assert_close(y[~dropped], torch.full((kept,), x.numel() / (1e-6 + kept)))
+
+
+def test_dense_path_in_eager_mode_drops_whole_blocks_with_the_exact_scale():
+    # p > 0.5 takes the dense (pooling) path that scripting and compiling use.
+    x = torch.ones(2, 3, 16, 16)
+    torch.manual_seed(1)
+    y = drop_block2d(x, 0.7, 4)
+    dropped = y == 0
+    assert is_union_of_blocks(dropped, [4, 4])
+    kept = (~dropped).sum().item()
+    torch.testing.assert_close(y[~dropped], torch.full((kept,), x.numel() / (1e-6 + kept)))

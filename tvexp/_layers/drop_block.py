@@ -183,12 +183,16 @@ class _ZeroBlocksAndScale(torch.autograd.Function):
     """``input * scale`` with the elements at ``index`` (storage offsets) set to zero."""
 
     @staticmethod
-    def forward(ctx: Any, input: Tensor, index: Tensor, scale: float, inplace: bool) -> Tensor:
+    def forward(ctx: Any, input: Tensor, index: Tensor, scale: float, inplace: bool,
+                strides: list[int]) -> Tensor:
         if inplace:
             output = input.mul_(scale)
             ctx.mark_dirty(input)
         else:
-            output = input * scale
+            # The offsets in ``index`` were computed for ``strides``: allocate exactly that layout
+            # (``input * scale`` may pick another one for a non-dense input).
+            output = torch.empty_strided(input.shape, strides, dtype=input.dtype, device=input.device)
+            torch.mul(input, scale, out=output)
         _storage_view(output).index_fill_(0, index, 0)
         ctx.save_for_backward(index)
         ctx.scale = scale
@@ -196,13 +200,13 @@ class _ZeroBlocksAndScale(torch.autograd.Function):
         return output
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None, None]:
         (index,) = ctx.saved_tensors
         # The offsets refer to the output's layout, so the gradient is written in that layout.
         grad_input = torch.empty_strided(grad.shape, ctx.strides, dtype=grad.dtype, device=grad.device)
         torch.mul(grad, ctx.scale, out=grad_input)
         _storage_view(grad_input).index_fill_(0, index, 0)
-        return grad_input, None, None, None
+        return grad_input, None, None, None, None
 
 
 def _storage_view(tensor: Tensor) -> Tensor:
@@ -234,13 +238,13 @@ def _sparse_drop_block(
     if output_like is None:
         # A non-dense tensor modified in place has no storage-offset arithmetic; use the dense path.
         return _dense_drop_block(input, gamma, block, valid, inplace, eps, shared_mask)
-    # ``input * scale`` keeps a dense input's strides; anything else comes out contiguous.
+    # A dense input's layout is kept; anything else is written contiguous.
     strides = list(input.stride()) if _is_dense(input) else list(torch.empty(0).new_empty(input.shape).stride())
     index = _seed_offsets(seeds, valid, strides, channels=channels)
     index = (index[:, None] + _block_offsets(block, strides[2:], input.device)).reshape(-1)
     kept = input.numel() - _count_marked(index, input.numel())
     scale = input.numel() / (eps + kept)
-    return _ZeroBlocksAndScale.apply(input, index, scale, inplace)
+    return _ZeroBlocksAndScale.apply(input, index, scale, inplace, strides)
 
 
 @torch.jit.unused
