@@ -63,3 +63,25 @@ def test_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="multi-class target must hold integer class indices"):
         dice_loss(torch.zeros(2, 3, 4), torch.zeros(2, 4))
     assert repr(DiceLoss(smooth=0.5)) == "DiceLoss(smooth=0.5, ignore_index=-100, reduction='mean')"
+
+
+@pytest.mark.parametrize("target_shape", [(1, 5, 5), (4, 5, 4)])
+def test_multiclass_rejects_a_target_that_would_broadcast(target_shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"multi-class target must have the shape of logits without dimension 1"):
+        dice_loss(torch.randn(4, 3, 5, 5), torch.zeros(target_shape, dtype=torch.long))
+
+
+def test_same_shape_target_with_several_channels_is_multi_label() -> None:
+    # Documented: sigmoid per channel, all channels of a sample pooled into one Dice.
+    logits, target = torch.randn(2, 3, 4, 4), (torch.rand(2, 3, 4, 4) > 0.5).float()
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.flatten(1)
+    expected = 1 - (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
+    torch.testing.assert_close(dice_loss(logits, target, reduction="none"), expected)
+
+
+def test_ignore_index_must_be_an_int() -> None:
+    with pytest.raises(TypeError, match=r"ignore_index must be an int, got 'a' of type str"):
+        DiceLoss(ignore_index="a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ignore_index must be an int, got 1.5"):
+        dice_loss(torch.randn(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), ignore_index=1.5)  # type: ignore[arg-type]

@@ -104,3 +104,22 @@ def test_softmax_focal_module_keeps_weights_out_of_the_state_dict() -> None:
     assert "alpha=[0.1" in repr(module)
     logits, target = _class_problem()
     torch.testing.assert_close(module(logits, target), softmax_focal_loss(logits, target, alpha=[0.1, 0.2, 0.3, 0.4]))
+
+
+@pytest.mark.parametrize("target_shape", [(4, 5, 4), (1, 5, 5)])
+def test_softmax_focal_rejects_a_target_that_gather_would_accept(target_shape: tuple[int, ...]) -> None:
+    # gather takes an index smaller than its input, so these used to return a value.
+    with pytest.raises(ValueError, match=r"target must have the shape of logits without dimension 1 \(\[4, 5, 5\]\)"):
+        softmax_focal_loss(torch.randn(4, 3, 5, 5), torch.zeros(target_shape, dtype=torch.long))
+
+
+def test_softmax_focal_rejects_tensor_alpha_and_non_int_ignore_index() -> None:
+    logits, target = torch.randn(2, 3), torch.tensor([0, 2])
+    with pytest.raises(TypeError, match=r"alpha must be None, a number or a list .* got a Tensor; pass alpha.tolist"):
+        softmax_focal_loss(logits, target, alpha=torch.ones(3))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"alpha must be None, a number or a list .* got a Tensor"):
+        SoftmaxFocalLoss(alpha=torch.ones(3))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ignore_index must be an int, got 1.5 of type float"):
+        SoftmaxFocalLoss(ignore_index=1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ignore_index must be an int, got 'a'"):
+        softmax_focal_loss(logits, target, ignore_index="a")  # type: ignore[arg-type]

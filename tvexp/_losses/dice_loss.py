@@ -12,6 +12,11 @@ from tvexp._losses._reduction import check_reduction, reduce_loss
 __all__ = ["DiceLoss", "dice_loss"]
 
 
+def _check_ignore_index(ignore_index: int) -> None:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"ignore_index must be an int, got {ignore_index!r} of type {type(ignore_index).__name__}")
+
+
 def _check_smooth(smooth: float) -> None:
     if not smooth >= 0:
         raise ValueError(f"smooth must be non-negative, got {smooth}")
@@ -29,6 +34,13 @@ def _dice_loss(logits: Tensor, target: Tensor, smooth: float, ignore_index: int,
         # Multi-class: softmax over dimension 1, one Dice per class, averaged over the classes.
         if target.is_floating_point() or target.dtype == torch.bool:
             raise ValueError(f"multi-class target must hold integer class indices, got dtype {target.dtype}")
+        if target.shape[:1] != logits.shape[:1] or target.shape[1:] != logits.shape[2:]:
+            # Broadcasting in the comparisons below would otherwise accept, e.g., a (1, H, W) target.
+            raise ValueError(
+                "multi-class target must have the shape of logits without dimension 1 "
+                f"({list(logits.shape[:1]) + list(logits.shape[2:])}), got logits {list(logits.shape)} "
+                f"and target {list(target.shape)}"
+            )
         if logits.dim() == 2:
             logits = logits.unsqueeze(-1)
             target = target.unsqueeze(-1)
@@ -82,6 +94,9 @@ def dice_loss(
       (``(N, ...)`` or ``(N, 1, ...)``), or ``logits`` is ``(N, 1, ...)`` and ``target`` is
       ``(N, ...)``. Targets are 0/1 (soft values in ``[0, 1]`` work too), any dtype. All elements
       of a sample form one Dice (several channels are pooled, not averaged).
+    - **Multi-label** is the binary mode applied to ``(N, C, ...)`` logits with ``C > 1`` and a
+      target of the same shape: a sigmoid per channel (not a softmax), every channel a separate
+      0/1 mask, all channels of a sample pooled into one Dice.
     - **Multi-class**, probabilities ``softmax(logits, dim=1)``: ``logits`` is ``(N, C, ...)``
       with ``C > 1`` and ``target`` is ``(N, ...)`` with integer class indices. One Dice per
       class (every class, background included), averaged over the classes.
@@ -116,6 +131,8 @@ def dice_loss(
     """
     check_reduction(reduction)
     _check_smooth(smooth)
+    if not torch.jit.is_scripting():
+        _check_ignore_index(ignore_index)
     return _dice_loss(logits, target, smooth, ignore_index, reduction)
 
 
@@ -143,6 +160,7 @@ class DiceLoss(nn.Module):
         super().__init__()
         _check_smooth(smooth)
         check_reduction(reduction)
+        _check_ignore_index(ignore_index)
         self.smooth = float(smooth)
         self.ignore_index = int(ignore_index)
         self.reduction = reduction

@@ -19,11 +19,22 @@ def _check_gamma(gamma: float) -> None:
         raise ValueError(f"gamma must be non-negative, got {gamma}")
 
 
+def _check_ignore_index(ignore_index: int) -> None:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"ignore_index must be an int, got {ignore_index!r} of type {type(ignore_index).__name__}")
+
+
 def _check_class_index_target(logits: Tensor, target: Tensor) -> None:
     if logits.dim() < 2 or target.dim() != logits.dim() - 1:
         raise ValueError(
             f"expected logits (N, C, ...) and class indices (N, ...), got shapes {list(logits.shape)} "
             f"and {list(target.shape)}"
+        )
+    if target.shape[:1] != logits.shape[:1] or target.shape[1:] != logits.shape[2:]:
+        # gather accepts an index smaller than its input, so a mismatch would pass silently.
+        raise ValueError(
+            f"target must have the shape of logits without dimension 1 ({list(logits.shape[:1]) + list(logits.shape[2:])}), "
+            f"got logits {list(logits.shape)} and target {list(target.shape)}"
         )
     if target.is_floating_point() or target.dtype == torch.bool:
         raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
@@ -88,6 +99,7 @@ def softmax_focal_loss(
         target: Class indices in ``[0, C)``, or ``ignore_index``.
         alpha: ``None`` for no weighting; a number to scale every class alike; or one
             non-negative weight per class (a list of length ``C``), picked by the target class.
+            A tensor is rejected with ``TypeError``: pass ``weights.tolist()``.
         gamma: Focusing exponent, non-negative; ``0`` gives (weighted) cross-entropy.
         ignore_index: Target value whose elements contribute ``0`` and are left out of the mean.
         reduction: ``"none"`` (per element), ``"mean"`` (over the elements that are not ignored,
@@ -109,6 +121,8 @@ def softmax_focal_loss(
     """
     check_reduction(reduction)
     _check_gamma(gamma)
+    if not torch.jit.is_scripting():
+        _check_ignore_index(ignore_index)
     class_weights: Optional[Tensor] = None
     scale = 1.0
     if alpha is not None:
@@ -119,6 +133,12 @@ def softmax_focal_loss(
                 )
             class_weights = torch.tensor(alpha, dtype=torch.float32, device=logits.device)
         else:
+            if not torch.jit.is_scripting():
+                if isinstance(alpha, Tensor):
+                    raise TypeError(
+                        "alpha must be None, a number or a list of per-class weights, got a Tensor; "
+                        "pass alpha.tolist()"
+                    )
             if alpha < 0:
                 raise ValueError(f"alpha must be non-negative, got {alpha}")
             scale = float(alpha)
@@ -132,6 +152,7 @@ class SoftmaxFocalLoss(nn.Module):
     Args:
         alpha: ``None``; a number scaling every class; or one non-negative weight per class
             (kept as a non-persistent buffer, so it follows ``.to()`` but stays out of the state dict).
+            A tensor is rejected with ``TypeError``: pass ``weights.tolist()``.
         gamma: Focusing exponent, non-negative.
         ignore_index: Target value whose elements contribute ``0`` and are left out of the mean.
         reduction: ``"none"`` (per element), ``"mean"`` or ``"sum"``.
@@ -159,6 +180,11 @@ class SoftmaxFocalLoss(nn.Module):
         check_reduction(reduction)
         scale = 1.0
         class_weights: Optional[Tensor] = None
+        if isinstance(alpha, Tensor):
+            raise TypeError(
+                "alpha must be None, a number or a list of per-class weights, got a Tensor; pass alpha.tolist()"
+            )
+        _check_ignore_index(ignore_index)
         if isinstance(alpha, (list, tuple)):
             if len(alpha) == 0 or min(alpha) < 0:
                 raise ValueError(f"alpha must hold one non-negative weight per class, got {alpha}")
