@@ -84,6 +84,7 @@ def test_gradients_match_single_process_without_batch_statistics(ranks: list[dic
 def test_batch_norm_ranks_stay_in_sync(ranks: list[dict[str, Any]]) -> None:
     first, second = (results["batch_norm"] for results in ranks)
     torch.testing.assert_close(second["parameters"], first["parameters"], rtol=0, atol=1e-7)
+    assert len(first["gradients"]) == len(second["gradients"]) > 0, "the ranks recorded different numbers of steps"
     for step, (a, b) in enumerate(zip(first["gradients"], second["gradients"])):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-7, msg=lambda detail: f"step {step}: {detail}")
     initial = dict(load_worker().build("batch_norm").named_parameters())

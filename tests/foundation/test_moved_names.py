@@ -9,9 +9,13 @@ import pytest
 
 import tvexp
 from tvexp._api.deprecation import MOVED_NAMES
+from tvexp._api.versions import version_reached
+
+# A release may have no moved names; then these tests say so instead of collecting nothing.
+ROWS = sorted(MOVED_NAMES) or [pytest.param(None, marks=pytest.mark.skip(reason="no moved names in this version"))]
 
 
-@pytest.mark.parametrize("old", sorted(MOVED_NAMES), ids=str)
+@pytest.mark.parametrize("old", ROWS, ids=str)
 def test_old_path_returns_the_same_object_with_a_warning(old):
     moved = MOVED_NAMES[old]
     old_module, _, name = old.partition(":")
@@ -23,7 +27,7 @@ def test_old_path_returns_the_same_object_with_a_warning(old):
     assert name not in importlib.import_module(old_module).__all__
 
 
-@pytest.mark.parametrize("old", sorted(MOVED_NAMES), ids=str)
+@pytest.mark.parametrize("old", ROWS, ids=str)
 def test_pickle_naming_the_old_path_still_loads(old):
     module, _, name = old.partition(":")
     reference = f"c{module}\n{name}\n".encode()
@@ -32,6 +36,7 @@ def test_pickle_naming_the_old_path_still_loads(old):
     assert loaded is MOVED_NAMES[old].resolve()
 
 
+@pytest.mark.skipif(version_reached(tvexp.__version__, "0.3.0"), reason="the 0.2.0 promotion's old path expires in 0.3.0")
 def test_the_promoted_layer_is_in_the_table():
     # 0.2.0 promoted Conv1dNormActivation with `tvexp-api promote`; the old path lives until 0.3.0.
     assert MOVED_NAMES["tvexp.prototype:Conv1dNormActivation"].removed_in == "0.3.0"

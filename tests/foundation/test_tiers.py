@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import sys
@@ -81,6 +82,18 @@ def _is_prototype(obj) -> bool:
     return tier is not None and tier.level == "prototype"
 
 
+def _referenced_objects(default) -> list:
+    """The classes and functions a default names: itself, a partial's target and arguments, an instance's class."""
+    if isinstance(default, functools.partial):
+        return [*_referenced_objects(default.func), *(o for a in (*default.args, *default.keywords.values())
+                                                      for o in _referenced_objects(a))]
+    if isinstance(default, type) or inspect.isfunction(default):
+        return [default]
+    if isinstance(default, nn.Module):
+        return [type(default)]
+    return []
+
+
 def test_stable_objects_do_not_depend_on_prototype_objects():
     import tvexp.stable
     import tvexp.stable.functional
@@ -95,8 +108,7 @@ def test_stable_objects_do_not_depend_on_prototype_objects():
             if isinstance(obj, type):
                 problems += [f"{name} has prototype base {b.__name__}" for b in obj.__mro__[1:] if _is_prototype(b)]
             for parameter in inspect.signature(obj).parameters.values():
-                default = parameter.default
-                if isinstance(default, type) or inspect.isfunction(default):
+                for default in _referenced_objects(parameter.default):
                     if _is_prototype(default):
                         problems.append(f"{name}({parameter.name}=) defaults to prototype {default.__name__}")
     stable_classes = set(_stable_classes())
@@ -120,7 +132,9 @@ def test_stable_check_catches_a_prototype_default():
             super().__init__()
 
     defaults = [p.default for p in inspect.signature(Block).parameters.values()]
-    assert any(_is_prototype(d) for d in defaults)
+    assert any(_is_prototype(d) for default in defaults for d in _referenced_objects(default))
+    wrapped = functools.partial(NewNorm)
+    assert any(_is_prototype(d) for d in _referenced_objects(wrapped))
 
 
 def test_tier_requires_a_release_version():
