@@ -65,10 +65,29 @@ def expected_drop_fraction(spatial: list[int], block: list[int], p: float) -> fl
 # --------------------------------------------------------------------------- construction
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.1", True])
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 def test_invalid_p_is_rejected_at_construction(p: object) -> None:
     with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\]"):
         DropBlock2d(p, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("p", ["0.1", True, None])
+def test_non_number_p_is_a_type_error_as_in_stochastic_depth(p: object) -> None:
+    with pytest.raises(TypeError, match=r"p must be a probability in \[0, 1\], got .* of type"):
+        DropBlock2d(p, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("eps", ["x", True])
+def test_non_number_eps_is_a_type_error(eps: object) -> None:
+    with pytest.raises(TypeError, match=r"eps must be a non-negative number, got .* of type"):
+        DropBlock2d(0.1, 3, eps=eps)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kwargs", [{"inplace": "x"}, {"inplace": 1}, {"shared_mask": "yes"}])
+def test_flags_must_be_bools(kwargs: dict) -> None:
+    name = next(iter(kwargs))
+    with pytest.raises(TypeError, match=rf"{name} must be True or False, got"):
+        DropBlock2d(0.1, 3, **kwargs)
 
 
 @pytest.mark.parametrize("block_size", [0, -3, (3, 0)])

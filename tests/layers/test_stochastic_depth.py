@@ -119,3 +119,8 @@ def test_rates_match_the_model_builders_formulas() -> None:
 def test_rates_validate_their_arguments(args: tuple, kwargs: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         stochastic_depth_rates(*args, **kwargs)
+
+
+def test_functional_rejects_a_non_number_p_with_a_clear_type_error() -> None:
+    with pytest.raises(TypeError, match=r"p must be a probability in \[0, 1\], got '0.5' of type str"):
+        stochastic_depth(torch.ones(2, 3), "0.5", "row")  # type: ignore[arg-type]

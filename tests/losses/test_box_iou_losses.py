@@ -119,3 +119,24 @@ def test_inverted_box_counts_as_empty() -> None:
     # No area and no overlap: IoU 0; the enclosing box is the target, so the GIoU penalty is 0 too.
     assert generalized_box_iou_loss(inverted, target).item() == pytest.approx(1.0, abs=1e-6)
     assert generalized_box_iou_loss(point, target).item() == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("kind", sorted(FUNCTIONS))
+def test_functions_reject_boxes_without_four_coordinates(kind: str) -> None:
+    good = torch.tensor([[0.0, 0.0, 1.0, 1.0]] * 2)
+    with pytest.raises(ValueError, match=r"boxes1 must have shape \(\.\.\., 4\), got \[2, 5\]"):
+        FUNCTIONS[kind](torch.zeros(2, 5), good)
+    with pytest.raises(ValueError, match=r"boxes2 must have shape \(\.\.\., 4\), got \[2, 3\]"):
+        FUNCTIONS[kind](good, torch.zeros(2, 3))
+    # Negative eps stays accepted by the functions, as in torchvision.
+    assert FUNCTIONS[kind](good, good, eps=-1e-9).shape == (2,)
+
+
+@pytest.mark.parametrize("kind", sorted(MODULES))
+@pytest.mark.parametrize("box_format", ["xyxy", "cxcywh"])
+def test_modules_reject_boxes_without_four_coordinates_and_non_number_eps(kind: str, box_format: str) -> None:
+    loss = MODULES[kind](box_format=box_format)
+    with pytest.raises(ValueError, match=r"boxes1 must have shape \(\.\.\., 4\), got \[2, 5\]"):
+        loss(torch.zeros(2, 5), torch.zeros(2, 4))
+    with pytest.raises(TypeError, match="eps must be a non-negative number, got 'x' of type str"):
+        MODULES[kind](eps="x")

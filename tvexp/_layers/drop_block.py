@@ -27,17 +27,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype_parameters, stable
+from tvexp._layers.layer_builders import check_bool, check_non_negative, check_probability
 
 __all__ = ["DropBlock2d", "DropBlock3d", "drop_block2d", "drop_block3d"]
 
 # Above this drop probability the painted region is a large part of the tensor, and index
 # arithmetic stops paying off against the dense path.
 _SPARSE_MAX_P = 0.5  # (inlined in _drop_block: TorchScript cannot read globals)
-
-
-def _check_p(p: float) -> None:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
 
 
 def _block_dims(block_size: Union[int, Tuple[int, ...], List[int]], spatial_dims: int) -> List[int]:
@@ -55,11 +51,6 @@ def _block_dims(block_size: Union[int, Tuple[int, ...], List[int]], spatial_dims
     if any(size < 1 for size in sizes):
         raise ValueError(f"block_size must be positive, got {block_size!r}")
     return sizes
-
-
-def _check_eps(eps: float) -> None:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0.0:
-        raise ValueError(f"eps must be a non-negative number, got {eps!r}")
 
 
 def _drop_block(
@@ -475,9 +466,11 @@ class DropBlock2d(nn.Module):
 
     def _configure(self, p: float, block_size: Union[int, Tuple[int, ...]], inplace: bool, eps: float,
                    shared_mask: bool) -> None:
-        _check_p(p)
+        check_probability(p, "p")
         _block_dims(block_size, self._spatial_dims)
-        _check_eps(eps)
+        check_non_negative(eps, "eps")
+        check_bool(inplace, "inplace")
+        check_bool(shared_mask, "shared_mask")
         self.p = p
         self.block_size = block_size
         self.inplace = inplace

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._layers.layer_builders import check_positive_int
+from tvexp._layers.layer_builders import check_non_negative, check_positive_int
 
 __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 
@@ -65,8 +65,7 @@ class _FrozenBatchNorm(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(num_features, "num_features")
-        if not eps >= 0.0:
-            raise ValueError(f"eps must be a non-negative float, got {eps}")
+        check_non_negative(eps, "eps")
         super().__init__()
         self.num_features = num_features
         self.eps = float(eps)

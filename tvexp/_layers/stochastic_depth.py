@@ -43,6 +43,9 @@ def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) 
         >>> stochastic_depth(x, p=1.0, mode="batch").sum().item()
         0.0
     """
+    if not torch.jit.is_scripting() and not torch.compiler.is_compiling():
+        # Names the argument for a non-number p (e.g. a string) instead of failing in the comparison.
+        check_probability(p, "p")
     if not (p >= 0.0 and p <= 1.0):
         raise ValueError(f"p must be a probability in [0, 1], got {p}")
     if mode != "row" and mode != "batch":

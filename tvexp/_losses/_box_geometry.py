@@ -16,6 +16,7 @@ __all__ = [
     "BOX_FORMATS",
     "as_float_boxes",
     "check_box_format",
+    "check_box_shapes",
     "cxcywh_to_xyxy",
     "distance_iou_terms",
     "iou_and_enclosure",
@@ -28,6 +29,14 @@ def check_box_format(box_format: str) -> None:
     """Raises ``ValueError`` unless ``box_format`` is ``"xyxy"`` or ``"cxcywh"``."""
     if box_format not in ("xyxy", "cxcywh"):
         raise ValueError(f"box_format must be one of 'xyxy', 'cxcywh', got '{box_format}'")
+
+
+def check_box_shapes(boxes1: Tensor, boxes2: Tensor) -> None:
+    """Raises ``ValueError`` unless both inputs are ``(..., 4)`` (a shape check, compile-safe)."""
+    if boxes1.dim() == 0 or boxes1.shape[-1] != 4:
+        raise ValueError(f"boxes1 must have shape (..., 4), got {list(boxes1.shape)}")
+    if boxes2.dim() == 0 or boxes2.shape[-1] != 4:
+        raise ValueError(f"boxes2 must have shape (..., 4), got {list(boxes2.shape)}")
 
 
 def cxcywh_to_xyxy(boxes: Tensor) -> Tensor:

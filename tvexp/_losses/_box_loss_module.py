@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from tvexp._layers.layer_builders import check_non_negative
 from tvexp._losses._box_geometry import check_box_format, cxcywh_to_xyxy
 from tvexp._losses._reduction import check_reduction
 
@@ -17,8 +18,7 @@ class BoxLossModule(nn.Module):
         super().__init__()
         check_reduction(reduction)
         check_box_format(box_format)
-        if not eps >= 0:
-            raise ValueError(f"eps must be a non-negative number, got {eps}")
+        check_non_negative(eps, "eps")
         self.reduction = reduction
         self.eps = float(eps)
         self.box_format = box_format

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._losses._box_geometry import as_float_boxes, distance_iou_terms
+from tvexp._losses._box_geometry import as_float_boxes, check_box_shapes, distance_iou_terms
 from tvexp._losses._box_loss_module import BoxLossModule
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
@@ -68,6 +68,7 @@ def complete_box_iou_loss(
         tensor([0.9683, 0.7629])
     """
     check_reduction(reduction)
+    check_box_shapes(boxes1, boxes2)
     boxes1 = as_float_boxes(boxes1)
     boxes2 = as_float_boxes(boxes2)
     distance_loss, iou = distance_iou_terms(boxes1, boxes2, eps)
@@ -101,4 +102,5 @@ class CompleteBoxIoULoss(BoxLossModule):
     """
 
     def forward(self, boxes1: Tensor, boxes2: Tensor) -> Tensor:
+        check_box_shapes(boxes1, boxes2)
         return complete_box_iou_loss(self._as_xyxy(boxes1), self._as_xyxy(boxes2), self.reduction, self.eps)

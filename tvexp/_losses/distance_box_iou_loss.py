@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._losses._box_geometry import as_float_boxes, distance_iou_terms
+from tvexp._losses._box_geometry import as_float_boxes, check_box_shapes, distance_iou_terms
 from tvexp._losses._box_loss_module import BoxLossModule
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
@@ -53,6 +53,7 @@ def distance_box_iou_loss(
         tensor([0.9683, 1.4444])
     """
     check_reduction(reduction)
+    check_box_shapes(boxes1, boxes2)
     loss, _ = distance_iou_terms(as_float_boxes(boxes1), as_float_boxes(boxes2), eps)
     return reduce_loss(loss, reduction)
 
@@ -78,4 +79,5 @@ class DistanceBoxIoULoss(BoxLossModule):
     """
 
     def forward(self, boxes1: Tensor, boxes2: Tensor) -> Tensor:
+        check_box_shapes(boxes1, boxes2)
         return distance_box_iou_loss(self._as_xyxy(boxes1), self._as_xyxy(boxes2), self.reduction, self.eps)

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._losses._box_geometry import as_float_boxes, iou_and_enclosure
+from tvexp._losses._box_geometry import as_float_boxes, check_box_shapes, iou_and_enclosure
 from tvexp._losses._box_loss_module import BoxLossModule
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
@@ -55,6 +55,7 @@ def generalized_box_iou_loss(
         tensor([1.0794, 1.7778])
     """
     check_reduction(reduction)
+    check_box_shapes(boxes1, boxes2)
     boxes1 = as_float_boxes(boxes1)
     boxes2 = as_float_boxes(boxes2)
     iou, union, enclosing_w, enclosing_h = iou_and_enclosure(boxes1, boxes2, eps)
@@ -84,4 +85,5 @@ class GeneralizedBoxIoULoss(BoxLossModule):
     """
 
     def forward(self, boxes1: Tensor, boxes2: Tensor) -> Tensor:
+        check_box_shapes(boxes1, boxes2)
         return generalized_box_iou_loss(self._as_xyxy(boxes1), self._as_xyxy(boxes2), self.reduction, self.eps)
