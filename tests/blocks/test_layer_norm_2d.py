@@ -57,3 +57,12 @@ def test_warns_once_as_a_prototype(python_subprocess) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 5), (2, 4, 5, 5, 5)])
+def test_rejects_input_that_is_not_4d(shape: tuple[int, ...]) -> None:
+    layer = LayerNorm2d(4)
+    with pytest.raises(ValueError, match=rf"LayerNorm2d expects a 4-D \(N, C, H, W\) input, got {len(shape)}-D"):
+        layer(torch.randn(shape))
+    with pytest.raises(ValueError, match="expects a 4-D"):
+        torch.fx.symbolic_trace(layer)(torch.randn(shape))

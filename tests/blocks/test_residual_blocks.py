@@ -88,3 +88,22 @@ def test_blocks_accept_device_and_dtype() -> None:
     block = Bottleneck(8, 2, 2, dtype=torch.float64, device="cpu")
     assert {p.dtype for p in block.parameters()} == {torch.float64}
     assert block(torch.randn(1, 8, 4, 4, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.parametrize("block", ["InvertedResidual", "MBConv", "FusedMBConv"])
+def test_even_kernel_is_rejected_where_the_residual_addition_needs_the_size_kept(block: str) -> None:
+    import tvexp.prototype as tvp
+
+    cls = getattr(tvp, block)
+    with pytest.raises(ValueError, match=r"kernel_size must be odd when the block adds its residual .* got kernel_size=4"):
+        cls(8, 8, kernel_size=4)
+    # Without the residual connection an even kernel is the caller's choice, and it runs.
+    downsampling = cls(8, 16, stride=2, kernel_size=4).eval()
+    assert downsampling(torch.randn(1, 8, 8, 8)).shape == (1, 16, 4, 4)
+
+
+def test_split_repeated_module_calls_needs_a_graph_module() -> None:
+    from tvexp.prototype import split_repeated_module_calls
+
+    with pytest.raises(TypeError, match=r"graph_module must be a torch.fx.GraphModule, e.g. torch.export.export\(model, args\)\.module\(\), got Linear"):
+        split_repeated_module_calls(nn.Linear(2, 2))  # type: ignore[arg-type]

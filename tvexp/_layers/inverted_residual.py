@@ -24,6 +24,15 @@ __all__ = ["InvertedResidual"]
 _LAYOUTS = ("mobilenet_v2", "mobilenet_v3")
 
 
+def _check_odd_kernel_for_residual(kernel_size: int, stride: int, in_channels: int, out_channels: int) -> None:
+    """An even kernel with the automatic padding shrinks the map at stride 1, so the skip addition would fail."""
+    if stride == 1 and in_channels == out_channels and kernel_size % 2 == 0:
+        raise ValueError(
+            f"kernel_size must be odd when the block adds its residual connection (stride=1 and "
+            f"in_channels == out_channels), got kernel_size={kernel_size}"
+        )
+
+
 def _make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
     """The TensorFlow MobileNet channel rounding torchvision uses: nearest multiple of ``divisor``, never 10% below."""
     if min_value is None:
@@ -137,6 +146,7 @@ class InvertedResidual(nn.Module):
         check_builder(activation_layer, "activation_layer", optional=False)
         check_builder(se_layer, "se_layer")
         check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        _check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
         factory: _Factory = {"device": device, "dtype": dtype}

@@ -14,6 +14,8 @@ __all__ = ["LayerNorm2d"]
 
 def _layer_norm_2d(x: Tensor, normalized_shape: list[int], weight: Tensor | None, bias: Tensor | None,
                    eps: float) -> Tensor:
+    if x.dim() != 4:
+        raise ValueError(f"LayerNorm2d expects a 4-D (N, C, H, W) input, got {x.dim()}-D")
     # A channels_last tensor permuted to NHWC is a contiguous view, so F.layer_norm runs on it
     # directly and the result, permuted back, is channels_last again: no copy at all.
     if x.is_contiguous(memory_format=torch.channels_last):

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from tvexp._api.tiers import prototype
 from tvexp._layers.basic_block import _Device, _Factory, _reset_children
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.inverted_residual import _make_divisible
+from tvexp._layers.inverted_residual import _check_odd_kernel_for_residual, _make_divisible
 from tvexp._layers.layer_builders import (
     LayerBuilder,
     build_layer,
@@ -32,6 +32,7 @@ def _check_common(in_channels: int, out_channels: int, expand_ratio: float, kern
     if isinstance(expand_ratio, bool) or not isinstance(expand_ratio, (int, float)) or not expand_ratio > 0:
         raise ValueError(f"expand_ratio must be a positive number, got {expand_ratio!r}")
     check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+    _check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
     check_builder(norm_layer, "norm_layer", optional=False)
     check_builder(activation_layer, "activation_layer", optional=False)
 

@@ -135,6 +135,11 @@ def split_repeated_module_calls(graph_module: torch.fx.GraphModule) -> int:
         >>> tvp.split_repeated_module_calls(exported), tvp.split_repeated_module_calls(exported)
         (1, 0)
     """
+    if not isinstance(graph_module, torch.fx.GraphModule):
+        raise TypeError(
+            "graph_module must be a torch.fx.GraphModule, e.g. torch.export.export(model, args).module(), "
+            f"got {type(graph_module).__name__}"
+        )
     renamed = 0
     for node in graph_module.graph.nodes:
         stack = node.meta.get("nn_module_stack")
