@@ -129,3 +129,37 @@ def test_reset_parameters_after_meta_construction_gives_a_fresh_block() -> None:
     torch.testing.assert_close(block[1].running_var, torch.ones(3))
     torch.testing.assert_close(block[1].weight, torch.ones(3))
     assert torch.isfinite(block[0].weight).all() and block[0].weight.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    "block, kwargs, message",
+    [
+        (Conv2dNormActivation, {"kernel_size": (3, 3, 3)}, r"kernel_size must be an int or a sequence of 2 ints, got \(3, 3, 3\)"),
+        (Conv1dNormActivation, {"kernel_size": (3, 3)}, r"kernel_size must be an int or a sequence of 1 ints, got \(3, 3\)"),
+        (Conv2dNormActivation, {"kernel_size": (3,)}, r"kernel_size must be an int or a sequence of 2 ints"),
+        (Conv2dNormActivation, {"stride": (1, 1, 1)}, r"stride must be an int or a sequence of 2 ints"),
+        (Conv2dNormActivation, {"padding": (1, 1, 1)}, r"padding must be an int or a sequence of 2 ints"),
+        (Conv3dNormActivation, {"dilation": (1, 1)}, r"dilation must be an int or a sequence of 3 ints"),
+    ],
+)
+def test_tuple_sizes_of_the_wrong_dimensionality_are_rejected_at_construction(
+    block: type[nn.Module], kwargs: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        block(4, 8, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, out_size",
+    [({"padding": (1,)}, 8), ({"stride": (2,)}, 4), ({"padding": 2, "dilation": (2,)}, 8),
+     ({"kernel_size": [3, 3], "stride": (2,)}, 4), ({"kernel_size": (3, 5), "padding": "same"}, 8)],
+)
+def test_call_forms_torchvision_runs_keep_working(kwargs: dict, out_size: int) -> None:
+    # torch broadcasts a one-element stride/padding/dilation, so torchvision runs these.
+    block = Conv2dNormActivation(4, 8, **kwargs)
+    assert block(torch.randn(1, 4, 8, 8)).shape == (1, 8, out_size, out_size)
+
+
+def test_non_floating_dtype_is_rejected_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match=r"dtype must be a floating-point torch.dtype .* got torch.int32"):
+        Conv2dNormActivation(4, 8, dtype=torch.int32)

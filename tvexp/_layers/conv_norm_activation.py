@@ -20,6 +20,7 @@ from tvexp._layers.layer_builders import (
     build_activation,
     build_layer,
     check_builder,
+    check_floating_dtype,
     check_positive_int,
 )
 
@@ -35,11 +36,16 @@ __all__ = [
 _Size = Union[int, Sequence[int]]
 
 
-def _ntuple(value: _Size, dims: int, name: str) -> tuple[int, ...]:
+def _ntuple(value: _Size, dims: int, name: str, *, allow_one: bool = False) -> tuple[int, ...]:
+    """``value`` as ``dims`` ints; ``allow_one`` also broadcasts a one-element sequence, as torch's
+    convolutions do for stride, padding and dilation (but not for the kernel size)."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         result = tuple(value)
+        if allow_one and len(result) == 1:
+            return result * dims
         if len(result) != dims:
-            raise ValueError(f"{name} must be an int or a sequence of {dims} ints, got {value!r}")
+            also = " (or of 1 int, used for every dimension)" if allow_one and dims > 1 else ""
+            raise ValueError(f"{name} must be an int or a sequence of {dims} ints{also}, got {value!r}")
         return result
     return (value,) * dims
 
@@ -58,7 +64,7 @@ def _default_padding(kernel_size: _Size, dilation: _Size) -> int | tuple[int, ..
         return (kernel_size - 1) // 2 * dilation
     dims = len(kernel_size) if isinstance(kernel_size, Sequence) else len(dilation)  # type: ignore[arg-type]
     kernel = _ntuple(kernel_size, dims, "kernel_size")
-    dilations = _ntuple(dilation, dims, "dilation")
+    dilations = _ntuple(dilation, dims, "dilation", allow_one=True)
     return tuple((k - 1) // 2 * d for k, d in zip(kernel, dilations))
 
 
@@ -98,6 +104,11 @@ class _ConvNormActivation(nn.Sequential):
         _check_sizes(kernel_size, "kernel_size", minimum=1)
         _check_sizes(stride, "stride", minimum=1)
         _check_sizes(dilation, "dilation", minimum=1)
+        # A tuple of the wrong length builds a convolution that fails only at the first forward.
+        _ntuple(kernel_size, dims, "kernel_size")
+        _ntuple(stride, dims, "stride", allow_one=not transposed)
+        _ntuple(dilation, dims, "dilation", allow_one=not transposed)
+        check_floating_dtype(dtype)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer")
 
@@ -111,6 +122,7 @@ class _ConvNormActivation(nn.Sequential):
                 raise ValueError(f"padding must be an int or a tuple of ints for transposed convolutions, got {padding!r}")
         else:
             _check_sizes(padding, "padding", minimum=0)
+            _ntuple(padding, dims, "padding", allow_one=not transposed)
         if bias is None:
             bias = norm_layer is None
 

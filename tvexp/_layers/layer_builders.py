@@ -96,6 +96,7 @@ def build_layer(builder: LayerBuilder, name: str, *args: Any, device: torch.devi
     The factory keywords are passed only when given, so builders without them keep working; a
     builder that does not accept them has its result moved with ``.to`` instead.
     """
+    check_floating_dtype(dtype)
     pass_device = device is not None and accepts_keyword(builder, "device")
     pass_dtype = dtype is not None and accepts_keyword(builder, "dtype")
     direct: dict[str, Any] = {}
