@@ -110,7 +110,10 @@ class StochasticDepth(nn.Module):
         self.mode = mode
 
     def forward(self, input: Tensor) -> Tensor:
-        return stochastic_depth(input, self.p, self.mode, self.training)
+        # p and mode were validated at construction, so an inactive layer returns at once.
+        if not self.training or self.p == 0.0:
+            return input
+        return stochastic_depth(input, self.p, self.mode, True)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, mode={self.mode}"
