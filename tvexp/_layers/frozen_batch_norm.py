@@ -138,16 +138,6 @@ class FrozenBatchNorm2d(_FrozenBatchNorm):
         torch.Size([2, 8, 4, 4])
     """
 
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(num_features, eps, device=device, dtype=dtype)
-
 
 @prototype(since="0.1.0")
 class FrozenBatchNorm1d(_FrozenBatchNorm):
@@ -172,16 +162,6 @@ class FrozenBatchNorm1d(_FrozenBatchNorm):
         torch.Size([2, 8, 5])
     """
 
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(num_features, eps, device=device, dtype=dtype)
-
 
 @prototype(since="0.1.0")
 class FrozenBatchNorm3d(_FrozenBatchNorm):
@@ -205,13 +185,3 @@ class FrozenBatchNorm3d(_FrozenBatchNorm):
         >>> frozen(torch.randn(2, 4, 3, 5, 5)).shape
         torch.Size([2, 4, 3, 5, 5])
     """
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(num_features, eps, device=device, dtype=dtype)
