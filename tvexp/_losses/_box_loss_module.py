@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from tvexp._layers.layer_builders import check_non_negative
-from tvexp._losses._box_geometry import check_box_format, cxcywh_to_xyxy
+from tvexp._losses._box_geometry import check_box_format, check_box_shapes, cxcywh_to_xyxy
 from tvexp._losses._reduction import check_reduction
 
 __all__ = ["BoxLossModule"]
@@ -23,10 +23,12 @@ class BoxLossModule(nn.Module):
         self.eps = float(eps)
         self.box_format = box_format
 
-    def _as_xyxy(self, boxes: Tensor) -> Tensor:
+    def _as_xyxy(self, boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
+        """Both inputs in ``(x1, y1, x2, y2)``; the loss function itself checks ``xyxy`` shapes."""
         if self.box_format == "cxcywh":
-            return cxcywh_to_xyxy(boxes)
-        return boxes
+            check_box_shapes(boxes1, boxes2)  # before unpacking the four coordinates
+            return cxcywh_to_xyxy(boxes1), cxcywh_to_xyxy(boxes2)
+        return boxes1, boxes2
 
     def extra_repr(self) -> str:
         return f"reduction='{self.reduction}', eps={self.eps}, box_format='{self.box_format}'"

@@ -79,5 +79,5 @@ class DistanceBoxIoULoss(BoxLossModule):
     """
 
     def forward(self, boxes1: Tensor, boxes2: Tensor) -> Tensor:
-        check_box_shapes(boxes1, boxes2)
-        return distance_box_iou_loss(self._as_xyxy(boxes1), self._as_xyxy(boxes2), self.reduction, self.eps)
+        xyxy1, xyxy2 = self._as_xyxy(boxes1, boxes2)
+        return distance_box_iou_loss(xyxy1, xyxy2, self.reduction, self.eps)
