@@ -25,7 +25,7 @@ def _torch_nn_dir() -> str | None:
 
 
 def _is_internal(filename: str) -> bool:
-    if filename.startswith(_PACKAGE_DIR) and not filename.startswith(_PACKAGE_DIR + "tests" + os.sep):
+    if filename.startswith(_PACKAGE_DIR):
         return True
     nn_dir = _torch_nn_dir()
     return nn_dir is not None and filename.startswith(nn_dir)
