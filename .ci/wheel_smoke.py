@@ -20,5 +20,8 @@ from tvexp._api.cli import main  # noqa: E402
 # The installed package compares itself with the snapshot it ships (no source tree needed).
 assert main(["check"]) == 0, "the wheel's live API differs from the snapshot it ships"
 
-print(f"wheel ok ({len(names)} snapshot files): tvexp {tvexp.__version__} from {tvexp.__file__}; {len(tvexp.stable.__all__)} stable, "
-      f"{len(tvexp.prototype.__all__)} prototype names", file=sys.stderr)
+print(
+    f"wheel ok ({len(names)} snapshot files): tvexp {tvexp.__version__} from {tvexp.__file__}; {len(tvexp.stable.__all__)} stable, "
+    f"{len(tvexp.prototype.__all__)} prototype names",
+    file=sys.stderr,
+)

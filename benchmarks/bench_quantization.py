@@ -118,12 +118,17 @@ def bench_model(name: str, batch_size: int, image_size: int, rounds: int, calibr
         median_ms = statistics.median(values) * 1e3
         extra = f"compile {compile_seconds[label]:.0f} s" if label in compile_seconds else ""
         if label.startswith("int8"):
-            extra = ", ".join(part for part in (extra, f"cosine vs float {cosine:.4f}" if "inductor" in label else "")
-                              if part)
-        rows.append(f"| {name} | {label} | {median_ms:.1f} | {float_ms / median_ms:.2f}x | "
-                    f"{inductor_ms / median_ms:.2f}x | {extra} |")
-    rows.append(f"| {name} | (PT2E export + calibration + convert) | {quantize_seconds * 1e3:.0f} | | | "
-                f"{calibration} calibration batches |")
+            extra = ", ".join(
+                part for part in (extra, f"cosine vs float {cosine:.4f}" if "inductor" in label else "") if part
+            )
+        rows.append(
+            f"| {name} | {label} | {median_ms:.1f} | {float_ms / median_ms:.2f}x | "
+            f"{inductor_ms / median_ms:.2f}x | {extra} |"
+        )
+    rows.append(
+        f"| {name} | (PT2E export + calibration + convert) | {quantize_seconds * 1e3:.0f} | | | "
+        f"{calibration} calibration batches |"
+    )
     return rows
 
 
@@ -147,9 +152,11 @@ def main() -> None:
 
     inductor_config.freezing = True
 
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, batch {args.batch_size}, {args.image_size}x{args.image_size}, "
-          f"median of {args.rounds} rounds\n")
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} threads, batch {args.batch_size}, {args.image_size}x{args.image_size}, "
+        f"median of {args.rounds} rounds\n"
+    )
     print("| model | variant | median ms / batch | vs float eager | vs float inductor | notes |")
     print("|---|---|---|---|---|---|")
     for name in args.only or list(MODELS):

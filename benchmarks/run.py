@@ -33,9 +33,9 @@ from typing import Any, Callable
 
 os.environ.setdefault("TVEXP_PROTOTYPE_OPT_IN", "1")
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -47,7 +47,7 @@ THREADS = 2
 def optional(name: str) -> Any:
     try:
         return importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - an optional reference library that is absent or broken
+    except Exception:
         return None
 
 
@@ -114,8 +114,16 @@ def _conv_norm_act_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
 
     def run(x: Tensor) -> Tensor:
         y = F.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-        y = F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias, module.training,
-                         norm.momentum or 0.0, norm.eps)
+        y = F.batch_norm(
+            y,
+            norm.running_mean,
+            norm.running_var,
+            norm.weight,
+            norm.bias,
+            module.training,
+            norm.momentum or 0.0,
+            norm.eps,
+        )
         return F.relu(y, inplace=True)
 
     return run
@@ -126,8 +134,16 @@ def _conv3d_norm_act_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
 
     def run(x: Tensor) -> Tensor:
         y = F.conv3d(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-        y = F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias, module.training,
-                         norm.momentum or 0.0, norm.eps)
+        y = F.batch_norm(
+            y,
+            norm.running_mean,
+            norm.running_var,
+            norm.weight,
+            norm.bias,
+            module.training,
+            norm.momentum or 0.0,
+            norm.eps,
+        )
         return F.relu(y, inplace=True)
 
     return run
@@ -157,7 +173,7 @@ def _mlp_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
     return run
 
 
-def _permute_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
+def _permute_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:  # noqa: ARG001  (floors share a signature)
     return lambda x: torch.permute(x, (0, 2, 3, 1))
 
 
@@ -214,34 +230,100 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
         return lambda: getattr(timm_layers, name)(*args, **kwargs)
 
     def ours(namespace: Any, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
-        return None if namespace is None or not hasattr(namespace, name) else (lambda: getattr(namespace, name)(*args, **kwargs))
+        return (
+            None
+            if namespace is None or not hasattr(namespace, name)
+            else (lambda: getattr(namespace, name)(*args, **kwargs))
+        )
 
     return [
-        LayerBench("Conv2dNormActivation", feature, ours(tvs, "Conv2dNormActivation", c, c, 3),
-                   tv("Conv2dNormActivation", c, c, 3), tm("ConvNormAct", c, c, 3, act_layer=nn.ReLU),
-                   _conv_norm_act_floor),
-        LayerBench("Conv3dNormActivation", volume, ours(tvs, "Conv3dNormActivation", c // 2, c // 2, 3),
-                   tv("Conv3dNormActivation", c // 2, c // 2, 3), None, _conv3d_norm_act_floor),
-        LayerBench("SqueezeExcitation", feature, ours(tvs, "SqueezeExcitation", c, c // 4),
-                   tv("SqueezeExcitation", c, c // 4),
-                   tm("SqueezeExcite", c, rd_channels=c // 4, act_layer=nn.ReLU), _se_floor),
-        LayerBench("MLP", token_batch, ours(tvs, "MLP", dim, [4 * dim, dim]), tv("MLP", dim, [4 * dim, dim]),
-                   tm("Mlp", dim, 4 * dim, dim, act_layer=nn.ReLU), _mlp_floor, spatial=False),
-        LayerBench("Permute", feature, ours(tvs, "Permute", [0, 2, 3, 1]), tv("Permute", [0, 2, 3, 1]), None,
-                   _permute_floor),
-        LayerBench("FrozenBatchNorm2d", feature, ours(tvs, "FrozenBatchNorm2d", c), tv("FrozenBatchNorm2d", c),
-                   tm("FrozenBatchNorm2d", c), _frozen_bn_floor),
-        LayerBench("StochasticDepth(row)", feature, ours(tvs, "StochasticDepth", 0.1, "row"),
-                   tv("StochasticDepth", 0.1, "row"), tm("DropPath", 0.1), _stochastic_depth_floor),
-        LayerBench("DropBlock2d(per-channel)", feature, ours(tvs, "DropBlock2d", 0.1, 7),
-                   tv("DropBlock2d", 0.1, 7), tm("DropBlock2d", 0.1, 7, couple_channels=False), _scale_floor,
-                   modes=("train", "eval")),
-        LayerBench("DropBlock2d(shared_mask)", feature, ours(tvs, "DropBlock2d", 0.1, 7, shared_mask=True),
-                   None, tm("DropBlock2d", 0.1, 7), _scale_floor, modes=("train",)),
-        LayerBench("DropBlock3d(per-channel)", volume, ours(tvs, "DropBlock3d", 0.1, 3),
-                   tv("DropBlock3d", 0.1, 3), None, _scale_floor, modes=("train",)),
-        LayerBench("LayerNorm2d (prototype)", feature, ours(tvp, "LayerNorm2d", c), None, tm("LayerNorm2d", c),
-                   _layer_norm_2d_floor),
+        LayerBench(
+            "Conv2dNormActivation",
+            feature,
+            ours(tvs, "Conv2dNormActivation", c, c, 3),
+            tv("Conv2dNormActivation", c, c, 3),
+            tm("ConvNormAct", c, c, 3, act_layer=nn.ReLU),
+            _conv_norm_act_floor,
+        ),
+        LayerBench(
+            "Conv3dNormActivation",
+            volume,
+            ours(tvs, "Conv3dNormActivation", c // 2, c // 2, 3),
+            tv("Conv3dNormActivation", c // 2, c // 2, 3),
+            None,
+            _conv3d_norm_act_floor,
+        ),
+        LayerBench(
+            "SqueezeExcitation",
+            feature,
+            ours(tvs, "SqueezeExcitation", c, c // 4),
+            tv("SqueezeExcitation", c, c // 4),
+            tm("SqueezeExcite", c, rd_channels=c // 4, act_layer=nn.ReLU),
+            _se_floor,
+        ),
+        LayerBench(
+            "MLP",
+            token_batch,
+            ours(tvs, "MLP", dim, [4 * dim, dim]),
+            tv("MLP", dim, [4 * dim, dim]),
+            tm("Mlp", dim, 4 * dim, dim, act_layer=nn.ReLU),
+            _mlp_floor,
+            spatial=False,
+        ),
+        LayerBench(
+            "Permute", feature, ours(tvs, "Permute", [0, 2, 3, 1]), tv("Permute", [0, 2, 3, 1]), None, _permute_floor
+        ),
+        LayerBench(
+            "FrozenBatchNorm2d",
+            feature,
+            ours(tvs, "FrozenBatchNorm2d", c),
+            tv("FrozenBatchNorm2d", c),
+            tm("FrozenBatchNorm2d", c),
+            _frozen_bn_floor,
+        ),
+        LayerBench(
+            "StochasticDepth(row)",
+            feature,
+            ours(tvs, "StochasticDepth", 0.1, "row"),
+            tv("StochasticDepth", 0.1, "row"),
+            tm("DropPath", 0.1),
+            _stochastic_depth_floor,
+        ),
+        LayerBench(
+            "DropBlock2d(per-channel)",
+            feature,
+            ours(tvs, "DropBlock2d", 0.1, 7),
+            tv("DropBlock2d", 0.1, 7),
+            tm("DropBlock2d", 0.1, 7, couple_channels=False),
+            _scale_floor,
+            modes=("train", "eval"),
+        ),
+        LayerBench(
+            "DropBlock2d(shared_mask)",
+            feature,
+            ours(tvs, "DropBlock2d", 0.1, 7, shared_mask=True),
+            None,
+            tm("DropBlock2d", 0.1, 7),
+            _scale_floor,
+            modes=("train",),
+        ),
+        LayerBench(
+            "DropBlock3d(per-channel)",
+            volume,
+            ours(tvs, "DropBlock3d", 0.1, 3),
+            tv("DropBlock3d", 0.1, 3),
+            None,
+            _scale_floor,
+            modes=("train",),
+        ),
+        LayerBench(
+            "LayerNorm2d (prototype)",
+            feature,
+            ours(tvp, "LayerNorm2d", c),
+            None,
+            tm("LayerNorm2d", c),
+            _layer_norm_2d_floor,
+        ),
     ]
 
 
@@ -262,7 +344,7 @@ def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:
         if name != "tvexp":
             try:
                 module.load_state_dict(reference_state, strict=False)
-            except Exception:  # noqa: BLE001 - different layouts keep their own initialisation
+            except Exception:
                 pass
     formats = ["contiguous", "channels_last"] if bench.spatial else ["contiguous"]
     base_input = bench.make_input()
@@ -289,6 +371,7 @@ def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:
 
 def _callable(module: Callable[[Tensor], Tensor], x: Tensor, pass_name: str) -> Callable[[], Any]:
     if pass_name == "forward":
+
         def forward() -> Any:
             with torch.no_grad():
                 return module(x)
@@ -326,15 +409,29 @@ def run_tier_overhead(settings: Settings) -> list[Row]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         Marked(8)  # the first construction announces; later ones are what we time
-    x = torch.randn(*( (2, 8, 8, 8) if settings.tiny else (8, 64, 56, 56)))
+    x = torch.randn(*((2, 8, 8, 8) if settings.tiny else (8, 64, 56, 56)))
     plain, marked = Plain(x.shape[1]), Marked(x.shape[1])
-    rows = [Row("tier", "prototype layer vs undecorated", "forward",
-                interleaved({"prototype": lambda: marked(x), "undecorated": lambda: plain(x)},
-                            settings.rounds, settings.calls))]
+    rows = [
+        Row(
+            "tier",
+            "prototype layer vs undecorated",
+            "forward",
+            interleaved(
+                {"prototype": lambda: marked(x), "undecorated": lambda: plain(x)}, settings.rounds, settings.calls
+            ),
+        )
+    ]
     construction_calls = 50 if settings.tiny else 2000
-    rows.append(Row("tier", "prototype layer vs undecorated", "construction",
-                    interleaved({"prototype": lambda: Marked(8), "undecorated": lambda: Plain(8)},
-                                settings.rounds, construction_calls)))
+    rows.append(
+        Row(
+            "tier",
+            "prototype layer vs undecorated",
+            "construction",
+            interleaved(
+                {"prototype": lambda: Marked(8), "undecorated": lambda: Plain(8)}, settings.rounds, construction_calls
+            ),
+        )
+    )
     tvs = optional("tvexp.stable")
     if tvs is not None and hasattr(tvs, "DropBlock2d"):
         cls = tvs.DropBlock2d
@@ -345,10 +442,16 @@ def run_tier_overhead(settings: Settings) -> list[Row]:
             raw_init(instance, 0.1, 7)
             return instance
 
-        rows.append(Row("tier", "stable layer with @prototype_parameters vs undecorated __init__",
-                        "construction DropBlock2d(0.1, 7)",
-                        interleaved({"prototype": lambda: cls(0.1, 7), "undecorated": undecorated},
-                                    settings.rounds, construction_calls)))
+        rows.append(
+            Row(
+                "tier",
+                "stable layer with @prototype_parameters vs undecorated __init__",
+                "construction DropBlock2d(0.1, 7)",
+                interleaved(
+                    {"prototype": lambda: cls(0.1, 7), "undecorated": undecorated}, settings.rounds, construction_calls
+                ),
+            )
+        )
     return rows
 
 
@@ -359,8 +462,9 @@ def import_seconds(python: str, statement: str, repetitions: int) -> float | Non
     code = f"import time, torch; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     values = []
     for _ in range(repetitions):
-        result = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=REPO,
-                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        result = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
         if result.returncode != 0:
             return None
         values.append(float(result.stdout.strip().splitlines()[-1]))
@@ -370,8 +474,11 @@ def import_seconds(python: str, statement: str, repetitions: int) -> float | Non
 def run_import_time(settings: Settings) -> list[Row]:
     repetitions = 1 if settings.tiny else 7
     medians: dict[str, float] = {}
-    for name, statement in (("tvexp.stable", "import tvexp.stable"), ("torchvision", "import torchvision"),
-                            ("timm", "import timm")):
+    for name, statement in (
+        ("tvexp.stable", "import tvexp.stable"),
+        ("torchvision", "import torchvision"),
+        ("timm", "import timm"),
+    ):
         if name != "tvexp.stable" and optional(name) is None:
             continue
         seconds = import_seconds(sys.executable, statement, repetitions)
@@ -405,8 +512,15 @@ def run_fusion(settings: Settings) -> list[Row]:
         if tv_models is not None:
             candidates["torchvision unfused"] = getattr(tv_models, name)(weights=None).eval()
         medians = interleaved({k: _inference(m, x) for k, m in candidates.items()}, 1 if settings.tiny else 9, 1)
-        rows.append(Row("fusion", name, f"eval, batch {batch} at {size}x{size}", medians,
-                        notes=f"max |fused - unfused| = {difference:.2e}"))
+        rows.append(
+            Row(
+                "fusion",
+                name,
+                f"eval, batch {batch} at {size}x{size}",
+                medians,
+                notes=f"max |fused - unfused| = {difference:.2e}",
+            )
+        )
     return rows
 
 
@@ -443,7 +557,7 @@ def markdown(rows: list[Row], header: str) -> str:
             "## Stable layers (and LayerNorm2d) vs torchvision, timm and the floor",
             "",
             "Medians; ratios are tvexp's time divided by the other's (below 1: tvexp is faster; "
-            "\"not slower\" means at most 1.05).",
+            '"not slower" means at most 1.05).',
             "",
             "| layer | mode, format, pass | tvexp | torchvision | timm | floor | tvexp/torchvision | tvexp/timm | tvexp/floor |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -460,19 +574,26 @@ def markdown(rows: list[Row], header: str) -> str:
             (r, other, m_ratio)
             for r in layer_rows
             for other in ("torchvision", "timm")
-            if other in r.medians
-            and (m_ratio := r.medians["tvexp"] / r.medians[other]) > 1.05
+            if other in r.medians and (m_ratio := r.medians["tvexp"] / r.medians[other]) > 1.05
         ]
         lines += ["", "### Slower than a reference (ratio > 1.05)", ""]
         lines += [f"- {r.case}, {r.variant}: {m_ratio:.2f}x {other}" for r, other, m_ratio in slower] or ["- none"]
-        speedups = [r for r in layer_rows if r.case.startswith("DropBlock") and "torchvision" in r.medians
-                    and r.variant.startswith("train")]
+        speedups = [
+            r
+            for r in layer_rows
+            if r.case.startswith("DropBlock") and "torchvision" in r.medians and r.variant.startswith("train")
+        ]
         if speedups:
             lines += ["", "### DropBlock speed-up over torchvision (training)", ""]
-            lines += [f"- {r.case}, {r.variant}: {r.medians['torchvision'] / r.medians['tvexp']:.1f}x faster"
-                      for r in speedups]
-    for section, title in (("tier", "## Tier machinery"), ("import", "## Import time"),
-                           ("fusion", "## Conv-norm fusion (inference)")):
+            lines += [
+                f"- {r.case}, {r.variant}: {r.medians['torchvision'] / r.medians['tvexp']:.1f}x faster"
+                for r in speedups
+            ]
+    for section, title in (
+        ("tier", "## Tier machinery"),
+        ("import", "## Import time"),
+        ("fusion", "## Conv-norm fusion (inference)"),
+    ):
         section_rows = [r for r in rows if r.section == section]
         if not section_rows:
             continue
@@ -484,7 +605,9 @@ def markdown(rows: list[Row], header: str) -> str:
                 notes = f"tvexp.stable adds {r.medians['tvexp.stable'] * 1e3:.1f} ms (target: at most 50 ms)"
             if section == "tier" and len(r.medians) == 2:
                 a, b = r.medians.values()
-                notes = f"ratio {a / b:.3f}, difference {format_seconds(a - b) if a >= b else '-' + format_seconds(b - a)}"
+                notes = (
+                    f"ratio {a / b:.3f}, difference {format_seconds(a - b) if a >= b else '-' + format_seconds(b - a)}"
+                )
             if section == "fusion":
                 fused = r.medians.get("tvexp fused")
                 others = {k: v for k, v in r.medians.items() if k != "tvexp fused"}
@@ -499,7 +622,7 @@ def chart(rows: list[Row], path: Path) -> str:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "matplotlib is not installed: chart skipped (install requirements-ref.txt for it)"
     layer_rows = [r for r in rows if r.section == "layers" and "forward" in r.variant]
     labels = [f"{r.case}\n{r.variant}" for r in layer_rows]
@@ -531,8 +654,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=None, help="calls per candidate per round (default 3)")
     arguments = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
-    settings = Settings(tiny=arguments.tiny, rounds=arguments.rounds or (2 if arguments.tiny else 15),
-                        calls=arguments.calls or (1 if arguments.tiny else 3), only=arguments.only)
+    settings = Settings(
+        tiny=arguments.tiny,
+        rounds=arguments.rounds or (2 if arguments.tiny else 15),
+        calls=arguments.calls or (1 if arguments.tiny else 3),
+        only=arguments.only,
+    )
     tv, timm = optional("torchvision"), optional("timm")
     header = (
         f"# tvexp benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "

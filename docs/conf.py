@@ -25,7 +25,7 @@ import tvexp  # noqa: E402
 
 project = "tvexp"
 author = "the tvexp contributors"
-copyright = "tvexp contributors, BSD-3-Clause"  # noqa: A001
+copyright = "tvexp contributors, BSD-3-Clause"
 release = tvexp.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -84,4 +84,3 @@ torch.manual_seed(0)
 torch.set_num_threads(2)
 """
 doctest_default_flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
-

@@ -24,9 +24,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
+from tvexp._layers.inverted_residual import _make_divisible
 from tvexp.prototype import BasicBlock, Bottleneck, InvertedResidual, MBConv, stochastic_depth_rates
 from tvexp.stable import Conv2dNormActivation, SqueezeExcitation
-from tvexp._layers.inverted_residual import _make_divisible
 
 __all__ = [
     "ResNet",
@@ -81,13 +81,24 @@ class _Classifier(nn.Module):
 
 # ------------------------------------------------------------------------------------------ ResNet
 
+
 class ResNet(nn.Module):
     """torchvision's ResNet layout (``conv1 bn1 relu maxpool layer1..4 avgpool fc``) from tvexp blocks."""
 
-    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int], num_classes: int = 1000,
-                 zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64,
-                 replace_stride_with_dilation: list[bool] | None = None, norm_layer: NormBuilder | None = None,
-                 stochastic_depth_prob: float = 0.0, device: Device = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: list[int],
+        num_classes: int = 1000,
+        zero_init_residual: bool = False,
+        groups: int = 1,
+        width_per_group: int = 64,
+        replace_stride_with_dilation: list[bool] | None = None,
+        norm_layer: NormBuilder | None = None,
+        stochastic_depth_prob: float = 0.0,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
         dilate = replace_stride_with_dilation or [False, False, False]
@@ -107,9 +118,20 @@ class ResNet(nn.Module):
                 dilation, stride = dilation * stride, 1
             blocks = []
             for position in range(count):
-                blocks.append(block(in_channels, planes, stride if position == 0 else 1, None, groups,
-                                    width_per_group, previous_dilation if position == 0 else dilation, norm,
-                                    stochastic_depth_prob=next(rates), **factory))
+                blocks.append(
+                    block(
+                        in_channels,
+                        planes,
+                        stride if position == 0 else 1,
+                        None,
+                        groups,
+                        width_per_group,
+                        previous_dilation if position == 0 else dilation,
+                        norm,
+                        stochastic_depth_prob=next(rates),
+                        **factory,
+                    )
+                )
                 in_channels = planes * block.expansion
             setattr(self, f"layer{index + 1}", nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
@@ -122,8 +144,11 @@ class ResNet(nn.Module):
                 nn.init.constant_(module.bias, 0)
         if zero_init_residual:
             for module in self.modules():
-                last = getattr(module, "bn3", None) if isinstance(module, Bottleneck) else (
-                    getattr(module, "bn2", None) if isinstance(module, BasicBlock) else None)
+                last = (
+                    getattr(module, "bn3", None)
+                    if isinstance(module, Bottleneck)
+                    else (getattr(module, "bn2", None) if isinstance(module, BasicBlock) else None)
+                )
                 if last is not None and getattr(last, "weight", None) is not None:
                     nn.init.zeros_(last.weight)
 
@@ -168,27 +193,45 @@ def wide_resnet50_2(**kwargs: Any) -> ResNet:
 
 # ------------------------------------------------------------------------------------- MobileNetV2
 
-def mobilenet_v2(*, num_classes: int = 1000, width_mult: float = 1.0,
-                 inverted_residual_setting: list[list[int]] | None = None, round_nearest: int = 8,
-                 norm_layer: NormBuilder | None = None, dropout: float = 0.2, device: Device = None,
-                 dtype: torch.dtype | None = None) -> nn.Module:
+
+def mobilenet_v2(
+    *,
+    num_classes: int = 1000,
+    width_mult: float = 1.0,
+    inverted_residual_setting: list[list[int]] | None = None,
+    round_nearest: int = 8,
+    norm_layer: NormBuilder | None = None,
+    dropout: float = 0.2,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
     """torchvision's ``mobilenet_v2`` (``width_mult``, ``round_nearest``, ``inverted_residual_setting``)."""
     norm = nn.BatchNorm2d if norm_layer is None else norm_layer
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
     setting = inverted_residual_setting or [
-        [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+        [1, 16, 1, 1],
+        [6, 24, 2, 2],
+        [6, 32, 3, 2],
+        [6, 64, 4, 2],
+        [6, 96, 3, 1],
+        [6, 160, 3, 2],
+        [6, 320, 1, 1],
     ]
     in_channels = _make_divisible(32 * width_mult, round_nearest)
     last_channel = _make_divisible(1280 * max(1.0, width_mult), round_nearest)
-    features: list[nn.Module] = [Conv2dNormActivation(3, in_channels, stride=2, norm_layer=norm,
-                                                      activation_layer=nn.ReLU6, **factory)]
+    features: list[nn.Module] = [
+        Conv2dNormActivation(3, in_channels, stride=2, norm_layer=norm, activation_layer=nn.ReLU6, **factory)
+    ]
     for t, c, n, s in setting:
         out_channels = _make_divisible(c * width_mult, round_nearest)
         for i in range(n):
             features.append(InvertedResidual(in_channels, out_channels, s if i == 0 else 1, t, norm, **factory))
             in_channels = out_channels
-    features.append(Conv2dNormActivation(in_channels, last_channel, kernel_size=1, norm_layer=norm,
-                                         activation_layer=nn.ReLU6, **factory))
+    features.append(
+        Conv2dNormActivation(
+            in_channels, last_channel, kernel_size=1, norm_layer=norm, activation_layer=nn.ReLU6, **factory
+        )
+    )
     classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(last_channel, num_classes, **factory))
     model = _Classifier(nn.Sequential(*features), classifier)
 
@@ -204,23 +247,50 @@ def mobilenet_v2(*, num_classes: int = 1000, width_mult: float = 1.0,
 
 # (in, kernel, expanded, out, squeeze-excitation, activation, stride, dilation) as in the paper's tables.
 _V3_LARGE = [
-    (16, 3, 16, 16, False, "RE", 1, 1), (16, 3, 64, 24, False, "RE", 2, 1), (24, 3, 72, 24, False, "RE", 1, 1),
-    (24, 5, 72, 40, True, "RE", 2, 1), (40, 5, 120, 40, True, "RE", 1, 1), (40, 5, 120, 40, True, "RE", 1, 1),
-    (40, 3, 240, 80, False, "HS", 2, 1), (80, 3, 200, 80, False, "HS", 1, 1), (80, 3, 184, 80, False, "HS", 1, 1),
-    (80, 3, 184, 80, False, "HS", 1, 1), (80, 3, 480, 112, True, "HS", 1, 1), (112, 3, 672, 112, True, "HS", 1, 1),
-    (112, 5, 672, 160, True, "HS", 2, 0), (160, 5, 960, 160, True, "HS", 1, 0), (160, 5, 960, 160, True, "HS", 1, 0),
+    (16, 3, 16, 16, False, "RE", 1, 1),
+    (16, 3, 64, 24, False, "RE", 2, 1),
+    (24, 3, 72, 24, False, "RE", 1, 1),
+    (24, 5, 72, 40, True, "RE", 2, 1),
+    (40, 5, 120, 40, True, "RE", 1, 1),
+    (40, 5, 120, 40, True, "RE", 1, 1),
+    (40, 3, 240, 80, False, "HS", 2, 1),
+    (80, 3, 200, 80, False, "HS", 1, 1),
+    (80, 3, 184, 80, False, "HS", 1, 1),
+    (80, 3, 184, 80, False, "HS", 1, 1),
+    (80, 3, 480, 112, True, "HS", 1, 1),
+    (112, 3, 672, 112, True, "HS", 1, 1),
+    (112, 5, 672, 160, True, "HS", 2, 0),
+    (160, 5, 960, 160, True, "HS", 1, 0),
+    (160, 5, 960, 160, True, "HS", 1, 0),
 ]
 _V3_SMALL = [
-    (16, 3, 16, 16, True, "RE", 2, 1), (16, 3, 72, 24, False, "RE", 2, 1), (24, 3, 88, 24, False, "RE", 1, 1),
-    (24, 5, 96, 40, True, "HS", 2, 1), (40, 5, 240, 40, True, "HS", 1, 1), (40, 5, 240, 40, True, "HS", 1, 1),
-    (40, 5, 120, 48, True, "HS", 1, 1), (48, 5, 144, 48, True, "HS", 1, 1), (48, 5, 288, 96, True, "HS", 2, 0),
-    (96, 5, 576, 96, True, "HS", 1, 0), (96, 5, 576, 96, True, "HS", 1, 0),
+    (16, 3, 16, 16, True, "RE", 2, 1),
+    (16, 3, 72, 24, False, "RE", 2, 1),
+    (24, 3, 88, 24, False, "RE", 1, 1),
+    (24, 5, 96, 40, True, "HS", 2, 1),
+    (40, 5, 240, 40, True, "HS", 1, 1),
+    (40, 5, 240, 40, True, "HS", 1, 1),
+    (40, 5, 120, 48, True, "HS", 1, 1),
+    (48, 5, 144, 48, True, "HS", 1, 1),
+    (48, 5, 288, 96, True, "HS", 2, 0),
+    (96, 5, 576, 96, True, "HS", 1, 0),
+    (96, 5, 576, 96, True, "HS", 1, 0),
 ]
 
 
-def _mobilenet_v3(table: list[tuple[Any, ...]], last_channel: int, *, num_classes: int, width_mult: float,
-                  reduced_tail: bool, dilated: bool, norm_layer: NormBuilder | None, dropout: float,
-                  device: Device, dtype: torch.dtype | None) -> nn.Module:
+def _mobilenet_v3(
+    table: list[tuple[Any, ...]],
+    last_channel: int,
+    *,
+    num_classes: int,
+    width_mult: float,
+    reduced_tail: bool,
+    dilated: bool,
+    norm_layer: NormBuilder | None,
+    dropout: float,
+    device: Device,
+    dtype: torch.dtype | None,
+) -> nn.Module:
     norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) if norm_layer is None else norm_layer
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
     divider = 2 if reduced_tail else 1
@@ -241,22 +311,41 @@ def _mobilenet_v3(table: list[tuple[Any, ...]], last_channel: int, *, num_classe
                 cin //= divider
                 expanded //= divider
         rows.append((adjust(cin), kernel, adjust(expanded), adjust(cout), se, act, stride, dilation))
-    features: list[nn.Module] = [Conv2dNormActivation(3, rows[0][0], kernel_size=3, stride=2, norm_layer=norm,
-                                                      activation_layer=nn.Hardswish, **factory)]
+    features: list[nn.Module] = [
+        Conv2dNormActivation(
+            3, rows[0][0], kernel_size=3, stride=2, norm_layer=norm, activation_layer=nn.Hardswish, **factory
+        )
+    ]
     for cin, kernel, expanded, cout, se, act, stride, dilation in rows:
         block = InvertedResidual(
-            cin, cout, 1 if dilation > 1 else stride, expanded_channels=expanded, kernel_size=kernel,
-            dilation=dilation, activation_layer=nn.Hardswish if act == "HS" else nn.ReLU,
-            se_layer=se_layer if se else None, norm_layer=norm, layout="mobilenet_v3", **factory)
+            cin,
+            cout,
+            1 if dilation > 1 else stride,
+            expanded_channels=expanded,
+            kernel_size=kernel,
+            dilation=dilation,
+            activation_layer=nn.Hardswish if act == "HS" else nn.ReLU,
+            se_layer=se_layer if se else None,
+            norm_layer=norm,
+            layout="mobilenet_v3",
+            **factory,
+        )
         # torchvision marks the stage boundary from the table's stride, also where dilation replaces it.
         block._is_cn = stride > 1
         features.append(block)
     last_in = rows[-1][3]
-    features.append(Conv2dNormActivation(last_in, 6 * last_in, kernel_size=1, norm_layer=norm,
-                                         activation_layer=nn.Hardswish, **factory))
+    features.append(
+        Conv2dNormActivation(
+            last_in, 6 * last_in, kernel_size=1, norm_layer=norm, activation_layer=nn.Hardswish, **factory
+        )
+    )
     last = adjust(last_channel // divider)
-    classifier = nn.Sequential(nn.Linear(6 * last_in, last, **factory), nn.Hardswish(inplace=True),
-                               nn.Dropout(p=dropout, inplace=True), nn.Linear(last, num_classes, **factory))
+    classifier = nn.Sequential(
+        nn.Linear(6 * last_in, last, **factory),
+        nn.Hardswish(inplace=True),
+        nn.Dropout(p=dropout, inplace=True),
+        nn.Linear(last, num_classes, **factory),
+    )
     model = _Classifier(nn.Sequential(*features), classifier)
 
     def linear_init(module: nn.Linear) -> None:
@@ -267,51 +356,122 @@ def _mobilenet_v3(table: list[tuple[Any, ...]], last_channel: int, *, num_classe
     return model
 
 
-def mobilenet_v3_large(*, num_classes: int = 1000, width_mult: float = 1.0, reduced_tail: bool = False,
-                       dilated: bool = False, norm_layer: NormBuilder | None = None, dropout: float = 0.2,
-                       device: Device = None, dtype: torch.dtype | None = None) -> nn.Module:
+def mobilenet_v3_large(
+    *,
+    num_classes: int = 1000,
+    width_mult: float = 1.0,
+    reduced_tail: bool = False,
+    dilated: bool = False,
+    norm_layer: NormBuilder | None = None,
+    dropout: float = 0.2,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
     """torchvision's ``mobilenet_v3_large`` (``width_mult``, ``reduced_tail``, ``dilated``)."""
-    return _mobilenet_v3(_V3_LARGE, 1280, num_classes=num_classes, width_mult=width_mult,
-                         reduced_tail=reduced_tail, dilated=dilated, norm_layer=norm_layer, dropout=dropout,
-                         device=device, dtype=dtype)
+    return _mobilenet_v3(
+        _V3_LARGE,
+        1280,
+        num_classes=num_classes,
+        width_mult=width_mult,
+        reduced_tail=reduced_tail,
+        dilated=dilated,
+        norm_layer=norm_layer,
+        dropout=dropout,
+        device=device,
+        dtype=dtype,
+    )
 
 
-def mobilenet_v3_small(*, num_classes: int = 1000, width_mult: float = 1.0, reduced_tail: bool = False,
-                       dilated: bool = False, norm_layer: NormBuilder | None = None, dropout: float = 0.2,
-                       device: Device = None, dtype: torch.dtype | None = None) -> nn.Module:
+def mobilenet_v3_small(
+    *,
+    num_classes: int = 1000,
+    width_mult: float = 1.0,
+    reduced_tail: bool = False,
+    dilated: bool = False,
+    norm_layer: NormBuilder | None = None,
+    dropout: float = 0.2,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
     """torchvision's ``mobilenet_v3_small`` (``width_mult``, ``reduced_tail``, ``dilated``)."""
-    return _mobilenet_v3(_V3_SMALL, 1024, num_classes=num_classes, width_mult=width_mult,
-                         reduced_tail=reduced_tail, dilated=dilated, norm_layer=norm_layer, dropout=dropout,
-                         device=device, dtype=dtype)
+    return _mobilenet_v3(
+        _V3_SMALL,
+        1024,
+        num_classes=num_classes,
+        width_mult=width_mult,
+        reduced_tail=reduced_tail,
+        dilated=dilated,
+        norm_layer=norm_layer,
+        dropout=dropout,
+        device=device,
+        dtype=dtype,
+    )
 
 
 # ------------------------------------------------------------------------------------ EfficientNet
 
 # (expand ratio, kernel, stride, in, out, layers) of EfficientNet-B0 (Table 1 of the paper).
-_B0 = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
-       (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1)]
+_B0 = [
+    (1, 3, 1, 32, 16, 1),
+    (6, 3, 2, 16, 24, 2),
+    (6, 5, 2, 24, 40, 2),
+    (6, 3, 2, 40, 80, 3),
+    (6, 5, 1, 80, 112, 3),
+    (6, 5, 2, 112, 192, 4),
+    (6, 3, 1, 192, 320, 1),
+]
 
 
-def efficientnet(*, width_mult: float = 1.0, depth_mult: float = 1.0, dropout: float = 0.2,
-                 stochastic_depth_prob: float = 0.2, num_classes: int = 1000, norm_layer: NormBuilder | None = None,
-                 device: Device = None, dtype: torch.dtype | None = None) -> nn.Module:
+def efficientnet(
+    *,
+    width_mult: float = 1.0,
+    depth_mult: float = 1.0,
+    dropout: float = 0.2,
+    stochastic_depth_prob: float = 0.2,
+    num_classes: int = 1000,
+    norm_layer: NormBuilder | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
     """torchvision's EfficientNet-B family from the B0 table scaled by ``width_mult`` and ``depth_mult``."""
     norm = nn.BatchNorm2d if norm_layer is None else norm_layer
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
-    stages = [(t, k, s, _make_divisible(cin * width_mult, 8), _make_divisible(cout * width_mult, 8),
-               int(math.ceil(n * depth_mult))) for t, k, s, cin, cout, n in _B0]
+    stages = [
+        (
+            t,
+            k,
+            s,
+            _make_divisible(cin * width_mult, 8),
+            _make_divisible(cout * width_mult, 8),
+            int(math.ceil(n * depth_mult)),
+        )
+        for t, k, s, cin, cout, n in _B0
+    ]
     rates = iter(stochastic_depth_rates(stochastic_depth_prob, sum(stage[5] for stage in stages), endpoint=False))
-    features: list[nn.Module] = [Conv2dNormActivation(3, stages[0][3], kernel_size=3, stride=2, norm_layer=norm,
-                                                      activation_layer=nn.SiLU, **factory)]
+    features: list[nn.Module] = [
+        Conv2dNormActivation(
+            3, stages[0][3], kernel_size=3, stride=2, norm_layer=norm, activation_layer=nn.SiLU, **factory
+        )
+    ]
     for expand_ratio, kernel, stride, cin, cout, count in stages:
-        stage = [MBConv(cin if i == 0 else cout, cout, expand_ratio=expand_ratio, kernel_size=kernel,
-                        stride=stride if i == 0 else 1, stochastic_depth_prob=next(rates), norm_layer=norm,
-                        **factory)
-                 for i in range(count)]
+        stage = [
+            MBConv(
+                cin if i == 0 else cout,
+                cout,
+                expand_ratio=expand_ratio,
+                kernel_size=kernel,
+                stride=stride if i == 0 else 1,
+                stochastic_depth_prob=next(rates),
+                norm_layer=norm,
+                **factory,
+            )
+            for i in range(count)
+        ]
         features.append(nn.Sequential(*stage))
     last_in = stages[-1][4]
-    features.append(Conv2dNormActivation(last_in, 4 * last_in, kernel_size=1, norm_layer=norm,
-                                         activation_layer=nn.SiLU, **factory))
+    features.append(
+        Conv2dNormActivation(last_in, 4 * last_in, kernel_size=1, norm_layer=norm, activation_layer=nn.SiLU, **factory)
+    )
     classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(4 * last_in, num_classes, **factory))
     model = _Classifier(nn.Sequential(*features), classifier)
 

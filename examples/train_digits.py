@@ -47,11 +47,11 @@ class ResidualStage(nn.Module):
 
 def build_model(num_classes: int = 10) -> nn.Module:
     return nn.Sequential(
-        tvs.Conv2dNormActivation(1, 32, kernel_size=3),        # 8x8
+        tvs.Conv2dNormActivation(1, 32, kernel_size=3),  # 8x8
         ResidualStage(32, drop_path=0.1),
         tvs.Conv2dNormActivation(32, 64, kernel_size=3, stride=2),  # 4x4
         ResidualStage(64, drop_path=0.1),
-        tvp.LayerNorm2d(64),                                   # the prototype layer
+        tvp.LayerNorm2d(64),  # the prototype layer
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         tvs.MLP(64, [64, num_classes], activation_layer=nn.GELU, dropout=0.1),
@@ -75,11 +75,15 @@ def train(epochs: int, seed: int) -> float:
     x_train, y_train, x_test, y_test = load_data(seed)
     model = build_model()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * ((len(y_train) + 63) // 64))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=3e-3, total_steps=epochs * ((len(y_train) + 63) // 64)
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"tvexp {tvexp.__version__}, torch {torch.__version__}: {parameters:,} parameters, "
-          f"{len(y_train)} training / {len(y_test)} test images (scikit-learn digits, 8x8)")
+    print(
+        f"tvexp {tvexp.__version__}, torch {torch.__version__}: {parameters:,} parameters, "
+        f"{len(y_train)} training / {len(y_test)} test images (scikit-learn digits, 8x8)"
+    )
     start = time.perf_counter()
     for epoch in range(epochs):
         model.train()

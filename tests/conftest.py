@@ -24,8 +24,14 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_python(code: str, *args: str, env: dict[str, str] | None = None, warnings_filter: str | None = None,
-               cwd: str | Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    warnings_filter: str | None = None,
+    cwd: str | Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Runs ``code`` in a fresh interpreter without the test session's opt-in; returns the result.
 
     The code is written to a temporary file (TorchScript needs the source of what it compiles).
@@ -39,8 +45,9 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None, warning
         if warnings_filter:
             command += ["-W", warnings_filter]
         command += [str(script), *args]
-        return subprocess.run(command, capture_output=True, text=True, env=environment,
-                              cwd=cwd or REPO_ROOT, timeout=timeout)
+        return subprocess.run(
+            command, capture_output=True, text=True, env=environment, cwd=cwd or REPO_ROOT, timeout=timeout
+        )
 
 
 @pytest.fixture

@@ -114,8 +114,15 @@ def summary_line(obj: Any) -> str:
 # --------------------------------------------------------------------------- badges
 
 
-def badge_role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
-               options: dict | None = None, content: list | None = None) -> tuple[list[nodes.Node], list]:
+def badge_role(
+    name: str,
+    rawtext: str,
+    text: str,
+    lineno: int,
+    inliner: Any,
+    options: dict | None = None,
+    content: list | None = None,
+) -> tuple[list[nodes.Node], list]:
     """``:tvexp-badge:`stable```, ``:tvexp-badge:`since 0.1.0```: a pill, ``<span class="tvexp-badge ...">``."""
     text = text.strip()
     kind = text.split()[0].lower()
@@ -155,8 +162,7 @@ def parameter_note_lines(obj: Any) -> list[str]:
             "",
         ]
     for name, record in sorted(deprecated.items()):
-        text = (f"Parameter ``{name}`` is deprecated since {record.since} and will be removed in "
-                f"{record.removed_in}")
+        text = f"Parameter ``{name}`` is deprecated since {record.since} and will be removed in {record.removed_in}"
         text += f"; use ``{record.instead}`` instead." if record.instead else "."
         lines += [".. rst-class:: tvexp-deprecated-parameter", "", f":tvexp-badge:`deprecated` {text}", ""]
     return lines
@@ -202,6 +208,7 @@ class _GeneratedDirective(SphinxDirective):
         super().__init__(*args, **kwargs)
         # Pages made by these directives are rebuilt when this extension changes.
         self.env.note_dependency(__file__)
+
     def parse(self, lines: list[str]) -> list[nodes.Node]:
         container = nodes.container()
         nested_parse_with_titles(self.state, StringList(lines, source=f"<tvexp:{self.name}>"), container)
@@ -259,9 +266,17 @@ class NamespaceDirective(_GeneratedDirective):
     def summary_table(self, namespace: str, module: Any, names: list[str]) -> list[str]:
         from tvexp._api.tiers import tier_of
 
-        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 30 10 10 50",
-                 "   :class: tvexp-summary", "", "   * - Name", "     - Kind", "     - Since",
-                 "     - Summary"]
+        lines = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 30 10 10 50",
+            "   :class: tvexp-summary",
+            "",
+            "   * - Name",
+            "     - Kind",
+            "     - Since",
+            "     - Summary",
+        ]
         for name in names:
             obj = getattr(module, name)
             marker = tier_of(obj)
@@ -280,15 +295,28 @@ class NamespaceDirective(_GeneratedDirective):
         rows = [moved for moved in MOVED_NAMES.values() if moved.old.partition(":")[0] == namespace]
         if not rows:
             return []
-        lines = [".. rubric:: Moved names", "",
-                 "These old paths still work, warn ``tvexp.TvexpDeprecationWarning`` and return the very "
-                 "same object as the new path, until the release named.", "",
-                 ".. list-table::", "   :header-rows: 1", "   :class: tvexp-moved", "",
-                 "   * - Old path", "     - New path", "     - Since", "     - Removed in"]
+        lines = [
+            ".. rubric:: Moved names",
+            "",
+            "These old paths still work, warn ``tvexp.TvexpDeprecationWarning`` and return the very "
+            "same object as the new path, until the release named.",
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :class: tvexp-moved",
+            "",
+            "   * - Old path",
+            "     - New path",
+            "     - Since",
+            "     - Removed in",
+        ]
         for moved in sorted(rows, key=lambda m: m.old):
-            lines += [f"   * - ``{moved.old.replace(':', '.')}``",
-                      f"     - :py:obj:`{moved.new.replace(':', '.')}`",
-                      f"     - {moved.since}", f"     - {moved.removed_in}"]
+            lines += [
+                f"   * - ``{moved.old.replace(':', '.')}``",
+                f"     - :py:obj:`{moved.new.replace(':', '.')}`",
+                f"     - {moved.since}",
+                f"     - {moved.removed_in}",
+            ]
         return lines + [""]
 
 
@@ -311,15 +339,21 @@ class CoreDirective(_GeneratedDirective):
         tier, since = self.env.tvexp_public[symbol]  # type: ignore[attr-defined]
         module_name, _, name = symbol.rpartition(".")
         return [
-            f".. py:data:: {symbol}", "   :type: str", f"   :value: {value!r}", "",
+            f".. py:data:: {symbol}",
+            "   :type: str",
+            f"   :value: {value!r}",
+            "",
             *("   " + line if line else "" for line in badge_lines(tier, since, None)),
             "   The installed release of tvexp, a :pep:`440` version string; the package's single",
             "   source of its version (``0.2.0.dev0`` between releases). ``since`` values of the tier",
-            "   markers name the release an object first shipped in.", "",
-            "   .. rubric:: Example", "",
+            "   markers name the release an object first shipped in.",
+            "",
+            "   .. rubric:: Example",
+            "",
             f"   >>> import {module_name}",
             f"   >>> {symbol}",
-            f"   {value!r}", "",
+            f"   {value!r}",
+            "",
         ]
 
 
@@ -352,8 +386,10 @@ class CommandDirective(_GeneratedDirective):
             # is nothing to compare, and the page says so instead of showing a made-up diff.
             releases, _ = release_snapshots()
             if not releases:
-                note = ("No release snapshot has been recorded yet; once one is, this shows "
-                        f"``tvexp-api {command.replace('{latest_release}', '<release>')}``.")
+                note = (
+                    "No release snapshot has been recorded yet; once one is, this shows "
+                    f"``tvexp-api {command.replace('{latest_release}', '<release>')}``."
+                )
                 return self.parse([note, ""])
             command = command.replace("{latest_release}", releases[-1][0])
             for _, path in releases:
@@ -378,7 +414,7 @@ class CommandDirective(_GeneratedDirective):
         head = self.options.get("head")
         if head is not None and len(lines) > head:
             lines = lines[:head] + [f"... ({len(lines) - head} more lines)"]
-        text = "\n".join([f"$ tvexp-api {shlex.join(argv)}", *lines, f"$ echo $?", str(status)])
+        text = "\n".join([f"$ tvexp-api {shlex.join(argv)}", *lines, "$ echo $?", str(status)])
         block = nodes.literal_block(text, text, language="console", classes=["tvexp-command"])
         return [block]
 
@@ -424,22 +460,29 @@ class ApiChangesDirective(_GeneratedDirective):
             self.env.note_dependency(str(current))
         lines: list[str] = []
         steps: list[tuple[str, str, Path, Path]] = [
-            (old, new, old_path, new_path)
-            for (old, old_path), (new, new_path) in zip(releases, releases[1:])
+            (old, new, old_path, new_path) for (old, old_path), (new, new_path) in zip(releases, releases[1:])
         ]
         if releases and current is not None:
             steps.append((releases[-1][0], f"{tvexp.__version__} (unreleased)", releases[-1][1], current))
         if not releases:
-            lines += ["No release snapshot has been recorded yet, so there is nothing to compare. "
-                      "Once ``tvexp-api`` records one in ``tvexp/_api/snapshots/``, each release "
-                      "gets a section here.", ""]
+            lines += [
+                "No release snapshot has been recorded yet, so there is nothing to compare. "
+                "Once ``tvexp-api`` records one in ``tvexp/_api/snapshots/``, each release "
+                "gets a section here.",
+                "",
+            ]
         for old, new, old_path, new_path in reversed(steps):
             lines += self.section(old, new, parse_any(old_path.read_text()), parse_any(new_path.read_text()))
         if releases:
             first, first_path = releases[0]
             objects = parse_any(first_path.read_text()).get("objects", {})
-            lines += [f"{first}", "-" * max(len(first), 3), "",
-                      f"The first release: {self.count_by_tier(objects)}.", ""]
+            lines += [
+                f"{first}",
+                "-" * max(len(first), 3),
+                "",
+                f"The first release: {self.count_by_tier(objects)}.",
+                "",
+            ]
         return self.parse(lines)
 
     @staticmethod
@@ -448,8 +491,7 @@ class ApiChangesDirective(_GeneratedDirective):
         for facts in objects.values():
             if facts.get("kind") != "moved-name":
                 counts[facts.get("tier", "?")] = counts.get(facts.get("tier", "?"), 0) + 1
-        return ", ".join(f"{counts[t]} {t}" for t in ("stable", "prototype", "core") if t in counts) + \
-            " public objects"
+        return ", ".join(f"{counts[t]} {t}" for t in ("stable", "prototype", "core") if t in counts) + " public objects"
 
     def section(self, old: str, new: str, old_snapshot: dict, new_snapshot: dict) -> list[str]:
         from tvexp._api.api_diff import diff_snapshots
@@ -460,15 +502,29 @@ class ApiChangesDirective(_GeneratedDirective):
         if not changes:
             return lines + ["No changes to the public API.", ""]
         breaking = sum(change.breaking for change in changes)
-        lines += [f"{len(changes)} change(s), {breaking} breaking.", "",
-                  ".. list-table::", "   :header-rows: 1", "   :widths: 28 10 20 10 32",
-                  "   :class: tvexp-changes", "",
-                  "   * - Object", "     - Tier", "     - Change", "     - Breaking", "     - Detail"]
+        lines += [
+            f"{len(changes)} change(s), {breaking} breaking.",
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 28 10 20 10 32",
+            "   :class: tvexp-changes",
+            "",
+            "   * - Object",
+            "     - Tier",
+            "     - Change",
+            "     - Breaking",
+            "     - Detail",
+        ]
         for change in sorted(changes, key=lambda c: (not c.breaking, c.symbol, c.kind)):
             verdict = ":tvexp-badge:`breaking`" if change.breaking else "no"
-            lines += [f"   * - ``{change.symbol}``", f"     - :tvexp-badge:`{change.tier}`",
-                      f"     - ``{change.kind}``", f"     - {verdict}",
-                      f"     - {_escape(change.detail)}"]
+            lines += [
+                f"   * - ``{change.symbol}``",
+                f"     - :tvexp-badge:`{change.tier}`",
+                f"     - ``{change.kind}``",
+                f"     - {verdict}",
+                f"     - {_escape(change.detail)}",
+            ]
         return lines + [""]
 
 
@@ -481,16 +537,75 @@ def _escape(text: str) -> str:
 # The site is read offline too, so math is rendered as HTML text (sub/superscripts and Unicode
 # symbols) instead of loading MathJax from a CDN. The docstrings use a small subset of LaTeX.
 _SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "theta": "θ", "rho": "ρ", "phi": "φ",
-    "pi": "π", "omega": "ω", "Delta": "Δ", "Sigma": "Σ", "cdot": "·", "times": "×", "ldots": "…",
-    "cdots": "⋯", "dots": "…", "lceil": "⌈", "rceil": "⌉", "lfloor": "⌊", "rfloor": "⌋",
-    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "in": "∈", "mid": "|",
-    "odot": "⊙", "infty": "∞", "to": "→", "rightarrow": "→", "approx": "≈", "sum": "∑",
-    "prod": "∏", "pm": "±", "cap": "∩", "cup": "∪", "setminus": "∖", "vert": "|", "lVert": "‖",
-    "rVert": "‖", "{": "{", "}": "}", "_": "_", "%": "%", ",": " ", ";": " ", "!": "", " ": " ",
-    "quad": "  ", "qquad": "    ", "left": "", "right": "", "big": "", "Big": "", "bigl": "",
-    "bigr": "", "log": "log", "exp": "exp", "max": "max", "min": "min", "mean": "mean",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "lambda": "λ",
+    "mu": "μ",
+    "sigma": "σ",
+    "tau": "τ",
+    "theta": "θ",
+    "rho": "ρ",
+    "phi": "φ",
+    "pi": "π",
+    "omega": "ω",
+    "Delta": "Δ",
+    "Sigma": "Σ",
+    "cdot": "·",
+    "times": "×",
+    "ldots": "…",
+    "cdots": "⋯",
+    "dots": "…",
+    "lceil": "⌈",
+    "rceil": "⌉",
+    "lfloor": "⌊",
+    "rfloor": "⌋",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "ne": "≠",
+    "neq": "≠",
+    "in": "∈",
+    "mid": "|",
+    "odot": "⊙",
+    "infty": "∞",
+    "to": "→",
+    "rightarrow": "→",
+    "approx": "≈",
+    "sum": "∑",
+    "prod": "∏",
+    "pm": "±",
+    "cap": "∩",
+    "cup": "∪",
+    "setminus": "∖",
+    "vert": "|",
+    "lVert": "‖",
+    "rVert": "‖",
+    "{": "{",
+    "}": "}",
+    "_": "_",
+    "%": "%",
+    ",": " ",
+    ";": " ",
+    "!": "",
+    " ": " ",
+    "quad": "  ",
+    "qquad": "    ",
+    "left": "",
+    "right": "",
+    "big": "",
+    "Big": "",
+    "bigl": "",
+    "bigr": "",
+    "log": "log",
+    "exp": "exp",
+    "max": "max",
+    "min": "min",
+    "mean": "mean",
 }
 _TEXT_COMMANDS = {"mathrm", "operatorname", "text", "mathbf", "mathit", "textrm", "mathcal", "boldsymbol"}
 _ACCENTS = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303"}
@@ -507,7 +622,7 @@ def _math_group(text: str, index: int) -> tuple[str, int]:
         while end < len(text) and depth:
             depth += {"{": 1, "}": -1}.get(text[end], 0)
             end += 1
-        return latex_to_html(text[index + 1:end - 1]), end
+        return latex_to_html(text[index + 1 : end - 1]), end
     if text[index] == "\\":
         match = re.match(r"\\([A-Za-z]+|.)", text[index:])
         assert match is not None

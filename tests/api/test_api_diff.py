@@ -30,38 +30,78 @@ def entry(role: str = "parameter", shape: tuple[int, ...] = (4, 4), dtype: str =
 
 def layer(tier: str = "stable", name: str = "Layer") -> dict[str, Any]:
     return {
-        "tier": tier, "since": "0.1.0", "kind": "class", "defined": f"tvexp._layers.layer:{name}",
-        "deprecated": None, "bases": ["tvexp._layers.base.Base", MODULE], "abstract": False,
-        "signature": sig(param("a"), param("b", default="1"),
-                         param("k", "keyword-only", "float", "0.5"), param("j", "keyword-only", "str", "'x'")),
-        "prototype_parameters": {}, "deprecated_parameters": {},
+        "tier": tier,
+        "since": "0.1.0",
+        "kind": "class",
+        "defined": f"tvexp._layers.layer:{name}",
+        "deprecated": None,
+        "bases": ["tvexp._layers.base.Base", MODULE],
+        "abstract": False,
+        "signature": sig(
+            param("a"),
+            param("b", default="1"),
+            param("k", "keyword-only", "float", "0.5"),
+            param("j", "keyword-only", "str", "'x'"),
+        ),
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
         "members": {
-            "forward": {"kind": "method", "origin": f"tvexp._layers.layer.{name}", "abstract": False,
-                        "signature": sig(param("x", annotation="Tensor"), returns="Tensor")},
-            "helper": {"kind": "method", "origin": f"tvexp._layers.layer.{name}", "abstract": False,
-                       "signature": sig(returns="int")},
-            "build": {"kind": "classmethod", "origin": f"tvexp._layers.layer.{name}", "abstract": False,
-                      "signature": sig(param("x"), returns=name)},
-            "scale": {"kind": "property", "origin": f"tvexp._layers.layer.{name}", "abstract": False,
-                      "annotation": "float"},
-            "fc": {"kind": "attribute", "origin": "instance", "abstract": False,
-                   "annotation": "torch.nn.modules.linear.Linear"},
+            "forward": {
+                "kind": "method",
+                "origin": f"tvexp._layers.layer.{name}",
+                "abstract": False,
+                "signature": sig(param("x", annotation="Tensor"), returns="Tensor"),
+            },
+            "helper": {
+                "kind": "method",
+                "origin": f"tvexp._layers.layer.{name}",
+                "abstract": False,
+                "signature": sig(returns="int"),
+            },
+            "build": {
+                "kind": "classmethod",
+                "origin": f"tvexp._layers.layer.{name}",
+                "abstract": False,
+                "signature": sig(param("x"), returns=name),
+            },
+            "scale": {
+                "kind": "property",
+                "origin": f"tvexp._layers.layer.{name}",
+                "abstract": False,
+                "annotation": "float",
+            },
+            "fc": {
+                "kind": "attribute",
+                "origin": "instance",
+                "abstract": False,
+                "annotation": "torch.nn.modules.linear.Linear",
+            },
         },
-        "state_dict_version": 1, "state_dict_migrations": [],
-        "state_dict": {f"{name}/default": {
-            "fc.weight": entry(), "fc.bias": entry(shape=(4,)),
-            "running": entry("buffer", (4,)), "cache": entry("buffer", (4,), persistent=False),
-        }},
+        "state_dict_version": 1,
+        "state_dict_migrations": [],
+        "state_dict": {
+            f"{name}/default": {
+                "fc.weight": entry(),
+                "fc.bias": entry(shape=(4,)),
+                "running": entry("buffer", (4,)),
+                "cache": entry("buffer", (4,), persistent=False),
+            }
+        },
     }
 
 
 def function(tier: str = "stable") -> dict[str, Any]:
     return {
-        "tier": tier, "since": "0.1.0", "kind": "function", "defined": "tvexp._layers.layer:layer_fn",
+        "tier": tier,
+        "since": "0.1.0",
+        "kind": "function",
+        "defined": "tvexp._layers.layer:layer_fn",
         "deprecated": None,
-        "signature": sig(param("x", annotation="Tensor"), param("p", annotation="float", default="0.5"),
-                         returns="Tensor"),
-        "prototype_parameters": {}, "deprecated_parameters": {},
+        "signature": sig(
+            param("x", annotation="Tensor"), param("p", annotation="float", default="0.5"), returns="Tensor"
+        ),
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
     }
 
 
@@ -72,14 +112,24 @@ def snapshot(objects: dict[str, Any], version: str = "0.2.0.dev0") -> dict[str, 
 def base_objects(tier: str = "stable") -> dict[str, Any]:
     # The facts carry the tier; the symbols stay the same so every mutation applies to both tiers.
     if tier == "prototype":  # a promotion starts from the prototype path
-        return {"tvexp.prototype.Layer": layer(tier), "tvexp.stable.functional.layer_fn": function("stable"),
-                "tvexp.TvexpDeprecationWarning": {**function("core"), "defined": "tvexp._api.warnings:Warn"}}
-    return {"tvexp.stable.Layer": layer(tier), "tvexp.stable.functional.layer_fn": function(tier),
-            "tvexp.TvexpDeprecationWarning": {**function("core"), "defined": "tvexp._api.warnings:Warn"}}
+        return {
+            "tvexp.prototype.Layer": layer(tier),
+            "tvexp.stable.functional.layer_fn": function("stable"),
+            "tvexp.TvexpDeprecationWarning": {**function("core"), "defined": "tvexp._api.warnings:Warn"},
+        }
+    return {
+        "tvexp.stable.Layer": layer(tier),
+        "tvexp.stable.functional.layer_fn": function(tier),
+        "tvexp.TvexpDeprecationWarning": {**function("core"), "defined": "tvexp._api.warnings:Warn"},
+    }
 
 
-def changes_for(mutate: Callable[[dict[str, Any]], None], tier: str = "stable", version: str = "0.2.0.dev0",
-                prepare: Callable[[dict[str, Any]], None] | None = None):
+def changes_for(
+    mutate: Callable[[dict[str, Any]], None],
+    tier: str = "stable",
+    version: str = "0.2.0.dev0",
+    prepare: Callable[[dict[str, Any]], None] | None = None,
+):
     old = base_objects(tier)
     if prepare is not None:
         prepare(old)
@@ -115,22 +165,34 @@ BREAKING: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "parameter renamed": (lambda o: _sig(o)[1].update(name="c"), "parameter-removed"),
     "positional parameters reordered": (lambda o: _sig(o).insert(0, _sig(o).pop(1)), "parameter-moved"),
     "optional parameter inserted before a positional one": (
-        lambda o: _sig(o).insert(1, param("z", default="0")), "parameter-moved"),
+        lambda o: _sig(o).insert(1, param("z", default="0")),
+        "parameter-moved",
+    ),
     "new required parameter": (lambda o: _sig(o).insert(2, param("c")), "parameter-added-required"),
     "new required keyword-only parameter": (
-        lambda o: _sig(o).append(param("m", "keyword-only")), "parameter-added-required"),
+        lambda o: _sig(o).append(param("m", "keyword-only")),
+        "parameter-added-required",
+    ),
     "optional becomes required": (lambda o: _sig(o)[1].update(default=None), "parameter-now-required"),
     "parameter becomes keyword-only": (lambda o: _sig(o)[1].update(kind="keyword-only"), "parameter-kind-changed"),
     "parameter becomes positional-only": (
-        lambda o: [p.update(kind="positional-only") for p in _sig(o)[:2]], "parameter-kind-changed"),
+        lambda o: [p.update(kind="positional-only") for p in _sig(o)[:2]],
+        "parameter-kind-changed",
+    ),
     "default value changed": (lambda o: _sig(o)[1].update(default="2"), "parameter-default-changed"),
     "keyword-only default changed (loss reduction)": (
-        lambda o: _sig(o)[3].update(default="'sum'"), "parameter-default-changed"),
+        lambda o: _sig(o)[3].update(default="'sum'"),
+        "parameter-default-changed",
+    ),
     "parameter annotation narrowed": (lambda o: _sig(o)[0].update(annotation="bool"), "parameter-annotation-narrowed"),
     "parameter annotation changed to another type": (
-        lambda o: _sig(o)[0].update(annotation="str"), "parameter-annotation-narrowed"),
+        lambda o: _sig(o)[0].update(annotation="str"),
+        "parameter-annotation-narrowed",
+    ),
     "return annotation widened": (
-        lambda o: o[F]["signature"].update(returns="Tensor | tuple[Tensor, Tensor]"), "return-annotation-widened"),
+        lambda o: o[F]["signature"].update(returns="Tensor | tuple[Tensor, Tensor]"),
+        "return-annotation-widened",
+    ),
     "return annotation removed": (lambda o: o[F]["signature"].update(returns=None), "return-annotation-widened"),
     "*args removed": (None, "parameter-removed"),  # filled below: needs a prepared signature
     "base class removed": (lambda o: o[L]["bases"].remove("tvexp._layers.base.Base"), "base-removed"),
@@ -139,29 +201,42 @@ BREAKING: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "attribute (sub-layer) removed": (lambda o: o[L]["members"].pop("fc"), "attribute-removed"),
     "method becomes a property": (lambda o: o[L]["members"]["helper"].update(kind="property"), "member-kind-changed"),
     "classmethod becomes a staticmethod": (
-        lambda o: o[L]["members"]["build"].update(kind="staticmethod"), "member-kind-changed"),
+        lambda o: o[L]["members"]["build"].update(kind="staticmethod"),
+        "member-kind-changed",
+    ),
     "method parameter removed": (lambda o: _member_sig(o, "forward").clear(), "parameter-removed"),
     "new abstract method": (
         lambda o: o[L]["members"].update(extra={"kind": "method", "origin": "x", "abstract": True}),
-        "new-abstract-method"),
+        "new-abstract-method",
+    ),
     "existing method becomes abstract": (
-        lambda o: o[L]["members"]["helper"].update(abstract=True), "new-abstract-method"),
+        lambda o: o[L]["members"]["helper"].update(abstract=True),
+        "new-abstract-method",
+    ),
     "state_dict key renamed": (lambda o: _rename_key(o, "fc.weight", "linear.weight"), "state-dict-key-renamed"),
     "state_dict key removed": (lambda o: _sd(o).pop("running"), "state-dict-key-removed"),
     "state_dict key added": (lambda o: _sd(o).update(extra=entry("buffer", (2,))), "state-dict-key-added"),
     "state_dict shape changed": (lambda o: _sd(o)["fc.weight"].update(shape=[4, 8]), "state-dict-shape-changed"),
     "state_dict dtype changed": (lambda o: _sd(o)["running"].update(dtype="bfloat16"), "state-dict-dtype-changed"),
     "buffer no longer persistent": (
-        lambda o: _sd(o)["running"].update(persistent=False), "state-dict-persistence-changed"),
+        lambda o: _sd(o)["running"].update(persistent=False),
+        "state-dict-persistence-changed",
+    ),
     "buffer becomes persistent": (lambda o: _sd(o)["cache"].update(persistent=True), "state-dict-persistence-changed"),
     "parameter becomes a buffer": (lambda o: _sd(o)["fc.bias"].update(role="buffer"), "state-dict-role-changed"),
     "demoted to prototype": (
-        lambda o: o.update({"tvexp.prototype.Layer": {**o.pop(L), "tier": "prototype"}}), "demoted"),
+        lambda o: o.update({"tvexp.prototype.Layer": {**o.pop(L), "tier": "prototype"}}),
+        "demoted",
+    ),
     "defining module changed (pickles)": (
-        lambda o: o[L].update(defined="tvexp._layers.other:Layer"), "defining-module-changed"),
+        lambda o: o[L].update(defined="tvexp._layers.other:Layer"),
+        "defining-module-changed",
+    ),
     "class becomes abstract": (lambda o: o[L].update(abstract=True), "class-now-abstract"),
     "core object parameter removed": (
-        lambda o: o["tvexp.TvexpDeprecationWarning"]["signature"]["parameters"].pop(1), "parameter-removed"),
+        lambda o: o["tvexp.TvexpDeprecationWarning"]["signature"]["parameters"].pop(1),
+        "parameter-removed",
+    ),
     "object kind changed": (lambda o: o[F].update(kind="class"), "object-kind-changed"),
 }
 
@@ -186,6 +261,7 @@ def test_breaking_change_is_flagged(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(BREAKING))
 def test_the_same_change_in_the_prototype_tier_is_reported_but_never_breaking(name: str) -> None:
     mutate, _ = BREAKING[name]
+
     def prepare(o: dict[str, Any]) -> None:
         for facts in o.values():
             if facts["tier"] == "stable":
@@ -203,22 +279,39 @@ def test_the_same_change_in_the_prototype_tier_is_reported_but_never_breaking(na
 
 def _deprecate_alias(o: dict[str, Any]) -> None:
     o["tvexp.stable.NewLayer"] = {**o.pop(L), "defined": "tvexp._layers.layer:NewLayer"}
-    o[L] = {"tier": "stable", "since": "0.2.0", "kind": "moved-name", "moved_to": "tvexp.stable.NewLayer",
-            "removed_in": "0.4.0"}
+    o[L] = {
+        "tier": "stable",
+        "since": "0.2.0",
+        "kind": "moved-name",
+        "moved_to": "tvexp.stable.NewLayer",
+        "removed_in": "0.4.0",
+    }
 
 
 def _promote(o: dict[str, Any]) -> None:
     facts = o.pop("tvexp.prototype.Layer")
     o["tvexp.stable.Layer"] = {**facts, "tier": "stable", "since": "0.2.0"}
-    o["tvexp.prototype.Layer"] = {"tier": "prototype", "since": "0.2.0", "kind": "moved-name",
-                                  "moved_to": "tvexp.stable.Layer", "removed_in": "0.3.0"}
+    o["tvexp.prototype.Layer"] = {
+        "tier": "prototype",
+        "since": "0.2.0",
+        "kind": "moved-name",
+        "moved_to": "tvexp.stable.Layer",
+        "removed_in": "0.3.0",
+    }
 
 
 def _migrated_rename(o: dict[str, Any]) -> None:
     _rename_key(o, "fc.weight", "linear.weight")
     o[L]["state_dict_version"] = 2
-    o[L]["state_dict_migrations"] = [{"from_version": 1, "renames": {"fc.weight": "linear.weight"}, "drops": [],
-                                      "since": "0.2.0", "removed_in": "0.4.0"}]
+    o[L]["state_dict_migrations"] = [
+        {
+            "from_version": 1,
+            "renames": {"fc.weight": "linear.weight"},
+            "drops": [],
+            "since": "0.2.0",
+            "removed_in": "0.4.0",
+        }
+    ]
 
 
 def _override_removed(o: dict[str, Any]) -> None:
@@ -227,27 +320,48 @@ def _override_removed(o: dict[str, Any]) -> None:
 
 COMPATIBLE: dict[str, tuple[Callable[[dict[str, Any]], None], str | None, str]] = {
     "new optional parameter at the end": (
-        lambda o: _sig(o).append(param("n", "keyword-only", "int", "3")), "parameter-added", "stable"),
+        lambda o: _sig(o).append(param("n", "keyword-only", "int", "3")),
+        "parameter-added",
+        "stable",
+    ),
     "new optional positional parameter at the end of the positional ones": (
-        lambda o: _sig(o).insert(2, param("c", default="0")), "parameter-added", "stable"),
+        lambda o: _sig(o).insert(2, param("c", default="0")),
+        "parameter-added",
+        "stable",
+    ),
     "keyword-only parameters reordered": (lambda o: _sig(o).insert(2, _sig(o).pop(3)), None, "stable"),
     "class renamed, old name kept as deprecated alias": (_deprecate_alias, "renamed", "stable"),
     "promotion with the old path kept": (_promote, "promoted", "prototype"),
     "removed override whose base method remains": (_override_removed, "member-origin-changed", "stable"),
     "parameter annotation widened": (
-        lambda o: _sig(o)[0].update(annotation="int | tuple[int, int]"), "parameter-annotation-widened", "stable"),
-    "int parameter widened to float": (lambda o: _sig(o)[0].update(annotation="float"), "parameter-annotation-widened", "stable"),
+        lambda o: _sig(o)[0].update(annotation="int | tuple[int, int]"),
+        "parameter-annotation-widened",
+        "stable",
+    ),
+    "int parameter widened to float": (
+        lambda o: _sig(o)[0].update(annotation="float"),
+        "parameter-annotation-widened",
+        "stable",
+    ),
     "return annotation narrowed": (None, "return-annotation-narrowed", "stable"),
     "state_dict rename with a declared migration": (_migrated_rename, "state-dict-key-renamed-migrated", "stable"),
-    "new method": (lambda o: o[L]["members"].update(extra={"kind": "method", "origin": "x", "abstract": False}),
-                   "member-added", "stable"),
+    "new method": (
+        lambda o: o[L]["members"].update(extra={"kind": "method", "origin": "x", "abstract": False}),
+        "member-added",
+        "stable",
+    ),
     "new object": (lambda o: o.update({"tvexp.stable.Other": layer(name="Other")}), "object-added", "stable"),
     "non-persistent buffer added": (
-        lambda o: _sd(o).update(scratch=entry("buffer", (2,), persistent=False)), "non-persistent-buffer-changed", "stable"),
+        lambda o: _sd(o).update(scratch=entry("buffer", (2,), persistent=False)),
+        "non-persistent-buffer-changed",
+        "stable",
+    ),
     "positional-only becomes positional-or-keyword": (None, "parameter-kind-changed", "stable"),
     "deprecation that follows the policy": (
         lambda o: o[L].update(deprecated={"since": "0.2.0", "removed_in": "0.4.0", "instead": "tvexp.stable.X"}),
-        "deprecated", "stable"),
+        "deprecated",
+        "stable",
+    ),
 }
 
 
@@ -257,7 +371,10 @@ def _narrow_return(o: dict[str, Any]) -> None:
 
 COMPATIBLE["return annotation narrowed"] = (_narrow_return, "return-annotation-narrowed", "stable")
 COMPATIBLE["positional-only becomes positional-or-keyword"] = (
-    lambda o: _sig(o)[0].update(kind="positional-or-keyword"), "parameter-kind-changed", "stable")
+    lambda o: _sig(o)[0].update(kind="positional-or-keyword"),
+    "parameter-kind-changed",
+    "stable",
+)
 _COMPATIBLE_PREPARE = {
     "return annotation narrowed": lambda o: o[F]["signature"].update(returns="Tensor | None"),
     "positional-only becomes positional-or-keyword": lambda o: _sig(o)[0].update(kind="positional-only"),
@@ -283,13 +400,17 @@ def test_promotion_reports_one_change_not_a_removal_and_an_addition() -> None:
 
 def test_removal_covered_by_a_deprecation_that_followed_the_policy_is_compatible() -> None:
     deprecated = {"since": "0.2.0", "removed_in": "0.4.0", "instead": None}
-    changes = changes_for(lambda o: o.pop(L), version="0.4.0.dev0", prepare=lambda o: o[L].update(deprecated=deprecated))
+    changes = changes_for(
+        lambda o: o.pop(L), version="0.4.0.dev0", prepare=lambda o: o[L].update(deprecated=deprecated)
+    )
     assert [(c.kind, c.breaking) for c in changes] == [("object-removed-after-deprecation", False)]
 
 
 def test_deprecation_shim_removed_before_its_removed_in_is_breaking() -> None:
     deprecated = {"since": "0.2.0", "removed_in": "0.4.0", "instead": None}
-    changes = changes_for(lambda o: o.pop(L), version="0.3.0.dev0", prepare=lambda o: o[L].update(deprecated=deprecated))
+    changes = changes_for(
+        lambda o: o.pop(L), version="0.3.0.dev0", prepare=lambda o: o[L].update(deprecated=deprecated)
+    )
     assert [(c.kind, c.breaking) for c in changes] == [("shim-removed-early", True)]
 
 
@@ -301,8 +422,13 @@ def test_removal_after_a_deprecation_shorter_than_the_policy_is_breaking() -> No
 
 def test_moved_name_shim_removed_early_is_breaking_and_on_time_is_compatible() -> None:
     def prepare(o: dict[str, Any]) -> None:
-        o["tvexp.stable.Old"] = {"tier": "stable", "since": "0.2.0", "kind": "moved-name",
-                                 "moved_to": "tvexp.stable.Layer", "removed_in": "0.4.0"}
+        o["tvexp.stable.Old"] = {
+            "tier": "stable",
+            "since": "0.2.0",
+            "kind": "moved-name",
+            "moved_to": "tvexp.stable.Layer",
+            "removed_in": "0.4.0",
+        }
 
     early = changes_for(lambda o: o.pop("tvexp.stable.Old"), version="0.3.0", prepare=prepare)
     on_time = changes_for(lambda o: o.pop("tvexp.stable.Old"), version="0.4.0.dev0", prepare=prepare)
@@ -312,15 +438,23 @@ def test_moved_name_shim_removed_early_is_breaking_and_on_time_is_compatible() -
 
 def test_deprecated_parameter_shim_removed_early_is_breaking() -> None:
     record = {"since": "0.2.0", "removed_in": "0.4.0", "instead": "b", "detail": "renamed"}
-    changes = changes_for(lambda o: o[L]["deprecated_parameters"].clear(), version="0.3.0",
-                          prepare=lambda o: o[L]["deprecated_parameters"].update(old=record))
+    changes = changes_for(
+        lambda o: o[L]["deprecated_parameters"].clear(),
+        version="0.3.0",
+        prepare=lambda o: o[L]["deprecated_parameters"].update(old=record),
+    )
     assert [(c.kind, c.breaking) for c in changes] == [("shim-removed-early", True)]
 
 
 def test_renamed_parameter_with_a_deprecation_shim_is_compatible() -> None:
     def mutate(o: dict[str, Any]) -> None:
         _sig(o)[1]["name"] = "c"
-        o[L]["deprecated_parameters"]["b"] = {"since": "0.2.0", "removed_in": "0.4.0", "instead": "c", "detail": "renamed"}
+        o[L]["deprecated_parameters"]["b"] = {
+            "since": "0.2.0",
+            "removed_in": "0.4.0",
+            "instead": "c",
+            "detail": "renamed",
+        }
 
     changes = changes_for(mutate)
     assert not [c for c in changes if c.breaking], changes
@@ -336,21 +470,24 @@ def test_prototype_option_of_a_stable_object_may_change() -> None:
     assert changes[0].tier == "prototype"
 
 
-@pytest.mark.parametrize(("wide", "narrow", "expected"), [
-    ("int | tuple[int, int]", "int", True),
-    ("int", "int | tuple[int, int]", False),
-    ("Optional[int]", "int", True),
-    ("int", "Optional[int]", False),
-    ("float", "int", True),
-    ("Sequence[int]", "list[int]", True),
-    ("tuple[int, ...]", "tuple[int, int]", True),
-    ("Literal['mean', 'sum', 'none']", "Literal['mean', 'sum']", True),
-    ("str", "Literal['mean']", True),
-    ("Callable[..., nn.Module]", "Callable[..., nn.Module] | None", False),
-    ("Callable[..., nn.Module] | None", "Callable[..., nn.Module]", True),
-    ("torch.Tensor", "Tensor", True),
-    (None, "int", True),
-    ("int", None, False),
-])
+@pytest.mark.parametrize(
+    ("wide", "narrow", "expected"),
+    [
+        ("int | tuple[int, int]", "int", True),
+        ("int", "int | tuple[int, int]", False),
+        ("Optional[int]", "int", True),
+        ("int", "Optional[int]", False),
+        ("float", "int", True),
+        ("Sequence[int]", "list[int]", True),
+        ("tuple[int, ...]", "tuple[int, int]", True),
+        ("Literal['mean', 'sum', 'none']", "Literal['mean', 'sum']", True),
+        ("str", "Literal['mean']", True),
+        ("Callable[..., nn.Module]", "Callable[..., nn.Module] | None", False),
+        ("Callable[..., nn.Module] | None", "Callable[..., nn.Module]", True),
+        ("torch.Tensor", "Tensor", True),
+        (None, "int", True),
+        ("int", None, False),
+    ],
+)
 def test_annotation_compatibility(wide: str | None, narrow: str | None, expected: bool) -> None:
     assert covers(wide, narrow) is expected

@@ -10,26 +10,73 @@ import pytest
 from tvexp._api import audit, cli
 
 OBJECTS = {
-    "tvexp.prototype.LayerNorm2d": {"tier": "prototype", "kind": "class", "deprecated": None,
-                                    "prototype_parameters": {}, "deprecated_parameters": {}},
-    "tvexp.prototype.functional.fancy": {"tier": "prototype", "kind": "function", "deprecated": None,
-                                         "prototype_parameters": {}, "deprecated_parameters": {}},
-    "tvexp.stable.MLP": {"tier": "stable", "kind": "class", "deprecated": None, "prototype_parameters": {},
-                         "deprecated_parameters": {"norm": {"since": "0.2.0", "removed_in": "0.4.0", "instead": "norm_layer",
-                                                            "detail": "renamed"}}},
-    "tvexp.stable.DropBlock2d": {"tier": "stable", "kind": "class", "deprecated": None,
-                                 "prototype_parameters": {"shared_mask": "0.1.0"}, "deprecated_parameters": {}},
-    "tvexp.stable.Old": {"tier": "stable", "kind": "class", "prototype_parameters": {}, "deprecated_parameters": {},
-                         "deprecated": {"since": "0.2.0", "removed_in": "0.4.0", "instead": "tvexp.stable.MLP"}},
-    "tvexp.stable.Later": {"tier": "stable", "kind": "class", "prototype_parameters": {}, "deprecated_parameters": {},
-                           "deprecated": {"since": "0.3.0", "removed_in": "0.6.0", "instead": None}},
-    "tvexp.stable.functional.stochastic_depth": {"tier": "stable", "kind": "function", "deprecated": None,
-                                                 "prototype_parameters": {}, "deprecated_parameters": {}},
-    "tvexp.prototype.Promoted": {"tier": "prototype", "kind": "moved-name", "moved_to": "tvexp.stable.Promoted",
-                                 "removed_in": "0.4.0", "since": "0.3.0"},
-    "tvexp.stable.Promoted": {"tier": "stable", "kind": "class", "deprecated": None, "prototype_parameters": {},
-                              "deprecated_parameters": {"eps": {"since": "0.3.0", "removed_in": "0.5.0", "instead": None,
-                                                                "detail": "removed"}}},
+    "tvexp.prototype.LayerNorm2d": {
+        "tier": "prototype",
+        "kind": "class",
+        "deprecated": None,
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+    },
+    "tvexp.prototype.functional.fancy": {
+        "tier": "prototype",
+        "kind": "function",
+        "deprecated": None,
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+    },
+    "tvexp.stable.MLP": {
+        "tier": "stable",
+        "kind": "class",
+        "deprecated": None,
+        "prototype_parameters": {},
+        "deprecated_parameters": {
+            "norm": {"since": "0.2.0", "removed_in": "0.4.0", "instead": "norm_layer", "detail": "renamed"}
+        },
+    },
+    "tvexp.stable.DropBlock2d": {
+        "tier": "stable",
+        "kind": "class",
+        "deprecated": None,
+        "prototype_parameters": {"shared_mask": "0.1.0"},
+        "deprecated_parameters": {},
+    },
+    "tvexp.stable.Old": {
+        "tier": "stable",
+        "kind": "class",
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+        "deprecated": {"since": "0.2.0", "removed_in": "0.4.0", "instead": "tvexp.stable.MLP"},
+    },
+    "tvexp.stable.Later": {
+        "tier": "stable",
+        "kind": "class",
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+        "deprecated": {"since": "0.3.0", "removed_in": "0.6.0", "instead": None},
+    },
+    "tvexp.stable.functional.stochastic_depth": {
+        "tier": "stable",
+        "kind": "function",
+        "deprecated": None,
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+    },
+    "tvexp.prototype.Promoted": {
+        "tier": "prototype",
+        "kind": "moved-name",
+        "moved_to": "tvexp.stable.Promoted",
+        "removed_in": "0.4.0",
+        "since": "0.3.0",
+    },
+    "tvexp.stable.Promoted": {
+        "tier": "stable",
+        "kind": "class",
+        "deprecated": None,
+        "prototype_parameters": {},
+        "deprecated_parameters": {
+            "eps": {"since": "0.3.0", "removed_in": "0.5.0", "instead": None, "detail": "removed"}
+        },
+    },
 }
 
 
@@ -43,39 +90,55 @@ def findings_for(source: str, knowledge: audit.Knowledge) -> list[tuple[int, str
 
 
 def test_module_alias_and_attribute_chains_are_resolved(knowledge) -> None:
-    found = findings_for("""
+    found = findings_for(
+        """
         import tvexp.prototype as tvp
         import tvexp
 
         norm = tvp.LayerNorm2d(8)
         y = tvexp.prototype.functional.fancy(x)
         z = tvexp.stable.functional.stochastic_depth(x, 0.1, "row")
-    """, knowledge)
-    assert found == [(5, "prototype", "tvexp.prototype.LayerNorm2d"), (6, "prototype", "tvexp.prototype.functional.fancy")]
+    """,
+        knowledge,
+    )
+    assert found == [
+        (5, "prototype", "tvexp.prototype.LayerNorm2d"),
+        (6, "prototype", "tvexp.prototype.functional.fancy"),
+    ]
 
 
 def test_from_imports_with_aliases_and_star_imports(knowledge) -> None:
-    found = findings_for("""
+    found = findings_for(
+        """
         from tvexp.prototype import LayerNorm2d as LN
         from tvexp import prototype as p
         from tvexp.stable import *
 
         p.functional.fancy(x)
         Old(3)
-    """, knowledge)
-    assert found == [(2, "prototype", "tvexp.prototype.LayerNorm2d"), (6, "prototype", "tvexp.prototype.functional.fancy"),
-                     (7, "deprecated", "tvexp.stable.Old")]
+    """,
+        knowledge,
+    )
+    assert found == [
+        (2, "prototype", "tvexp.prototype.LayerNorm2d"),
+        (6, "prototype", "tvexp.prototype.functional.fancy"),
+        (7, "deprecated", "tvexp.stable.Old"),
+    ]
 
 
 def test_deprecated_and_prototype_keyword_arguments_of_calls(knowledge) -> None:
-    found = audit.audit_source(textwrap.dedent("""
+    found = audit.audit_source(
+        textwrap.dedent("""
         import tvexp.stable as tvs
         from tvexp.stable import DropBlock2d
 
         mlp = tvs.MLP(3, [4], norm=None)
         drop = DropBlock2d(0.1, 3, shared_mask=True)
         fine = tvs.MLP(3, [4], norm_layer=None)
-    """), "user.py", knowledge)
+    """),
+        "user.py",
+        knowledge,
+    )
     assert [(f.line, f.category, f.symbol) for f in found] == [
         (5, "deprecated-parameter", "tvexp.stable.MLP(norm=...)"),
         (6, "prototype-parameter", "tvexp.stable.DropBlock2d(shared_mask=...)"),
@@ -85,10 +148,14 @@ def test_deprecated_and_prototype_keyword_arguments_of_calls(knowledge) -> None:
 
 
 def test_moved_names_point_to_the_new_path_and_their_arguments_are_checked(knowledge) -> None:
-    found = audit.audit_source(textwrap.dedent("""
+    found = audit.audit_source(
+        textwrap.dedent("""
         from tvexp.prototype import Promoted
         Promoted(3, eps=1e-5)
-    """), "user.py", knowledge)
+    """),
+        "user.py",
+        knowledge,
+    )
     assert [(f.line, f.category) for f in found] == [(2, "moved"), (3, "deprecated-parameter")]
     assert found[0].change == "use tvexp.stable.Promoted"
 
@@ -108,13 +175,19 @@ def test_exit_status_fails_on_what_the_next_minor_release_removes(knowledge) -> 
 
 
 def test_unrelated_names_and_other_packages_are_ignored(knowledge) -> None:
-    assert findings_for("""
+    assert (
+        findings_for(
+            """
         import torch
         from torchvision.ops import MLP
         LayerNorm2d = object
         LayerNorm2d()
         torch.nn.LayerNorm(3)
-    """, knowledge) == []
+    """,
+            knowledge,
+        )
+        == []
+    )
 
 
 def test_audit_command_on_files_and_directories(tmp_path: Path, capsys) -> None:
@@ -131,7 +204,8 @@ def test_audit_command_on_files_and_directories(tmp_path: Path, capsys) -> None:
 
 
 def test_assigned_aliases_and_getattr_are_followed(knowledge) -> None:
-    found = findings_for("""
+    found = findings_for(
+        """
         import tvexp.prototype as tvp
         import tvexp.stable as tvs
 
@@ -142,7 +216,9 @@ def test_assigned_aliases_and_getattr_are_followed(knowledge) -> None:
         layer = Layer(8, [8], norm=None)
         old = getattr(tvs, "Old")
         x = 3
-    """, knowledge)
+    """,
+        knowledge,
+    )
     assert (5, "prototype", "tvexp.prototype.LayerNorm2d") in found
     assert (6, "deprecated-parameter", "tvexp.stable.MLP(norm=...)") in found
     assert (9, "deprecated-parameter", "tvexp.stable.MLP(norm=...)") in found

@@ -21,11 +21,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _function(tier: str = "stable", default: str = "0.5", deprecated=None) -> dict:
-    return {"tier": tier, "since": "0.1.0", "kind": "function", "defined": "tvexp._layers.x:f", "deprecated": deprecated,
-            "signature": {"parameters": [{"name": "x", "kind": "positional-or-keyword", "annotation": "Tensor", "default": None},
-                                         {"name": "p", "kind": "positional-or-keyword", "annotation": "float", "default": default}],
-                          "returns": "Tensor"},
-            "prototype_parameters": {}, "deprecated_parameters": {}}
+    return {
+        "tier": tier,
+        "since": "0.1.0",
+        "kind": "function",
+        "defined": "tvexp._layers.x:f",
+        "deprecated": deprecated,
+        "signature": {
+            "parameters": [
+                {"name": "x", "kind": "positional-or-keyword", "annotation": "Tensor", "default": None},
+                {"name": "p", "kind": "positional-or-keyword", "annotation": "float", "default": default},
+            ],
+            "returns": "Tensor",
+        },
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+    }
 
 
 def _write(path: Path, objects: dict, version: str = "0.1.0") -> Path:
@@ -51,7 +62,9 @@ def test_snapshot_writes_text_and_json_to_output(tmp_path: Path, capsys) -> None
     assert "tvexp.TvexpDeprecationWarning" in data["objects"]
 
 
-def test_snapshot_refuses_to_rewrite_the_committed_one_outside_a_source_checkout(snapshot_directory: Path, capsys) -> None:
+def test_snapshot_refuses_to_rewrite_the_committed_one_outside_a_source_checkout(
+    snapshot_directory: Path, capsys
+) -> None:
     assert not cli.is_source_checkout()
     assert cli.main(["snapshot"]) == 1
     assert "refusing to rewrite the committed snapshot" in capsys.readouterr().err
@@ -74,14 +87,24 @@ def test_check_passes_on_the_repository_and_fails_on_a_stale_snapshot(snapshot_d
 def test_diff_of_files_exit_status_and_json(tmp_path: Path, capsys) -> None:
     old = _write(tmp_path / "old.txt", {"tvexp.stable.functional.f": _function()})
     changed = _write(tmp_path / "new.txt", {"tvexp.stable.functional.f": _function(default="0.1")}, "0.2.0")
-    compatible = _write(tmp_path / "ok.txt", {"tvexp.stable.functional.f": _function(),
-                                              "tvexp.prototype.g": _function("prototype")}, "0.2.0")
+    compatible = _write(
+        tmp_path / "ok.txt",
+        {"tvexp.stable.functional.f": _function(), "tvexp.prototype.g": _function("prototype")},
+        "0.2.0",
+    )
     assert cli.main(["diff", str(old), str(changed)]) == 1
     assert "BREAKING" in capsys.readouterr().out
     assert cli.main(["diff", str(old), str(changed), "--format", "json"]) == 1
     changes = json.loads(capsys.readouterr().out)
-    assert changes == [{"symbol": "tvexp.stable.functional.f", "tier": "stable", "kind": "parameter-default-changed",
-                        "breaking": True, "detail": "parameter p default 0.5 -> 0.1"}]
+    assert changes == [
+        {
+            "symbol": "tvexp.stable.functional.f",
+            "tier": "stable",
+            "kind": "parameter-default-changed",
+            "breaking": True,
+            "detail": "parameter p default 0.5 -> 0.1",
+        }
+    ]
     assert cli.main(["diff", str(old), str(compatible), "--format", "json"]) == 0
     assert [c["kind"] for c in json.loads(capsys.readouterr().out)] == ["object-added"]
 
@@ -99,8 +122,12 @@ def test_list_prints_a_table_filtered_by_tier(capsys) -> None:
     assert cli.main(["list", "--tier", "core"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["symbol", "tier", "since", "kind", "status"]
-    assert {line.split()[0] for line in lines[1:]} == {"tvexp.PrototypeWarning", "tvexp.TvexpDeprecationWarning",
-                                                       "tvexp.__version__", "tvexp.prototype.opt_in"}
+    assert {line.split()[0] for line in lines[1:]} == {
+        "tvexp.PrototypeWarning",
+        "tvexp.TvexpDeprecationWarning",
+        "tvexp.__version__",
+        "tvexp.prototype.opt_in",
+    }
     assert all(line.split()[1] == "core" for line in lines[1:])
 
 
@@ -108,9 +135,11 @@ def test_deprecations_lists_each_record_with_its_status(monkeypatch: pytest.Monk
     from tvexp._api import deprecation
 
     monkeypatch.setattr(tvexp, "__version__", "0.3.0.dev0")
-    records = [Deprecation("object", "tvexp.stable.Late", "0.1.0", "0.2.0", "tvexp.stable.New"),
-               Deprecation("parameter", "tvexp._layers.x.f:old", "0.1.0", "0.3.0", "new", "renamed"),
-               Deprecation("moved-name", "tvexp.prototype.Moved", "0.2.0", "0.4.0", "tvexp.stable.Moved")]
+    records = [
+        Deprecation("object", "tvexp.stable.Late", "0.1.0", "0.2.0", "tvexp.stable.New"),
+        Deprecation("parameter", "tvexp._layers.x.f:old", "0.1.0", "0.3.0", "new", "renamed"),
+        Deprecation("moved-name", "tvexp.prototype.Moved", "0.2.0", "0.4.0", "tvexp.stable.Moved"),
+    ]
     monkeypatch.setattr(deprecation, "REGISTRY", records)
     assert cli.main(["deprecations"]) == 0
     rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
@@ -119,9 +148,15 @@ def test_deprecations_lists_each_record_with_its_status(monkeypatch: pytest.Monk
     assert "pending" in rows["tvexp.prototype.Moved"] and "tvexp.stable.Moved" in rows["tvexp.prototype.Moved"]
 
 
-@pytest.mark.parametrize(("removed_in", "current", "status"), [
-    ("0.2.0", "0.2.0.dev0", "due in the next release"), ("0.2.0", "0.1.0", "due in the next release"),
-    ("0.1.0", "0.2.0.dev0", "overdue"), ("0.4.0", "0.2.0", "pending")])
+@pytest.mark.parametrize(
+    ("removed_in", "current", "status"),
+    [
+        ("0.2.0", "0.2.0.dev0", "due in the next release"),
+        ("0.2.0", "0.1.0", "due in the next release"),
+        ("0.1.0", "0.2.0.dev0", "overdue"),
+        ("0.4.0", "0.2.0", "pending"),
+    ],
+)
 def test_deprecation_status(removed_in: str, current: str, status: str) -> None:
     assert cli.deprecation_status(removed_in, current) == status
 
@@ -143,8 +178,9 @@ def test_promote_and_deprecate_refuse_without_editing(capsys) -> None:
 def test_console_script_runs_as_a_subprocess() -> None:
     script = Path(sys.executable).with_name("tvexp-api")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "tvexp._api.cli"]
-    result = subprocess.run([*command, "diff", "current", "current", "--format", "json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*command, "diff", "current", "current", "--format", "json"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
 
@@ -178,7 +214,7 @@ class ScratchScale(nn.Module):
         return x * self.scale
 '''
 
-FIXTURE_CASE = '''
+FIXTURE_CASE = """
 
 LAYER_CASES.append(LayerCase(
     id="ScratchScale/c3",
@@ -187,13 +223,19 @@ LAYER_CASES.append(LayerCase(
     output_shape=(2, 3, 4, 4),
     reference=True,
 ))
-'''
+"""
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([sys.executable, "-m", "tvexp._api.cli", *args], cwd=root, env=environment,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tvexp._api.cli", *args],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.subprocess
@@ -204,14 +246,22 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     shutil.copytree(REPO / "tvexp", root / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     layer = root / "tvexp" / "_layers" / "scratch_scale.py"
-    layer.write_text(FIXTURE_LAYER.replace("from torch import Tensor, nn", "import torch\nfrom torch import Tensor, nn"))
+    layer.write_text(
+        FIXTURE_LAYER.replace("from torch import Tensor, nn", "import torch\nfrom torch import Tensor, nn")
+    )
     add_export(root / "tvexp" / "prototype" / "__init__.py", "ScratchScale", "tvexp._layers.scratch_scale")
     area = root / "tvexp" / "_conformance" / "blocks.py"
     area.write_text(area.read_text() + FIXTURE_CASE)
     init = root / "tvexp" / "__init__.py"
     # Released as prototype in 0.1.0, now developing 0.2.0: the old path must keep working.
-    release = {"tvexp.prototype.ScratchScale": {"tier": "prototype", "since": "0.1.0", "kind": "class",
-                                                "defined": "tvexp._layers.scratch_scale:ScratchScale"}}
+    release = {
+        "tvexp.prototype.ScratchScale": {
+            "tier": "prototype",
+            "since": "0.1.0",
+            "kind": "class",
+            "defined": "tvexp._layers.scratch_scale:ScratchScale",
+        }
+    }
     _write(root / "tvexp" / "_api" / "snapshots" / "0.1.0.txt", release, "0.1.0")
     init.write_text(init.read_text().replace(f'__version__ = "{tvexp.__version__}"', '__version__ = "0.2.0.dev0"'))
 
@@ -223,20 +273,38 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     stable_init = (root / "tvexp" / "stable" / "__init__.py").read_text()
     assert '"ScratchScale",' in stable_init and "import ScratchScale" in stable_init
     assert "ScratchScale" not in (root / "tvexp" / "prototype" / "__init__.py").read_text()
-    assert '("tvexp.prototype:ScratchScale", "tvexp.stable:ScratchScale", "0.2.0", "0.3.0")' in \
-        (root / "tvexp" / "_api" / "moved_names.py").read_text()
+    assert (
+        '("tvexp.prototype:ScratchScale", "tvexp.stable:ScratchScale", "0.2.0", "0.3.0")'
+        in (root / "tvexp" / "_api" / "moved_names.py").read_text()
+    )
     current = snapshot_format.parse_text((root / "tvexp" / "_api" / "snapshots" / "current.txt").read_text())
     assert current["objects"]["tvexp.stable.ScratchScale"]["tier"] == "stable"
     assert current["objects"]["tvexp.prototype.ScratchScale"]["kind"] == "moved-name"
-    assert current["objects"]["tvexp.stable.ScratchScale"]["state_dict"]["ScratchScale/c3"]["scale"]["shape"] == [3, 1, 1]
+    assert current["objects"]["tvexp.stable.ScratchScale"]["state_dict"]["ScratchScale/c3"]["scale"]["shape"] == [
+        3,
+        1,
+        1,
+    ]
 
     old_path = subprocess.run(
-        [sys.executable, "-W", "always", "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-W",
+            "always",
+            "-c",
+            textwrap.dedent("""
             import pickle, tvexp.stable, tvexp.prototype
             layer = tvexp.stable.ScratchScale(3)
             assert tvexp.prototype.ScratchScale is tvexp.stable.ScratchScale
             assert type(pickle.loads(pickle.dumps(layer))) is tvexp.stable.ScratchScale
-        """)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=120)
+        """),
+        ],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert old_path.returncode == 0, old_path.stderr
     assert "TvexpDeprecationWarning: tvexp.prototype.ScratchScale is deprecated since tvexp 0.2.0" in old_path.stderr
 
@@ -244,11 +312,17 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deprecated: deprecated since 0.2.0, removed in 0.4.0" in result.stdout
     source = layer.read_text()
-    assert '@deprecated_object(since="0.2.0", removed_in="0.4.0", instead="tvexp.stable.MLP", name="tvexp.stable.ScratchScale")' in source
+    assert (
+        '@deprecated_object(since="0.2.0", removed_in="0.4.0", instead="tvexp.stable.MLP", name="tvexp.stable.ScratchScale")'
+        in source
+    )
     assert "@typing_extensions.deprecated(" in source
     current = snapshot_format.parse_text((root / "tvexp" / "_api" / "snapshots" / "current.txt").read_text())
     assert current["objects"]["tvexp.stable.ScratchScale"]["deprecated"] == {
-        "since": "0.2.0", "removed_in": "0.4.0", "instead": "tvexp.stable.MLP"}
+        "since": "0.2.0",
+        "removed_in": "0.4.0",
+        "instead": "tvexp.stable.MLP",
+    }
 
 
 # --------------------------------------------------------------------------- promotion refusals and the battery
@@ -308,20 +382,34 @@ def test_promotion_refuses_missing_examples_and_prototype_dependencies(monkeypat
     from tvexp._conformance.table import LayerCase, randn
 
     Inner, Documented, Undocumented, _ = _layer_classes()
-    monkeypatch.setattr(cases, "LAYER_CASES", [
-        LayerCase(id="Undocumented/default", build=Undocumented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3),
-                  reference=True),
-        LayerCase(id="Documented/default", build=Documented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3),
-                  reference=True),
-    ])
-    problems = promotion_problems("tvexp.prototype", "Undocumented", Undocumented, conformance=False)
+    monkeypatch.setattr(
+        cases,
+        "LAYER_CASES",
+        [
+            LayerCase(
+                id="Undocumented/default",
+                build=Undocumented,
+                inputs=lambda: (randn(2, 3),),
+                output_shape=(2, 3),
+                reference=True,
+            ),
+            LayerCase(
+                id="Documented/default",
+                build=Documented,
+                inputs=lambda: (randn(2, 3),),
+                output_shape=(2, 3),
+                reference=True,
+            ),
+        ],
+    )
+    problems = promotion_problems("Undocumented", Undocumented, conformance=False)
     text = "\n".join(problems)
     assert "no example" in text
     assert "subclasses the prototype class" in text and "Inner" in text
     assert "the default of 'block' is the prototype object" in text
     assert "builds the prototype sub-layer block" in text
-    assert promotion_problems("tvexp.prototype", "Documented", Documented, conformance=False) == []
-    missing = promotion_problems("tvexp.prototype", "Inner", Inner, conformance=False)
+    assert promotion_problems("Documented", Documented, conformance=False) == []
+    missing = promotion_problems("Inner", Inner, conformance=False)
     assert any("no case in the conformance table" in p for p in missing)
 
 
@@ -340,8 +428,13 @@ def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> Non
 
     assert run_conformance(LAYER_CASES[0], checks=("pickle",)) == {"pickle": "passed"}
 
-    bad = LayerCase(id="Branchy/default", build=Branchy, inputs=lambda: (randn(2, 3),), output_shape=(2, 3),
-                    expected_failures={"script": "declared limit"})
+    bad = LayerCase(
+        id="Branchy/default",
+        build=Branchy,
+        inputs=lambda: (randn(2, 3),),
+        output_shape=(2, 3),
+        expected_failures={"script": "declared limit"},
+    )
     outcomes = run_conformance(bad, checks=("shape", "fx", "script"))
     assert outcomes["shape"] == "passed"
     assert outcomes["fx"].startswith("failed: ")

@@ -127,7 +127,8 @@ def fixture_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (package / "__init__.py").write_text("")
     (package / "impl.py").write_text(textwrap.dedent(FIXTURE))
     (package / "stable" / "__init__.py").write_text(
-        "from fx.impl import Block, old as Old\n__all__ = ['Block', 'Old']\n")
+        "from fx.impl import Block, old as Old\n__all__ = ['Block', 'Old']\n"
+    )
     (package / "prototype" / "__init__.py").write_text("from fx.impl import fancy\n__all__ = ['fancy']\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in [m for m in sys.modules if m == "fx" or m.startswith("fx.")]:
@@ -156,8 +157,12 @@ def test_collection_records_signature_members_markers_and_state(fixture_package,
     parameters = {p["name"]: p for p in block["signature"]["parameters"]}
     assert list(parameters) == ["channels", "kernel", "act", "fancy", "mix", "device", "dtype"]
     assert parameters["channels"]["kind"] == "positional-only"
-    assert parameters["kernel"] == {"name": "kernel", "kind": "positional-or-keyword",
-                                    "annotation": "int | tuple[int, int]", "default": "3"}
+    assert parameters["kernel"] == {
+        "name": "kernel",
+        "kind": "positional-or-keyword",
+        "annotation": "int | tuple[int, int]",
+        "default": "3",
+    }
     assert parameters["act"]["default"] == "torch.nn.modules.activation.ReLU"
     assert parameters["act"]["kind"] == "keyword-only"
     assert parameters["mix"]["default"] == "functools.partial(max, 1)"
@@ -182,9 +187,18 @@ def test_collection_records_signature_members_markers_and_state(fixture_package,
     assert objects["fx.prototype.fancy"]["tier"] == "prototype"
     assert objects["fx.prototype.fancy"]["defined"] == "fx.impl:fancy", "the wrapper's defining module is recorded"
     assert [p["name"] for p in objects["fx.prototype.fancy"]["signature"]["parameters"]] == ["x", "p"]
-    assert objects["fx.stable.Old"]["deprecated"] == {"since": "0.1.0", "removed_in": "0.3.0", "instead": "fx.stable.Block"}
-    assert objects["fx.prototype.Gone"] == {"tier": "prototype", "since": "0.1.0", "kind": "moved-name",
-                                            "moved_to": "fx.stable.Block", "removed_in": "0.2.0"}
+    assert objects["fx.stable.Old"]["deprecated"] == {
+        "since": "0.1.0",
+        "removed_in": "0.3.0",
+        "instead": "fx.stable.Block",
+    }
+    assert objects["fx.prototype.Gone"] == {
+        "tier": "prototype",
+        "since": "0.1.0",
+        "kind": "moved-name",
+        "moved_to": "fx.stable.Block",
+        "removed_in": "0.2.0",
+    }
 
     snapshot = {"version": "0.1.0", "objects": objects}
     assert snapshot_format.parse_text(snapshot_format.render_text(snapshot)) == snapshot
@@ -193,10 +207,16 @@ def test_collection_records_signature_members_markers_and_state(fixture_package,
 def test_a_changed_live_surface_is_reported_with_classification_and_the_accepting_command(tmp_path: Path) -> None:
     live = cli.live_snapshot()
     stale = {"version": live["version"], "objects": dict(live["objects"])}
-    stale["objects"]["tvexp.stable.Vanished"] = {"tier": "stable", "since": "0.1.0", "kind": "function",
-                                                 "defined": "tvexp._layers.x:vanished", "deprecated": None,
-                                                 "signature": None, "prototype_parameters": {},
-                                                 "deprecated_parameters": {}}
+    stale["objects"]["tvexp.stable.Vanished"] = {
+        "tier": "stable",
+        "since": "0.1.0",
+        "kind": "function",
+        "defined": "tvexp._layers.x:vanished",
+        "deprecated": None,
+        "signature": None,
+        "prototype_parameters": {},
+        "deprecated_parameters": {},
+    }
     path = tmp_path / "current.txt"
     path.write_text(snapshot_format.render_text(stale))
     equal, report = cli.check_report(path)

@@ -41,7 +41,8 @@ def test_tiny_run_writes_every_section(tmp_path: Path, capsys: pytest.CaptureFix
 def test_interleaving_alternates_candidates_and_reports_medians() -> None:
     suite = load_suite()
     order: list[str] = []
-    medians = suite.interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
-                                rounds=4, calls=1, warmup=0)
+    medians = suite.interleaved(
+        {"a": lambda: order.append("a"), "b": lambda: order.append("b")}, rounds=4, calls=1, warmup=0
+    )
     assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert set(medians) == {"a", "b"} and all(value >= 0 for value in medians.values())

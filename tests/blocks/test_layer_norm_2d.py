@@ -36,7 +36,9 @@ def test_parameter_names_match_torchvision_convnext() -> None:
     assert list(LayerNorm2d(4, bias=False).state_dict()) == ["weight"]
 
 
-@pytest.mark.parametrize("kwargs, message", [({"num_channels": 0}, "num_channels"), ({"num_channels": 4, "eps": 0.0}, "eps")])
+@pytest.mark.parametrize(
+    "kwargs, message", [({"num_channels": 0}, "num_channels"), ({"num_channels": 4, "eps": 0.0}, "eps")]
+)
 def test_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LayerNorm2d(**kwargs)

@@ -14,7 +14,9 @@ from tvexp.prototype import BasicBlock, Bottleneck, FusedMBConv, InvertedResidua
 def test_missing_downsample_is_built_with_torchvision_keys() -> None:
     block = BasicBlock(8, 16, 2)
     assert [key for key in block.state_dict() if key.startswith("downsample")][:2] == [
-        "downsample.0.weight", "downsample.1.weight"]
+        "downsample.0.weight",
+        "downsample.1.weight",
+    ]
     assert block(torch.randn(1, 8, 8, 8)).shape == (1, 16, 4, 4)
     assert BasicBlock(8, 8).downsample is None
 
@@ -37,23 +39,29 @@ def test_optional_squeeze_excitation_adds_an_se_module() -> None:
     assert block.se is not None and block.se.fc1.out_channels == 1
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda: BasicBlock(8, 8, groups=2), "groups=2"),
-    (lambda: BasicBlock(8, 8, stochastic_depth_prob=1.5), "stochastic_depth_prob"),
-    (lambda: Bottleneck(8, 0), "planes"),
-    (lambda: InvertedResidual(8, 8, layout="v4"), "layout"),
-    (lambda: MBConv(8, 8, expand_ratio=0), "expand_ratio"),
-])
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: BasicBlock(8, 8, groups=2), "groups=2"),
+        (lambda: BasicBlock(8, 8, stochastic_depth_prob=1.5), "stochastic_depth_prob"),
+        (lambda: Bottleneck(8, 0), "planes"),
+        (lambda: InvertedResidual(8, 8, layout="v4"), "layout"),
+        (lambda: MBConv(8, 8, expand_ratio=0), "expand_ratio"),
+    ],
+)
 def test_bad_arguments_fail_at_construction(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
 
 
-@pytest.mark.parametrize("build", [
-    lambda: BasicBlock(8, 8, norm_layer=nn.BatchNorm2d(8)),
-    lambda: InvertedResidual(8, 8, activation_layer=nn.ReLU()),
-    lambda: FusedMBConv(8, 8, norm_layer=nn.BatchNorm2d(8)),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: BasicBlock(8, 8, norm_layer=nn.BatchNorm2d(8)),
+        lambda: InvertedResidual(8, 8, activation_layer=nn.ReLU()),
+        lambda: FusedMBConv(8, 8, norm_layer=nn.BatchNorm2d(8)),
+    ],
+)
 def test_module_instance_as_builder_is_a_type_error(build) -> None:
     with pytest.raises(TypeError, match="pass the class"):
         build()
@@ -68,10 +76,15 @@ def test_inverted_residual_layouts_name_the_branch_like_torchvision() -> None:
     assert v2.use_res_connect and not InvertedResidual(8, 16).use_res_connect
 
 
-@pytest.mark.parametrize("build", [
-    partial(BasicBlock, 8, 8), partial(InvertedResidual, 8, 8, 1, 4), partial(MBConv, 8, 8),
-    partial(FusedMBConv, 8, 8),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        partial(BasicBlock, 8, 8),
+        partial(InvertedResidual, 8, 8, 1, 4),
+        partial(MBConv, 8, 8),
+        partial(FusedMBConv, 8, 8),
+    ],
+)
 def test_stochastic_depth_drops_the_residual_branch_per_sample_in_training(build) -> None:
     block = build(stochastic_depth_prob=1.0).train()
     x = torch.randn(3, 8, 5, 5)
@@ -95,7 +108,9 @@ def test_even_kernel_is_rejected_where_the_residual_addition_needs_the_size_kept
     import tvexp.prototype as tvp
 
     cls = getattr(tvp, block)
-    with pytest.raises(ValueError, match=r"kernel_size must be odd when the block adds its residual .* got kernel_size=4"):
+    with pytest.raises(
+        ValueError, match=r"kernel_size must be odd when the block adds its residual .* got kernel_size=4"
+    ):
         cls(8, 8, kernel_size=4)
     # Without the residual connection an even kernel is the caller's choice, and it runs.
     downsampling = cls(8, 16, stride=2, kernel_size=4).eval()
@@ -105,5 +120,8 @@ def test_even_kernel_is_rejected_where_the_residual_addition_needs_the_size_kept
 def test_split_repeated_module_calls_needs_a_graph_module() -> None:
     from tvexp.prototype import split_repeated_module_calls
 
-    with pytest.raises(TypeError, match=r"graph_module must be a torch.fx.GraphModule, e.g. torch.export.export\(model, args\)\.module\(\), got Linear"):
+    with pytest.raises(
+        TypeError,
+        match=r"graph_module must be a torch.fx.GraphModule, e.g. torch.export.export\(model, args\)\.module\(\), got Linear",
+    ):
         split_repeated_module_calls(nn.Linear(2, 2))  # type: ignore[arg-type]

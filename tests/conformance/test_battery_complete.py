@@ -69,8 +69,9 @@ def test_case_ids_are_unique_and_name_a_class() -> None:
 
 def test_every_case_builds_the_public_class_its_id_names() -> None:
     public = set(public_layers().values())
-    wrong_name = {case_id: cls.__name__ for case_id, cls in built_types().items()
-                  if cls.__name__ != case_id.split("/", 1)[0]}
+    wrong_name = {
+        case_id: cls.__name__ for case_id, cls in built_types().items() if cls.__name__ != case_id.split("/", 1)[0]
+    }
     assert not wrong_name, f"case id prefix differs from the built class: {wrong_name}"
     not_public = {case_id: cls.__qualname__ for case_id, cls in built_types().items() if cls not in public}
     assert not not_public, f"cases of classes no tier namespace exports: {not_public}"
@@ -123,7 +124,7 @@ def _codes_called_by_forwards() -> set[CodeType]:
         sys.setprofile(profile)
         try:
             with torch.no_grad():
-                seeded(lambda: module(*inputs))
+                seeded(lambda module=module, inputs=inputs: module(*inputs))
         finally:
             sys.setprofile(previous)
     return called
@@ -133,8 +134,11 @@ def test_every_public_functional_is_exercised_by_a_case() -> None:
     functionals = public_functionals()
     assert functionals, "the functional namespaces export nothing: the rule below would pass vacuously"
     layer_modules = {cls.__module__ for cls in built_types().values()}
-    candidates = {name: inspect.unwrap(fn) for name, fn in functionals.items()
-                  if inspect.unwrap(fn).__module__ not in layer_modules}
+    candidates = {
+        name: inspect.unwrap(fn)
+        for name, fn in functionals.items()
+        if inspect.unwrap(fn).__module__ not in layer_modules
+    }
     called = _codes_called_by_forwards() if candidates else set()
     missing = sorted(name for name, fn in candidates.items() if getattr(fn, "__code__", None) not in called)
     assert not missing, (

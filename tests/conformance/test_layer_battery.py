@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._conformance.cases import LAYER_CASES
-from tvexp._conformance.checks import (  # noqa: F401  (the checks are the battery's subject)
+from tvexp._conformance.checks import (
     CHECK_FUNCTIONS,
     SLOW_CHECKS,
     applies,
@@ -221,7 +221,7 @@ class _DataDependentBranch(_Scale):
 class _GraphBreak(_Scale):
     def forward(self, x: Tensor) -> Tensor:
         y = super().forward(x)
-        print("side effect")  # noqa: T201 (dynamo cannot trace print: a graph break)
+        print("side effect")
         return y
 
 
@@ -260,16 +260,20 @@ def _image() -> tuple[Tensor, ...]:
 
 
 def _synthetic(cls: Callable[[], nn.Module], output_shape: tuple[int, ...] = (2, 3, 5, 5), **kwargs: Any) -> LayerCase:
-    return LayerCase(id=f"{getattr(cls, '__name__', 'layer')}/synthetic", build=cls, inputs=_image,
-                     output_shape=output_shape, **kwargs)
+    return LayerCase(
+        id=f"{getattr(cls, '__name__', 'layer')}/synthetic",
+        build=cls,
+        inputs=_image,
+        output_shape=output_shape,
+        **kwargs,
+    )
 
 
 _CONFORMING = [
     _synthetic(_ConvNormAct, (2, 4, 5, 5)),
     _synthetic(_Scale),
     _synthetic(lambda: nn.Dropout(0.5), stochastic=True),
-    LayerCase(id="Linear/synthetic", build=lambda: nn.Linear(4, 3), inputs=lambda: (randn(2, 4),),
-              output_shape=(2, 3)),
+    LayerCase(id="Linear/synthetic", build=lambda: nn.Linear(4, 3), inputs=lambda: (randn(2, 4),), output_shape=(2, 3)),
 ]
 _BROKEN = [  # (check, case, what the failure must say)
     ("shape", _synthetic(_Scale, (2, 3, 5, 4)), "output shape"),
@@ -293,14 +297,20 @@ _CHEAP_CHECKS = [check for check in CHECKS if check not in SLOW_CHECKS]
 
 @pytest.mark.parametrize(
     ("case", "check"),
-    [pytest.param(case, check, id=f"{case.id}-{check}")
-     for case in _CONFORMING for check in _CHEAP_CHECKS if applies(case, check)],
+    [
+        pytest.param(case, check, id=f"{case.id}-{check}")
+        for case in _CONFORMING
+        for check in _CHEAP_CHECKS
+        if applies(case, check)
+    ],
 )
 def test_battery_passes_conforming_torch_layers(case: LayerCase, check: str) -> None:
     CHECK_FUNCTIONS[check](case)
 
 
-@pytest.mark.parametrize(("check", "case", "message"), _BROKEN, ids=[f"{check}-{case.id}" for check, case, _ in _BROKEN])
+@pytest.mark.parametrize(
+    ("check", "case", "message"), _BROKEN, ids=[f"{check}-{case.id}" for check, case, _ in _BROKEN]
+)
 def test_battery_detects_a_broken_layer(check: str, case: LayerCase, message: str) -> None:
     with pytest.raises(Exception, match=re.escape(message)):
         CHECK_FUNCTIONS[check](case)

@@ -43,8 +43,13 @@ def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     env = {**os.environ, "TVEXP_PROTOTYPE_OPT_IN": "1", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
     port = str(free_port())
     processes = [
-        subprocess.Popen([sys.executable, str(WORKER), str(rank), str(WORLD_SIZE), port, str(out_dir)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(rank), str(WORLD_SIZE), port, str(out_dir)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for rank in range(WORLD_SIZE)
     ]
     outputs = []
@@ -75,10 +80,18 @@ def test_gradients_match_single_process_without_batch_statistics(ranks: list[dic
         assert len(result["gradients"]) == len(expected_gradients)
         for step, (actual, expected) in enumerate(zip(result["gradients"], expected_gradients)):
             assert actual.keys() == expected.keys()
-            torch.testing.assert_close(actual, expected, **TOLERANCE,
-                                       msg=lambda detail: f"rank {rank}, step {step}: {detail}")
-        torch.testing.assert_close(result["parameters"], expected_parameters, **TOLERANCE,
-                                   msg=lambda detail: f"rank {rank}, final parameters: {detail}")
+            torch.testing.assert_close(
+                actual,
+                expected,
+                **TOLERANCE,
+                msg=lambda detail, rank=rank, step=step: f"rank {rank}, step {step}: {detail}",
+            )
+        torch.testing.assert_close(
+            result["parameters"],
+            expected_parameters,
+            **TOLERANCE,
+            msg=lambda detail, rank=rank: f"rank {rank}, final parameters: {detail}",
+        )
 
 
 def test_batch_norm_ranks_stay_in_sync(ranks: list[dict[str, Any]]) -> None:
@@ -86,7 +99,7 @@ def test_batch_norm_ranks_stay_in_sync(ranks: list[dict[str, Any]]) -> None:
     torch.testing.assert_close(second["parameters"], first["parameters"], rtol=0, atol=1e-7)
     assert len(first["gradients"]) == len(second["gradients"]) > 0, "the ranks recorded different numbers of steps"
     for step, (a, b) in enumerate(zip(first["gradients"], second["gradients"])):
-        torch.testing.assert_close(b, a, rtol=0, atol=1e-7, msg=lambda detail: f"step {step}: {detail}")
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-7, msg=lambda detail, step=step: f"step {step}: {detail}")
     initial = dict(load_worker().build("batch_norm").named_parameters())
     moved = [name for name, value in first["parameters"].items() if not torch.equal(value, initial[name].detach())]
     assert len(moved) == len(initial), f"parameters that training did not change: {set(initial) - set(moved)}"

@@ -48,9 +48,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Builds the HTML site once; returns {page path: html} for the reference pages."""
     out = tmp_path_factory.mktemp("docs")
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         "-d", str(out / "doctrees"), str(DOCS), str(out / "html")],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(out / "doctrees"),
+            str(DOCS),
+            str(out / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
     )
     assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout}\n{result.stderr}"
     pages = {}
@@ -100,8 +115,10 @@ def test_every_public_object_has_an_entry_with_its_tier_badge_and_since(site: di
 
 
 def test_each_object_is_on_its_tiers_page(site: dict[str, str]) -> None:
-    pages = {namespace: f"reference/{namespace.removeprefix('tvexp.').replace('.', '_')}.html"
-             for namespace in TIER_NAMESPACES}
+    pages = {
+        namespace: f"reference/{namespace.removeprefix('tvexp.').replace('.', '_')}.html"
+        for namespace in TIER_NAMESPACES
+    }
     wrong = []
     for symbol, (tier, _) in public_objects().items():
         namespace = symbol.rpartition(".")[0]
@@ -128,7 +145,9 @@ def test_marker_admonition_is_replaced_by_the_badge(site: dict[str, str]) -> Non
 
 
 def test_site_needs_no_network(site: dict[str, str]) -> None:
-    remote = sorted({m for html in site.values() for m in re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', html)})
+    remote = sorted(
+        {m for html in site.values() for m in re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', html)}
+    )
     assert not remote, f"pages load remote resources: {remote}"
 
 
@@ -142,9 +161,9 @@ def test_api_changes_page_is_rendered_from_the_snapshots(site: dict[str, str]) -
 
 
 def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import copy
-    import json
 
     from sphinx.application import Sphinx
 
@@ -167,11 +186,22 @@ def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(
     source.mkdir()
     (source / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\nextensions = ['tvexp_docs']\n"
-        f"html_math_renderer = 'tvexp_text'\ntvexp_snapshot_directory = {str(snapshots)!r}\n")
-    (source / "index.rst").write_text("Changes\n=======\n\n.. tvexp-api-changes::\n\n"
-                                      ".. tvexp-command:: diff {latest_release} current\n")
-    app = Sphinx(str(source), str(source), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
-                 status=None, warning=None, freshenv=True, warningiserror=True)
+        f"html_math_renderer = 'tvexp_text'\ntvexp_snapshot_directory = {str(snapshots)!r}\n"
+    )
+    (source / "index.rst").write_text(
+        "Changes\n=======\n\n.. tvexp-api-changes::\n\n.. tvexp-command:: diff {latest_release} current\n"
+    )
+    app = Sphinx(
+        str(source),
+        str(source),
+        str(tmp_path / "html"),
+        str(tmp_path / "doctrees"),
+        "html",
+        status=None,
+        warning=None,
+        freshenv=True,
+        warningiserror=True,
+    )
     app.build()
     html = (tmp_path / "html" / "index.html").read_text()
     first, second = html.index("0.2.0 to"), html.index("0.1.0 to 0.2.0")
@@ -181,7 +211,7 @@ def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(
     assert "tvexp-badge-breaking" in section and "1 change(s), 1 breaking" in section
     assert "No changes to the public API." in html[first:second]
     assert "The first release:" in html
-    command = re.sub(r"<[^>]+>", "", html[html.index("tvexp-command"):])
+    command = re.sub(r"<[^>]+>", "", html[html.index("tvexp-command") :])
     assert "$ tvexp-api diff 0.2.0 current\nno API changes\n$ echo $?\n0" in command
 
 
@@ -207,11 +237,14 @@ def test_marker_note_is_stripped_from_a_docstring() -> None:
     assert lines == ["Summary.", "", "Example:", "    >>> 1", "    1"]
 
 
-@pytest.mark.parametrize("latex, html", [
-    (r"(N, C_{in}, H_{in}, W_{in})", "(N, C<sub>in</sub>, H<sub>in</sub>, W<sub>in</sub>)"),
-    (r"\sqrt{\mathrm{var} + \epsilon}", "√(var + ε)"),
-    (r"4 \cdot planes", "4 · planes"),
-    (r"\sigma^2", "σ<sup>2</sup>"),
-])
+@pytest.mark.parametrize(
+    "latex, html",
+    [
+        (r"(N, C_{in}, H_{in}, W_{in})", "(N, C<sub>in</sub>, H<sub>in</sub>, W<sub>in</sub>)"),
+        (r"\sqrt{\mathrm{var} + \epsilon}", "√(var + ε)"),
+        (r"4 \cdot planes", "4 · planes"),
+        (r"\sigma^2", "σ<sup>2</sup>"),
+    ],
+)
 def test_math_renders_offline_as_html_text(latex: str, html: str) -> None:
     assert tvexp_docs.latex_to_html(latex) == html

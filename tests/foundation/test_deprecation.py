@@ -96,7 +96,9 @@ def test_deprecation_needs_the_pep702_decorator_with_the_same_message():
     with pytest.raises(TypeError, match="typing_extensions.deprecated"):
         deprecated_object(since="0.3.0", removed_in="0.5.0", name="h")(lambda: None)
     with pytest.raises(ValueError, match="differs"):
-        deprecated_object(since="0.3.0", removed_in="0.5.0", name="h")(deprecated("other text", category=None)(lambda: None))
+        deprecated_object(since="0.3.0", removed_in="0.5.0", name="h")(
+            deprecated("other text", category=None)(lambda: None)
+        )
 
 
 @pytest.mark.parametrize("since, removed_in", [("0.3.0", "0.4.0"), ("0.3.0", "0.3.1"), ("0.3.0", "0.2.0")])
@@ -120,7 +122,9 @@ def test_renamed_parameter_accepts_old_name_with_a_warning_naming_the_new_one():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert isinstance(Block(2, activation_layer=nn.GELU).act, nn.GELU)
-    with pytest.warns(tvexp.TvexpDeprecationWarning, match=r"Block\(act_layer=\.\.\.\).*use activation_layer= instead") as record:
+    with pytest.warns(
+        tvexp.TvexpDeprecationWarning, match=r"Block\(act_layer=\.\.\.\).*use activation_layer= instead"
+    ) as record:
         block = Block(2, act_layer=nn.GELU)
     assert isinstance(block.act, nn.GELU) and record[0].filename == __file__
     with pytest.raises(TypeError, match="both 'act_layer'"):
@@ -143,11 +147,14 @@ def test_moved_name_returns_the_same_object_with_a_warning_and_unpickles():
     module.__getattr__ = moved_name_getattr(module.__name__)
     sys.modules[module.__name__] = module
     try:
-        dep.register_moved_name("tvexp_fake_old_home:OrderedDict", "collections:OrderedDict",
-                                since="0.2.0", removed_in="0.3.0")
+        dep.register_moved_name(
+            "tvexp_fake_old_home:OrderedDict", "collections:OrderedDict", since="0.2.0", removed_in="0.3.0"
+        )
         import collections
 
-        with pytest.warns(tvexp.TvexpDeprecationWarning, match="tvexp_fake_old_home.OrderedDict is deprecated") as record:
+        with pytest.warns(
+            tvexp.TvexpDeprecationWarning, match="tvexp_fake_old_home.OrderedDict is deprecated"
+        ) as record:
             assert module.OrderedDict is collections.OrderedDict
         assert record[0].filename == __file__
         with pytest.raises(AttributeError, match="has no attribute 'Missing'"):
@@ -166,8 +173,14 @@ def test_moved_names_follow_the_one_minor_release_policy():
 
 
 def _migrated_class():
-    @migrate_state_dict(StateDictMigration(from_version=1, renames={"proj.weight": "fc.weight", "proj.bias": "fc.bias"},
-                                           since="0.2.0", removed_in="0.4.0"))
+    @migrate_state_dict(
+        StateDictMigration(
+            from_version=1,
+            renames={"proj.weight": "fc.weight", "proj.bias": "fc.bias"},
+            since="0.2.0",
+            removed_in="0.4.0",
+        )
+    )
     class Head(nn.Module):
         _version = 2
 
@@ -202,7 +215,9 @@ def test_state_dict_migration_leaves_current_checkpoints_alone():
 
 def test_state_dict_migration_requires_a_newer_version():
     with pytest.raises(ValueError, match="must exceed"):
-        migrate_state_dict(StateDictMigration(1, {"a": "b"}, "0.2.0", "0.4.0"))(type("M", (nn.Module,), {"_version": 1}))
+        migrate_state_dict(StateDictMigration(1, {"a": "b"}, "0.2.0", "0.4.0"))(
+            type("M", (nn.Module,), {"_version": 1})
+        )
 
 
 def test_deprecations_are_recorded_in_the_registry():

@@ -10,14 +10,23 @@ import tvexp
 from tvexp._api import deprecation as dep
 from tvexp._api.versions import version_reached
 
-PUBLIC_MODULES = ("tvexp.stable", "tvexp.stable.functional", "tvexp.stable.losses",
-                  "tvexp.prototype", "tvexp.prototype.functional", "tvexp.prototype.losses")
+PUBLIC_MODULES = (
+    "tvexp.stable",
+    "tvexp.stable.functional",
+    "tvexp.stable.losses",
+    "tvexp.prototype",
+    "tvexp.prototype.functional",
+    "tvexp.prototype.losses",
+)
 
 
 def overdue(version: str, registry) -> list[str]:
     """The deprecations that still exist although ``version`` has reached their ``removed_in``."""
-    return [f"{d.kind} {d.symbol}: deprecated in {d.since}, due for removal in {d.removed_in}"
-            for d in registry if version_reached(version, d.removed_in)]
+    return [
+        f"{d.kind} {d.symbol}: deprecated in {d.since}, due for removal in {d.removed_in}"
+        for d in registry
+        if version_reached(version, d.removed_in)
+    ]
 
 
 def test_no_deprecation_outlives_its_removed_in():

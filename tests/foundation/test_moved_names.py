@@ -36,7 +36,9 @@ def test_pickle_naming_the_old_path_still_loads(old):
     assert loaded is MOVED_NAMES[old].resolve()
 
 
-@pytest.mark.skipif(version_reached(tvexp.__version__, "0.3.0"), reason="the 0.2.0 promotion's old path expires in 0.3.0")
+@pytest.mark.skipif(
+    version_reached(tvexp.__version__, "0.3.0"), reason="the 0.2.0 promotion's old path expires in 0.3.0"
+)
 def test_the_promoted_layer_is_in_the_table():
     # 0.2.0 promoted Conv1dNormActivation with `tvexp-api promote`; the old path lives until 0.3.0.
     assert MOVED_NAMES["tvexp.prototype:Conv1dNormActivation"].removed_in == "0.3.0"

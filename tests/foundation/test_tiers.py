@@ -5,13 +5,10 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-import sys
 
 import pytest
-import torch
 from torch import nn
 
-import tvexp
 from tvexp._api.tiers import Tier, prototype, prototype_parameters, stable, tier_of
 
 NAMESPACES = {
@@ -40,7 +37,9 @@ def test_all_lists_are_sorted_unique_and_resolvable():
     for modules in NAMESPACES.values():
         for module_name in modules:
             module = importlib.import_module(module_name)
-            assert list(module.__all__) == sorted(set(module.__all__)), f"{module_name}.__all__ must be sorted, one per name"
+            assert list(module.__all__) == sorted(set(module.__all__)), (
+                f"{module_name}.__all__ must be sorted, one per name"
+            )
             for name in module.__all__:
                 assert hasattr(module, name), f"{module_name}.__all__ lists {name} which does not exist"
 
@@ -85,8 +84,10 @@ def _is_prototype(obj) -> bool:
 def _referenced_objects(default) -> list:
     """The classes and functions a default names: itself, a partial's target and arguments, an instance's class."""
     if isinstance(default, functools.partial):
-        return [*_referenced_objects(default.func), *(o for a in (*default.args, *default.keywords.values())
-                                                      for o in _referenced_objects(a))]
+        return [
+            *_referenced_objects(default.func),
+            *(o for a in (*default.args, *default.keywords.values()) for o in _referenced_objects(a)),
+        ]
     if isinstance(default, type) or inspect.isfunction(default):
         return [default]
     if isinstance(default, nn.Module):
@@ -186,7 +187,7 @@ def test_prototype_parameters_require_an_optional_parameter():
 
 # ----------------------------------------------------------------------------- subprocess checks
 
-PROTOTYPE_SCRIPT = '''
+PROTOTYPE_SCRIPT = """
 import warnings, torch
 from torch import nn
 from tvexp._api.tiers import prototype, stable, prototype_parameters
@@ -218,7 +219,7 @@ class Stable(nn.Module):
         super().__init__()
     def forward(self, x):
         return x
-'''
+"""
 
 
 def _run(python_subprocess, body: str, **kwargs):
@@ -255,13 +256,7 @@ def test_prototype_warning_points_at_the_user_line(python_subprocess, tmp_path):
 
 
 def test_user_subclass_of_prototype_warns_once(python_subprocess):
-    body = (
-        "class Mine(Outer):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "for _ in range(3):\n"
-        "    Mine()\n"
-    )
+    body = "class Mine(Outer):\n    def __init__(self):\n        super().__init__()\nfor _ in range(3):\n    Mine()\n"
     result = _run(python_subprocess, body)
     lines = _warning_lines(result.stderr)
     assert len(lines) == 1 and "Outer is a prototype class" in lines[0], result.stderr
@@ -282,7 +277,7 @@ def test_prototype_warning_can_be_silenced(python_subprocess, silencer, kwargs):
 
 
 def test_prototype_function_warns_once_and_stays_compilable(python_subprocess):
-    body = '''
+    body = """
 import torch._dynamo
 scale(torch.ones(1)); scale(torch.ones(1))
 class M(nn.Module):
@@ -295,7 +290,7 @@ explanation = torch._dynamo.explain(M())(torch.ones(2))
 assert explanation.graph_break_count == 0, explanation
 assert torch.export.export(M(), (torch.ones(2),)).module()(torch.ones(2)).tolist() == [2.0, 2.0]
 print("ok")
-'''
+"""
     result = _run(python_subprocess, body, warnings_filter="default")
     lines = _warning_lines(result.stderr)
     assert len(lines) == 1 and "scale is a prototype function" in lines[0], result.stderr
@@ -311,24 +306,25 @@ def test_prototype_parameter_warns_once_only_when_used(python_subprocess):
 
 
 def test_importing_prototype_does_not_warn(python_subprocess):
-    result = python_subprocess("import tvexp.prototype, tvexp.prototype.functional, tvexp.prototype.losses",
-                               warnings_filter="error")
+    result = python_subprocess(
+        "import tvexp.prototype, tvexp.prototype.functional, tvexp.prototype.losses", warnings_filter="error"
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_importing_stable_is_silent_and_leaves_prototype_out(python_subprocess):
-    code = '''
+    code = """
 import sys
 import tvexp.stable, tvexp.stable.functional, tvexp.stable.losses
 leaked = sorted(m for m in sys.modules if m.startswith("tvexp.prototype"))
 assert not leaked, leaked
-'''
+"""
     result = python_subprocess(code, warnings_filter="error")
     assert result.returncode == 0, result.stderr
 
 
 def test_every_stable_layer_constructs_and_runs_under_W_error(python_subprocess):
-    code = '''
+    code = """
 import torch, warnings
 import tvexp, tvexp.stable
 from tvexp._conformance.cases import LAYER_CASES
@@ -348,7 +344,7 @@ for case in LAYER_CASES:
         module.eval()(*case.inputs())
         ran.add(case.class_name)
 print(len(ran))
-'''
+"""
     result = python_subprocess(code, warnings_filter="error")
     assert result.returncode == 0, result.stderr
     import tvexp.stable
@@ -358,7 +354,7 @@ print(len(ran))
 
 
 def test_prototype_parameter_on_a_function_keeps_it_scriptable_and_compilable(python_subprocess):
-    body = '''
+    body = """
 import torch._dynamo
 
 @stable(since="0.1.0")
@@ -376,7 +372,7 @@ assert torch.jit.script(M())(torch.zeros(1)).item() == 2.0
 assert torch._dynamo.explain(M())(torch.zeros(1)).graph_break_count == 0
 assert shift(torch.zeros(1), 1.0, True).item() == 2.0 and shift(torch.zeros(1), boost=True).item() == 2.0
 print("ok")
-'''
+"""
     result = _run(python_subprocess, body, warnings_filter="default")
     lines = _warning_lines(result.stderr)
     assert len(lines) == 1 and "shift(boost=...) is a prototype option" in lines[0], result.stderr

@@ -8,7 +8,6 @@ CI has no GPU, so these are skipped there; they run on a machine with CUDA via
 from __future__ import annotations
 
 import copy
-import os
 import socket
 
 import pytest

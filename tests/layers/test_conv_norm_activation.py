@@ -134,8 +134,16 @@ def test_reset_parameters_after_meta_construction_gives_a_fresh_block() -> None:
 @pytest.mark.parametrize(
     "block, kwargs, message",
     [
-        (Conv2dNormActivation, {"kernel_size": (3, 3, 3)}, r"kernel_size must be an int or a sequence of 2 ints, got \(3, 3, 3\)"),
-        (Conv1dNormActivation, {"kernel_size": (3, 3)}, r"kernel_size must be an int or a sequence of 1 ints, got \(3, 3\)"),
+        (
+            Conv2dNormActivation,
+            {"kernel_size": (3, 3, 3)},
+            r"kernel_size must be an int or a sequence of 2 ints, got \(3, 3, 3\)",
+        ),
+        (
+            Conv1dNormActivation,
+            {"kernel_size": (3, 3)},
+            r"kernel_size must be an int or a sequence of 1 ints, got \(3, 3\)",
+        ),
         (Conv2dNormActivation, {"kernel_size": (3,)}, r"kernel_size must be an int or a sequence of 2 ints"),
         (Conv2dNormActivation, {"stride": (1, 1, 1)}, r"stride must be an int or a sequence of 2 ints"),
         (Conv2dNormActivation, {"padding": (1, 1, 1)}, r"padding must be an int or a sequence of 2 ints"),
@@ -151,8 +159,13 @@ def test_tuple_sizes_of_the_wrong_dimensionality_are_rejected_at_construction(
 
 @pytest.mark.parametrize(
     "kwargs, out_size",
-    [({"padding": (1,)}, 8), ({"stride": (2,)}, 4), ({"padding": 2, "dilation": (2,)}, 8),
-     ({"kernel_size": [3, 3], "stride": (2,)}, 4), ({"kernel_size": (3, 5), "padding": "same"}, 8)],
+    [
+        ({"padding": (1,)}, 8),
+        ({"stride": (2,)}, 4),
+        ({"padding": 2, "dilation": (2,)}, 8),
+        ({"kernel_size": [3, 3], "stride": (2,)}, 4),
+        ({"kernel_size": (3, 5), "padding": "same"}, 8),
+    ],
 )
 def test_call_forms_torchvision_runs_keep_working(kwargs: dict, out_size: int) -> None:
     # torch broadcasts a one-element stride/padding/dilation, so torchvision runs these.

@@ -35,10 +35,18 @@ def randomise_norms(model: nn.Module, seed: int = 0) -> nn.Module:
 def convolution_cases() -> list[tuple[str, nn.Module, tuple[int, ...]]]:
     return [
         ("conv1d", nn.Sequential(nn.Conv1d(4, 6, 3), nn.BatchNorm1d(6)), (2, 4, 10)),
-        ("conv2d-grouped-bias", nn.Sequential(nn.Conv2d(4, 6, 3, groups=2, bias=True), nn.BatchNorm2d(6)), (2, 4, 9, 9)),
+        (
+            "conv2d-grouped-bias",
+            nn.Sequential(nn.Conv2d(4, 6, 3, groups=2, bias=True), nn.BatchNorm2d(6)),
+            (2, 4, 9, 9),
+        ),
         ("conv3d", nn.Sequential(nn.Conv3d(3, 5, 3), nn.BatchNorm3d(5)), (2, 3, 5, 6, 6)),
         ("conv-transpose1d", nn.Sequential(nn.ConvTranspose1d(4, 6, 3, stride=2), nn.BatchNorm1d(6)), (2, 4, 7)),
-        ("conv-transpose2d-grouped", nn.Sequential(nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2), nn.BatchNorm2d(6)), (2, 4, 5, 5)),
+        (
+            "conv-transpose2d-grouped",
+            nn.Sequential(nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2), nn.BatchNorm2d(6)),
+            (2, 4, 5, 5),
+        ),
         ("conv-transpose3d", nn.Sequential(nn.ConvTranspose3d(2, 4, 2, stride=2), nn.BatchNorm3d(4)), (1, 2, 3, 3, 3)),
         ("frozen-bn", nn.Sequential(nn.Conv2d(3, 8, 3), FrozenBatchNorm2d(8)), (2, 3, 8, 8)),
         ("frozen-bn3d", nn.Sequential(nn.Conv3d(3, 4, 1), FrozenBatchNorm3d(4)), (2, 3, 3, 3, 3)),
@@ -46,7 +54,13 @@ def convolution_cases() -> list[tuple[str, nn.Module, tuple[int, ...]]]:
         ("conv-norm-activation", Conv2dNormActivation(3, 8, 3, stride=2), (2, 3, 11, 11)),
         ("conv3d-norm-activation", Conv3dNormActivation(3, 4, 3), (1, 3, 5, 5, 5)),
         ("conv-transpose-norm-activation", ConvTranspose2dNormActivation(4, 6, 3, stride=2, groups=2), (2, 4, 5, 5)),
-        ("basic-block-downsample", BasicBlock(8, 16, stride=2, downsample=nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))), (2, 8, 8, 8)),
+        (
+            "basic-block-downsample",
+            BasicBlock(
+                8, 16, stride=2, downsample=nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))
+            ),
+            (2, 8, 8, 8),
+        ),
         ("bottleneck", Bottleneck(16, 4), (2, 16, 6, 6)),
         ("inverted-residual", InvertedResidual(8, 8, stride=1, expand_ratio=4), (2, 8, 7, 7)),
     ]
@@ -62,12 +76,17 @@ def test_fused_model_matches_and_has_no_norms_left(name: str, model: nn.Module, 
     norms = (nn.modules.batchnorm._BatchNorm, FrozenBatchNorm2d, FrozenBatchNorm3d)
     assert not [m for m in fused.modules() if isinstance(m, norms)]
     # Every other key survives, and the folded norms' keys are gone.
-    assert {k for k in model.state_dict() if not any(k.startswith(p) for p in _norm_paths(model))} <= set(fused.state_dict())
+    assert {k for k in model.state_dict() if not any(k.startswith(p) for p in _norm_paths(model))} <= set(
+        fused.state_dict()
+    )
 
 
 def _norm_paths(model: nn.Module) -> list[str]:
-    return [f"{path}." for path, m in model.named_modules()
-            if isinstance(m, (nn.modules.batchnorm._BatchNorm, FrozenBatchNorm2d, FrozenBatchNorm3d))]
+    return [
+        f"{path}."
+        for path, m in model.named_modules()
+        if isinstance(m, (nn.modules.batchnorm._BatchNorm, FrozenBatchNorm2d, FrozenBatchNorm3d))
+    ]
 
 
 def test_resnet_like_stem_is_folded_through_tracing() -> None:
@@ -110,8 +129,9 @@ def test_norm_without_running_statistics_and_conv_subclasses_are_not_folded() ->
     class StandardisedConv(nn.Conv2d):
         pass
 
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False),
-                          StandardisedConv(4, 4, 1), nn.BatchNorm2d(4)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False), StandardisedConv(4, 4, 1), nn.BatchNorm2d(4)
+    ).eval()
     fused = fuse_conv_norm(model)
     assert isinstance(fused[1], nn.BatchNorm2d) and isinstance(fused[3], nn.BatchNorm2d)
 

@@ -123,7 +123,10 @@ def test_torchvision_call_forms_work() -> None:
 
 def test_repr_names_hyperparameters() -> None:
     assert repr(DropBlock2d(0.1, 3)) == "DropBlock2d(p=0.1, block_size=3, inplace=False)"
-    assert repr(DropBlock3d(0.2, (1, 2, 3), eps=0.01)) == "DropBlock3d(p=0.2, block_size=(1, 2, 3), inplace=False, eps=0.01)"
+    assert (
+        repr(DropBlock3d(0.2, (1, 2, 3), eps=0.01))
+        == "DropBlock3d(p=0.2, block_size=(1, 2, 3), inplace=False, eps=0.01)"
+    )
     assert "shared_mask=True" in repr(DropBlock2d(0.1, 3, shared_mask=True))
 
 
@@ -256,8 +259,9 @@ def test_seed_positions_are_bernoulli_successes(draws: int | None) -> None:
 def test_seed_positions_count_has_the_binomial_mean() -> None:
     torch.manual_seed(14)
     count, gamma = 200_000, 0.004  # expected 800 successes, standard deviation 28
-    sizes = torch.tensor([impl._seed_positions(count, gamma, torch.device("cpu")).numel() for _ in range(100)],
-                         dtype=torch.float64)
+    sizes = torch.tensor(
+        [impl._seed_positions(count, gamma, torch.device("cpu")).numel() for _ in range(100)], dtype=torch.float64
+    )
     # 8 standard errors of the mean (28 / sqrt(100)).
     assert abs(sizes.mean().item() - count * gamma) < 8 * 2.83
     assert abs(sizes.std().item() - math.sqrt(count * gamma * (1 - gamma))) < 8

@@ -13,7 +13,9 @@ from tvexp._layers.layer_builders import accepts_keyword, build_activation, buil
 
 @pytest.mark.parametrize("instance", [nn.ReLU(), nn.BatchNorm2d(4)])
 def test_a_module_instance_is_a_type_error_naming_the_argument_and_the_fix(instance: nn.Module) -> None:
-    with pytest.raises(TypeError, match=r"norm_layer .*module instance.*pass the class \(torch\.nn\.\w+\) or a functools\.partial"):
+    with pytest.raises(
+        TypeError, match=r"norm_layer .*module instance.*pass the class \(torch\.nn\.\w+\) or a functools\.partial"
+    ):
         check_builder(instance, "norm_layer")
 
 

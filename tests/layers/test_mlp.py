@@ -13,7 +13,16 @@ from tvexp.stable import MLP
 def test_layout_matches_torchvision_with_a_dropout_after_every_linear() -> None:
     mlp = MLP(8, [16, 12, 4], norm_layer=nn.LayerNorm)
     assert [type(m) for m in mlp] == [
-        nn.Linear, nn.LayerNorm, nn.ReLU, nn.Dropout, nn.Linear, nn.LayerNorm, nn.ReLU, nn.Dropout, nn.Linear, nn.Dropout,
+        nn.Linear,
+        nn.LayerNorm,
+        nn.ReLU,
+        nn.Dropout,
+        nn.Linear,
+        nn.LayerNorm,
+        nn.ReLU,
+        nn.Dropout,
+        nn.Linear,
+        nn.Dropout,
     ]
 
 

@@ -17,7 +17,13 @@ def test_permutes_like_torch_permute_including_negative_dims() -> None:
 
 @pytest.mark.parametrize(
     ("dims", "error"),
-    [([0, 0, 1], ValueError), ([0, 1, 3], ValueError), ([0, -1, 2], ValueError), ("012", TypeError), ([0, 1.0], TypeError)],
+    [
+        ([0, 0, 1], ValueError),
+        ([0, 1, 3], ValueError),
+        ([0, -1, 2], ValueError),
+        ("012", TypeError),
+        ([0, 1.0], TypeError),
+    ],
 )
 def test_dims_that_are_not_a_permutation_are_rejected(dims: object, error: type) -> None:
     with pytest.raises(error, match="dims must be"):

@@ -65,8 +65,12 @@ def test_identity_cases_and_gradient() -> None:
 
 @pytest.mark.parametrize(
     ("p", "mode", "message"),
-    [(1.5, "row", r"p must be a probability in \[0, 1\], got 1.5"), (-0.1, "row", "got -0.1"),
-     (float("nan"), "row", "got nan"), (0.1, "rows", "mode must be 'row' or 'batch', got 'rows'")],
+    [
+        (1.5, "row", r"p must be a probability in \[0, 1\], got 1.5"),
+        (-0.1, "row", "got -0.1"),
+        (float("nan"), "row", "got nan"),
+        (0.1, "rows", "mode must be 'row' or 'batch', got 'rows'"),
+    ],
 )
 def test_module_validates_at_construction(p: float, mode: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):

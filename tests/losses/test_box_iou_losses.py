@@ -11,12 +11,15 @@ import torch
 from tvexp.prototype.losses import CompleteBoxIoULoss, DistanceBoxIoULoss, GeneralizedBoxIoULoss
 from tvexp.stable.losses import complete_box_iou_loss, distance_box_iou_loss, generalized_box_iou_loss
 
-PAIRS = np.array([
-    [[0, 0, 2, 2], [1, 1, 3, 3]],      # overlap
-    [[0, 0, 1, 1], [2, 2, 3, 3]],      # disjoint
-    [[0, 0, 4, 2], [1, 0.5, 2, 1.5]],  # nested
-    [[0, 0, 1, 3], [0, 0, 3, 1]],      # crossing, different aspect
-], dtype=np.float64)
+PAIRS = np.array(
+    [
+        [[0, 0, 2, 2], [1, 1, 3, 3]],  # overlap
+        [[0, 0, 1, 1], [2, 2, 3, 3]],  # disjoint
+        [[0, 0, 4, 2], [1, 0.5, 2, 1.5]],  # nested
+        [[0, 0, 1, 3], [0, 0, 3, 1]],  # crossing, different aspect
+    ],
+    dtype=np.float64,
+)
 
 
 def reference(kind: str, eps: float = 1e-7) -> np.ndarray:

@@ -18,18 +18,21 @@ def test_binary_matches_the_formula_for_every_accepted_shape() -> None:
     expected = torch.stack([soft_dice(torch.sigmoid(logits[i]), target[i], 0.5) for i in range(2)])
     torch.testing.assert_close(dice_loss(logits, target, smooth=0.5, reduction="none"), expected)
     torch.testing.assert_close(dice_loss(logits.unsqueeze(1), target, smooth=0.5, reduction="none"), expected)
-    torch.testing.assert_close(dice_loss(logits.unsqueeze(1), target.unsqueeze(1).long(), smooth=0.5,
-                                         reduction="none"), expected)
+    torch.testing.assert_close(
+        dice_loss(logits.unsqueeze(1), target.unsqueeze(1).long(), smooth=0.5, reduction="none"), expected
+    )
 
 
 def test_multiclass_averages_one_dice_per_class() -> None:
     logits = torch.randn(2, 3, 4, 4, dtype=torch.float64)
     target = torch.randint(0, 3, (2, 4, 4))
     probabilities = torch.softmax(logits, 1)
-    expected = torch.stack([
-        torch.stack([soft_dice(probabilities[i, c], (target[i] == c).double(), 1.0) for c in range(3)]).mean()
-        for i in range(2)
-    ])
+    expected = torch.stack(
+        [
+            torch.stack([soft_dice(probabilities[i, c], (target[i] == c).double(), 1.0) for c in range(3)]).mean()
+            for i in range(2)
+        ]
+    )
     torch.testing.assert_close(dice_loss(logits, target, reduction="none"), expected)
     torch.testing.assert_close(dice_loss(logits, target, reduction="mean"), expected.mean())
 
@@ -44,7 +47,9 @@ def test_ignored_elements_leave_every_sum() -> None:
     expected = torch.stack([soft_dice(probabilities[c], (target[0][keep] == c).double(), 1.0) for c in range(3)]).mean()
     torch.testing.assert_close(dice_loss(logits, ignored, ignore_index=255), expected)
     binary = dice_loss(logits[:, :1], ignored.clamp(max=1).masked_fill(~keep, 255), ignore_index=255)
-    torch.testing.assert_close(binary, soft_dice(torch.sigmoid(logits[0, 0][keep]), target[0][keep].clamp(max=1).double(), 1.0))
+    torch.testing.assert_close(
+        binary, soft_dice(torch.sigmoid(logits[0, 0][keep]), target[0][keep].clamp(max=1).double(), 1.0)
+    )
 
 
 def test_perfect_prediction_has_near_zero_loss() -> None:

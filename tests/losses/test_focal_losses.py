@@ -25,8 +25,9 @@ def test_sigmoid_focal_matches_a_numpy_reference() -> None:
 
 def test_sigmoid_focal_without_alpha_and_gamma_is_binary_cross_entropy() -> None:
     x, t = torch.randn(10, dtype=torch.float64), (torch.rand(10) > 0.5).double()
-    torch.testing.assert_close(sigmoid_focal_loss(x, t, alpha=-1, gamma=0, reduction="mean"),
-                               F.binary_cross_entropy_with_logits(x, t))
+    torch.testing.assert_close(
+        sigmoid_focal_loss(x, t, alpha=-1, gamma=0, reduction="mean"), F.binary_cross_entropy_with_logits(x, t)
+    )
 
 
 @pytest.mark.parametrize("alpha", [1.5, -0.5])
@@ -41,8 +42,10 @@ def test_sigmoid_focal_rejects_alpha_out_of_range(alpha: float) -> None:
 
 def test_sigmoid_focal_accepts_integer_targets() -> None:
     x = torch.randn(6)
-    torch.testing.assert_close(sigmoid_focal_loss(x, torch.tensor([1, 0, 1, 0, 0, 1])),
-                               sigmoid_focal_loss(x, torch.tensor([1.0, 0, 1, 0, 0, 1])))
+    torch.testing.assert_close(
+        sigmoid_focal_loss(x, torch.tensor([1, 0, 1, 0, 0, 1])),
+        sigmoid_focal_loss(x, torch.tensor([1.0, 0, 1, 0, 0, 1])),
+    )
 
 
 def _class_problem() -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,8 +59,10 @@ def _class_problem() -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_softmax_focal_with_gamma_0_is_cross_entropy(reduction: str) -> None:
     logits, target = _class_problem()
-    torch.testing.assert_close(softmax_focal_loss(logits, target, gamma=0.0, reduction=reduction),
-                               F.cross_entropy(logits, target, reduction=reduction))
+    torch.testing.assert_close(
+        softmax_focal_loss(logits, target, gamma=0.0, reduction=reduction),
+        F.cross_entropy(logits, target, reduction=reduction),
+    )
 
 
 def test_softmax_focal_modulates_and_weights_by_class() -> None:
@@ -69,8 +74,7 @@ def test_softmax_focal_modulates_and_weights_by_class() -> None:
     expected = torch.where(valid, expected, torch.zeros_like(expected))
     torch.testing.assert_close(softmax_focal_loss(logits, target, alpha=alpha, reduction="none"), expected)
     torch.testing.assert_close(softmax_focal_loss(logits, target, alpha=0.5), 0.5 * softmax_focal_loss(logits, target))
-    torch.testing.assert_close(softmax_focal_loss(logits, target, alpha=alpha),
-                               expected.sum() / valid.sum())
+    torch.testing.assert_close(softmax_focal_loss(logits, target, alpha=alpha), expected.sum() / valid.sum())
 
 
 def test_softmax_focal_custom_ignore_index_and_all_ignored() -> None:

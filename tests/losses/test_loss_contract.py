@@ -37,8 +37,11 @@ ARGUMENT_NAMES = {("inputs", "targets"), ("boxes1", "boxes2"), ("logits", "targe
 
 
 def public_losses() -> dict[str, Any]:
-    return {f"{namespace.__name__}.{name}": getattr(namespace, name)
-            for namespace in (stable_losses, prototype_losses) for name in namespace.__all__}
+    return {
+        f"{namespace.__name__}.{name}": getattr(namespace, name)
+        for namespace in (stable_losses, prototype_losses)
+        for name in namespace.__all__
+    }
 
 
 def over_cases(check: str) -> Any:
@@ -64,6 +67,7 @@ def detached(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
 
 
 # --------------------------------------------------------------------------- completeness
+
 
 def test_every_public_loss_is_in_the_conformance_table() -> None:
     functions = {inspect.unwrap(case.function) for case in LOSS_CASES}
@@ -99,6 +103,7 @@ def test_prediction_first_target_second(name: str) -> None:
 
 # --------------------------------------------------------------------------- reductions and forms
 
+
 @over_cases("shape")
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_reduction_output_shape(case: LossCase, reduction: str) -> None:
@@ -131,6 +136,7 @@ def test_invalid_reduction_is_rejected_by_name(case: LossCase) -> None:
 
 
 # --------------------------------------------------------------------------- graph capture
+
 
 def _function_module(case: LossCase) -> nn.Module:
     """The function form as a module (options baked in), for export."""
@@ -172,8 +178,11 @@ def test_export_with_dynamic_first_dimension(case: LossCase) -> None:
     # The module form calls the same code as the function; the first case of each loss also exports the
     # function itself (options baked in).
     first = next(c for c in LOSS_CASES if name_of(c) == name_of(case)) is case
-    builds = (lambda: case.module(**case.kwargs), lambda: _function_module(case)) if first else (
-        lambda: case.module(**case.kwargs),)
+    builds = (
+        (lambda: case.module(**case.kwargs), lambda: _function_module(case))
+        if first
+        else (lambda: case.module(**case.kwargs),)
+    )
     bigger = (torch.cat((prediction, prediction.flip(0)[:1])), torch.cat((target, target.flip(0)[:1])))
     for build in builds:
         exported = torch.export.export(build(), (prediction, target), dynamic_shapes=({0: size}, {0: size}))
@@ -196,16 +205,26 @@ def test_inductor_matches_eager(case: LossCase) -> None:
 
 # --------------------------------------------------------------------------- numerics
 
+
 def _smooth_box_pair(same_aspect: bool = False) -> tuple[Tensor, Tensor]:
     # No touching edges or equal coordinates: gradcheck's finite differences need a smooth point.
     target = boxes(6, seed=11).double()
-    prediction = target + torch.tensor([[0.3, -0.2, 0.5, 0.1], [1.1, 0.7, -0.4, 0.9], [-0.6, 0.2, 0.3, -0.3],
-                                        [7.0, 6.0, 8.0, 9.0], [0.2, 0.25, -0.15, -0.35], [-2.1, 0.4, 0.6, 1.3]],
-                                       dtype=torch.float64)
+    prediction = target + torch.tensor(
+        [
+            [0.3, -0.2, 0.5, 0.1],
+            [1.1, 0.7, -0.4, 0.9],
+            [-0.6, 0.2, 0.3, -0.3],
+            [7.0, 6.0, 8.0, 9.0],
+            [0.2, 0.25, -0.15, -0.35],
+            [-2.1, 0.4, 0.6, 1.3],
+        ],
+        dtype=torch.float64,
+    )
     if same_aspect:
         # Scaled copies of the target, shifted: the aspect-ratio term v and its derivative are 0 here.
-        sizes = (target[:, 2:] - target[:, :2]) * torch.tensor([[1.3], [0.7], [1.1], [0.9], [1.6], [0.8]],
-                                                               dtype=torch.float64)
+        sizes = (target[:, 2:] - target[:, :2]) * torch.tensor(
+            [[1.3], [0.7], [1.1], [0.9], [1.6], [0.8]], dtype=torch.float64
+        )
         corners = prediction[:, :2]
         prediction = torch.cat((corners, corners + sizes), dim=1)
     return prediction.requires_grad_(), target.requires_grad_()
@@ -219,8 +238,7 @@ def test_gradcheck_float64(case: LossCase) -> None:
         # against a reference with alpha held fixed.
         inputs = _smooth_box_pair(same_aspect=name_of(case) == "complete_box_iou_loss")
     else:
-        inputs = tuple(x.detach().double().requires_grad_() if x.is_floating_point() else x
-                       for x in case.inputs())
+        inputs = tuple(x.detach().double().requires_grad_() if x.is_floating_point() else x for x in case.inputs())
         if name_of(case) == "sigmoid_focal_loss":
             inputs[1].requires_grad_(False)
     assert torch.autograd.gradcheck(lambda *xs: case.function(*xs, **case.kwargs), inputs, fast_mode=True)
@@ -232,8 +250,11 @@ def test_empty_input(case: LossCase, reduction: str) -> None:
     prediction, target = (x.detach()[:0] for x in case.inputs())
     prediction.requires_grad_()
     for loss in (case.function, case.module(**with_reduction(case, reduction))):
-        output = loss(prediction, target, **with_reduction(case, reduction)) if loss is case.function \
+        output = (
+            loss(prediction, target, **with_reduction(case, reduction))
+            if loss is case.function
             else loss(prediction, target)
+        )
         if reduction == "none":
             assert output.numel() == 0
             continue
@@ -246,20 +267,32 @@ def test_empty_input(case: LossCase, reduction: str) -> None:
 @pytest.mark.parametrize("name", sorted(BOX_LOSSES))
 def test_degenerate_boxes_are_finite(name: str) -> None:
     function = getattr(stable_losses, name)
-    prediction = torch.tensor([
-        [1.0, 1.0, 1.0, 1.0],   # point
-        [1.0, 1.0, 3.0, 1.0],   # zero height
-        [1.0, 1.0, 1.0, 4.0],   # zero width
-        [3.0, 3.0, 1.0, 1.0],   # x2 < x1 and y2 < y1
-        [3.0, 1.0, 1.0, 2.0],   # x2 < x1 only
-        [0.0, 0.0, 0.0, 0.0],   # point, against the same point
-        [2.0, 2.0, 2.0, 2.0],
-        [0.0, 0.0, 2.0, 2.0],   # valid, against a degenerate target
-    ], requires_grad=True)
-    target = torch.tensor([
-        [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0],
-        [2.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [2.0, 2.0, 2.0, 5.0], [1.0, 1.0, 1.0, 1.0],
-    ], requires_grad=True)
+    prediction = torch.tensor(
+        [
+            [1.0, 1.0, 1.0, 1.0],  # point
+            [1.0, 1.0, 3.0, 1.0],  # zero height
+            [1.0, 1.0, 1.0, 4.0],  # zero width
+            [3.0, 3.0, 1.0, 1.0],  # x2 < x1 and y2 < y1
+            [3.0, 1.0, 1.0, 2.0],  # x2 < x1 only
+            [0.0, 0.0, 0.0, 0.0],  # point, against the same point
+            [2.0, 2.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],  # valid, against a degenerate target
+        ],
+        requires_grad=True,
+    )
+    target = torch.tensor(
+        [
+            [0.0, 0.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],
+            [2.0, 2.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [2.0, 2.0, 2.0, 5.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ],
+        requires_grad=True,
+    )
     for reduction in ("none", "sum"):
         output = function(prediction, target, reduction=reduction)
         assert torch.isfinite(output).all(), output

@@ -94,8 +94,7 @@ def _block_configs() -> dict[str, tuple[dict[str, Any], Any, tuple[int, ...]]]:
     def downsample(cin: int, cout: int, stride: int) -> nn.Module:
         return nn.Sequential(resnet.conv1x1(cin, cout, stride), nn.BatchNorm2d(cout))
 
-    def v3(cin: int, kernel: int, expanded: int, cout: int, se: bool, act: str, stride: int,
-           dilation: int) -> Any:
+    def v3(cin: int, kernel: int, expanded: int, cout: int, se: bool, act: str, stride: int, dilation: int) -> Any:
         cnf = mobilenetv3.InvertedResidualConfig(cin, kernel, expanded, cout, se, act, stride, dilation, 1.0)
         return lambda: mobilenetv3.InvertedResidual(cnf, partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
 
@@ -107,46 +106,131 @@ def _block_configs() -> dict[str, tuple[dict[str, Any], Any, tuple[int, ...]]]:
         return lambda: efficientnet.FusedMBConv(cnf, sd, nn.BatchNorm2d)
 
     configs: dict[str, tuple[dict[str, Any], Any, tuple[int, ...]]] = {
-        "basic_identity": ({"kind": "basic", "in": 8, "planes": 8, "stride": 1},
-                           lambda: resnet.BasicBlock(8, 8), (2, 8, 9, 9)),
-        "basic_downsample": ({"kind": "basic", "in": 8, "planes": 16, "stride": 2},
-                             lambda: resnet.BasicBlock(8, 16, 2, downsample(8, 16, 2)), (2, 8, 9, 9)),
-        "bottleneck_identity": ({"kind": "bottleneck", "in": 16, "planes": 4, "stride": 1},
-                                lambda: resnet.Bottleneck(16, 4), (2, 16, 9, 9)),
-        "bottleneck_grouped_s2": ({"kind": "bottleneck", "in": 16, "planes": 8, "stride": 2, "groups": 4,
-                                   "base_width": 32},
-                                  lambda: resnet.Bottleneck(16, 8, 2, downsample(16, 32, 2), groups=4, base_width=32),
-                                  (2, 16, 9, 9)),
-        "bottleneck_dilated": ({"kind": "bottleneck", "in": 32, "planes": 8, "stride": 1, "dilation": 2},
-                               lambda: resnet.Bottleneck(32, 8, dilation=2), (2, 32, 9, 9)),
-        "v2_residual": ({"kind": "v2", "in": 8, "out": 8, "stride": 1, "expand_ratio": 6},
-                        lambda: mobilenetv2.InvertedResidual(8, 8, 1, 6), (2, 8, 9, 9)),
-        "v2_no_expand_s2": ({"kind": "v2", "in": 8, "out": 16, "stride": 2, "expand_ratio": 1},
-                            lambda: mobilenetv2.InvertedResidual(8, 16, 2, 1), (2, 8, 9, 9)),
-        "v3_se_hs": ({"kind": "v3", "in": 16, "kernel": 5, "expanded": 72, "out": 16, "se": True, "act": "HS",
-                      "stride": 1, "dilation": 1},
-                     v3(16, 5, 72, 16, True, "HS", 1, 1), (2, 16, 9, 9)),
-        "v3_no_expand_se_s2": ({"kind": "v3", "in": 16, "kernel": 3, "expanded": 16, "out": 16, "se": True,
-                                "act": "RE", "stride": 2, "dilation": 1},
-                               v3(16, 3, 16, 16, True, "RE", 2, 1), (2, 16, 9, 9)),
-        "v3_relu_s2": ({"kind": "v3", "in": 16, "kernel": 3, "expanded": 64, "out": 24, "se": False, "act": "RE",
-                        "stride": 2, "dilation": 1},
-                       v3(16, 3, 64, 24, False, "RE", 2, 1), (2, 16, 9, 9)),
-        "v3_dilated": ({"kind": "v3", "in": 24, "kernel": 3, "expanded": 48, "out": 24, "se": True, "act": "HS",
-                        "stride": 1, "dilation": 2},
-                       v3(24, 3, 48, 24, True, "HS", 1, 2), (2, 24, 9, 9)),
-        "mbconv_residual": ({"kind": "mbconv", "expand_ratio": 6, "kernel": 3, "stride": 1, "in": 16, "out": 16},
-                            mb("mbconv", 6, 3, 1, 16, 16, 0.1), (2, 16, 9, 9)),
-        "mbconv_k5_s2": ({"kind": "mbconv", "expand_ratio": 6, "kernel": 5, "stride": 2, "in": 16, "out": 24},
-                         mb("mbconv", 6, 5, 2, 16, 24, 0.1), (2, 16, 9, 9)),
-        "mbconv_no_expand": ({"kind": "mbconv", "expand_ratio": 1, "kernel": 3, "stride": 1, "in": 16, "out": 8},
-                             mb("mbconv", 1, 3, 1, 16, 8, 0.0), (2, 16, 9, 9)),
-        "fused_residual": ({"kind": "fused", "expand_ratio": 4, "kernel": 3, "stride": 1, "in": 16, "out": 16},
-                           mb("fused", 4, 3, 1, 16, 16, 0.1), (2, 16, 9, 9)),
-        "fused_no_expand_s2": ({"kind": "fused", "expand_ratio": 1, "kernel": 3, "stride": 2, "in": 16, "out": 24},
-                               mb("fused", 1, 3, 2, 16, 24, 0.1), (2, 16, 9, 9)),
-        "layer_norm_2d": ({"kind": "layer_norm_2d", "channels": 16, "eps": 1e-6},
-                          lambda: convnext.LayerNorm2d(16, eps=1e-6), (2, 16, 5, 7)),
+        "basic_identity": (
+            {"kind": "basic", "in": 8, "planes": 8, "stride": 1},
+            lambda: resnet.BasicBlock(8, 8),
+            (2, 8, 9, 9),
+        ),
+        "basic_downsample": (
+            {"kind": "basic", "in": 8, "planes": 16, "stride": 2},
+            lambda: resnet.BasicBlock(8, 16, 2, downsample(8, 16, 2)),
+            (2, 8, 9, 9),
+        ),
+        "bottleneck_identity": (
+            {"kind": "bottleneck", "in": 16, "planes": 4, "stride": 1},
+            lambda: resnet.Bottleneck(16, 4),
+            (2, 16, 9, 9),
+        ),
+        "bottleneck_grouped_s2": (
+            {"kind": "bottleneck", "in": 16, "planes": 8, "stride": 2, "groups": 4, "base_width": 32},
+            lambda: resnet.Bottleneck(16, 8, 2, downsample(16, 32, 2), groups=4, base_width=32),
+            (2, 16, 9, 9),
+        ),
+        "bottleneck_dilated": (
+            {"kind": "bottleneck", "in": 32, "planes": 8, "stride": 1, "dilation": 2},
+            lambda: resnet.Bottleneck(32, 8, dilation=2),
+            (2, 32, 9, 9),
+        ),
+        "v2_residual": (
+            {"kind": "v2", "in": 8, "out": 8, "stride": 1, "expand_ratio": 6},
+            lambda: mobilenetv2.InvertedResidual(8, 8, 1, 6),
+            (2, 8, 9, 9),
+        ),
+        "v2_no_expand_s2": (
+            {"kind": "v2", "in": 8, "out": 16, "stride": 2, "expand_ratio": 1},
+            lambda: mobilenetv2.InvertedResidual(8, 16, 2, 1),
+            (2, 8, 9, 9),
+        ),
+        "v3_se_hs": (
+            {
+                "kind": "v3",
+                "in": 16,
+                "kernel": 5,
+                "expanded": 72,
+                "out": 16,
+                "se": True,
+                "act": "HS",
+                "stride": 1,
+                "dilation": 1,
+            },
+            v3(16, 5, 72, 16, True, "HS", 1, 1),
+            (2, 16, 9, 9),
+        ),
+        "v3_no_expand_se_s2": (
+            {
+                "kind": "v3",
+                "in": 16,
+                "kernel": 3,
+                "expanded": 16,
+                "out": 16,
+                "se": True,
+                "act": "RE",
+                "stride": 2,
+                "dilation": 1,
+            },
+            v3(16, 3, 16, 16, True, "RE", 2, 1),
+            (2, 16, 9, 9),
+        ),
+        "v3_relu_s2": (
+            {
+                "kind": "v3",
+                "in": 16,
+                "kernel": 3,
+                "expanded": 64,
+                "out": 24,
+                "se": False,
+                "act": "RE",
+                "stride": 2,
+                "dilation": 1,
+            },
+            v3(16, 3, 64, 24, False, "RE", 2, 1),
+            (2, 16, 9, 9),
+        ),
+        "v3_dilated": (
+            {
+                "kind": "v3",
+                "in": 24,
+                "kernel": 3,
+                "expanded": 48,
+                "out": 24,
+                "se": True,
+                "act": "HS",
+                "stride": 1,
+                "dilation": 2,
+            },
+            v3(24, 3, 48, 24, True, "HS", 1, 2),
+            (2, 24, 9, 9),
+        ),
+        "mbconv_residual": (
+            {"kind": "mbconv", "expand_ratio": 6, "kernel": 3, "stride": 1, "in": 16, "out": 16},
+            mb("mbconv", 6, 3, 1, 16, 16, 0.1),
+            (2, 16, 9, 9),
+        ),
+        "mbconv_k5_s2": (
+            {"kind": "mbconv", "expand_ratio": 6, "kernel": 5, "stride": 2, "in": 16, "out": 24},
+            mb("mbconv", 6, 5, 2, 16, 24, 0.1),
+            (2, 16, 9, 9),
+        ),
+        "mbconv_no_expand": (
+            {"kind": "mbconv", "expand_ratio": 1, "kernel": 3, "stride": 1, "in": 16, "out": 8},
+            mb("mbconv", 1, 3, 1, 16, 8, 0.0),
+            (2, 16, 9, 9),
+        ),
+        "fused_residual": (
+            {"kind": "fused", "expand_ratio": 4, "kernel": 3, "stride": 1, "in": 16, "out": 16},
+            mb("fused", 4, 3, 1, 16, 16, 0.1),
+            (2, 16, 9, 9),
+        ),
+        "fused_no_expand_s2": (
+            {"kind": "fused", "expand_ratio": 1, "kernel": 3, "stride": 2, "in": 16, "out": 24},
+            mb("fused", 1, 3, 2, 16, 24, 0.1),
+            (2, 16, 9, 9),
+        ),
+        "layer_norm_2d": (
+            {"kind": "layer_norm_2d", "channels": 16, "eps": 1e-6},
+            lambda: convnext.LayerNorm2d(16, eps=1e-6),
+            (2, 16, 5, 7),
+        ),
     }
     return configs
 
@@ -158,7 +242,8 @@ def _small_model(name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
     if name == "efficientnet":
         kwargs = dict(kwargs)
         setting, last_channel = efficientnet._efficientnet_conf(
-            "efficientnet_b0", width_mult=kwargs.pop("width_mult"), depth_mult=kwargs.pop("depth_mult"))
+            "efficientnet_b0", width_mult=kwargs.pop("width_mult"), depth_mult=kwargs.pop("depth_mult")
+        )
         return efficientnet.EfficientNet(setting, 0.2, last_channel=last_channel, **kwargs)
     return getattr(models, name)(**kwargs)
 
@@ -178,22 +263,26 @@ def record(out_dir: Path) -> None:
         x = torch.randn(input_shape, generator=generator)
         with torch.no_grad():
             y = block(x)
-        torch.save({"config": config, "state_dict": block.state_dict(), "input": x, "output": y},
-                   out_dir / f"blocks_block_{name}.pt")
+        torch.save(
+            {"config": config, "state_dict": block.state_dict(), "input": x, "output": y},
+            out_dir / f"blocks_block_{name}.pt",
+        )
 
     for name, (builder, kwargs) in SMALL_FIXTURES.items():
         torch.manual_seed(zlib.crc32(name.encode()))
         model = _small_model(builder, kwargs).eval()
         _randomize_norms(model, generator)
-        half = {key: value.half() if value.is_floating_point() else value
-                for key, value in model.state_dict().items()}
-        model.load_state_dict({key: value.float() if value.is_floating_point() else value
-                               for key, value in half.items()})
+        half = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+        model.load_state_dict(
+            {key: value.float() if value.is_floating_point() else value for key, value in half.items()}
+        )
         x = torch.randn(1, 3, 32, 32, generator=generator)
         with torch.no_grad():
             y = model(x)
-        torch.save({"builder": builder, "kwargs": kwargs, "state_dict": half, "input": x, "output": y},
-                   out_dir / f"blocks_small_{name}.pt")
+        torch.save(
+            {"builder": builder, "kwargs": kwargs, "state_dict": half, "input": x, "output": y},
+            out_dir / f"blocks_small_{name}.pt",
+        )
 
     for name, (builder, kwargs) in MODEL_FIXTURES.items():
         model = getattr(models, builder)(**kwargs).eval()
@@ -203,5 +292,7 @@ def record(out_dir: Path) -> None:
         with torch.no_grad():
             y = model(x)
         keys = [(key, tuple(shape), str(dtype)) for key, (shape, dtype) in shapes.items()]
-        torch.save({"builder": builder, "kwargs": kwargs, "keys": keys, "input": x, "output": y},
-                   out_dir / f"blocks_model_{name}.pt")
+        torch.save(
+            {"builder": builder, "kwargs": kwargs, "keys": keys, "input": x, "output": y},
+            out_dir / f"blocks_model_{name}.pt",
+        )

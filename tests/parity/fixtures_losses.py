@@ -51,8 +51,9 @@ def _configurations() -> list[tuple[str, dict[str, Any], str]]:
     configurations: list[tuple[str, dict[str, Any], str]] = []
     for reduction in ("none", "mean", "sum"):
         for alpha, gamma in ((0.25, 2), (-1, 2), (0.25, 0), (0.8, 1.5)):
-            configurations.append(("sigmoid_focal_loss", {"alpha": alpha, "gamma": gamma, "reduction": reduction},
-                                   "float32"))
+            configurations.append(
+                ("sigmoid_focal_loss", {"alpha": alpha, "gamma": gamma, "reduction": reduction}, "float32")
+            )
         for name in BOX_LOSSES:
             configurations.append((name, {"reduction": reduction}, "float32"))
     configurations.append(("sigmoid_focal_loss", {}, "float64"))
@@ -83,10 +84,13 @@ def record(out_dir: Path) -> None:
     import torchvision
     import torchvision.ops as ops
 
-    entries = [_call(getattr(ops, name), name, kwargs, getattr(torch, dtype))
-               for name, kwargs, dtype in _configurations()]
-    torch.save({"torchvision": str(torchvision.__version__), "torch": str(torch.__version__), "entries": entries},
-               out_dir / "losses_parity.pt")
+    entries = [
+        _call(getattr(ops, name), name, kwargs, getattr(torch, dtype)) for name, kwargs, dtype in _configurations()
+    ]
+    torch.save(
+        {"torchvision": str(torchvision.__version__), "torch": str(torch.__version__), "entries": entries},
+        out_dir / "losses_parity.pt",
+    )
 
     prediction, target = box_pairs(torch.float64)
     empty_logits = torch.zeros(0, 3, requires_grad=True)
@@ -95,7 +99,8 @@ def record(out_dir: Path) -> None:
         "ciou_eps": 1e-2,
         "ciou_boxes": (prediction, target),
         "ciou_torchvision": ops.complete_box_iou_loss(prediction, target, eps=1e-2),
-        "focal_empty_mean_torchvision": ops.sigmoid_focal_loss(empty_logits, torch.zeros(0, 3), reduction="mean")
-        .detach(),
+        "focal_empty_mean_torchvision": ops.sigmoid_focal_loss(
+            empty_logits, torch.zeros(0, 3), reduction="mean"
+        ).detach(),
     }
     torch.save(deliberate, out_dir / "losses_deliberate.pt")

@@ -39,21 +39,39 @@ def _build_block(config: dict[str, Any]) -> nn.Module:
     if kind == "basic":
         return BasicBlock(config["in"], config["planes"], config["stride"])
     if kind == "bottleneck":
-        return Bottleneck(config["in"], config["planes"], config["stride"], groups=config.get("groups", 1),
-                          base_width=config.get("base_width", 64), dilation=config.get("dilation", 1))
+        return Bottleneck(
+            config["in"],
+            config["planes"],
+            config["stride"],
+            groups=config.get("groups", 1),
+            base_width=config.get("base_width", 64),
+            dilation=config.get("dilation", 1),
+        )
     if kind == "v2":
         return InvertedResidual(config["in"], config["out"], config["stride"], config["expand_ratio"])
     if kind == "v3":
         se = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid) if config["se"] else None
         return InvertedResidual(
-            config["in"], config["out"], config["stride"], expanded_channels=config["expanded"],
-            kernel_size=config["kernel"], dilation=config["dilation"],
-            activation_layer=nn.Hardswish if config["act"] == "HS" else nn.ReLU, se_layer=se,
-            norm_layer=partial(nn.BatchNorm2d, eps=0.001, momentum=0.01), layout="mobilenet_v3")
+            config["in"],
+            config["out"],
+            config["stride"],
+            expanded_channels=config["expanded"],
+            kernel_size=config["kernel"],
+            dilation=config["dilation"],
+            activation_layer=nn.Hardswish if config["act"] == "HS" else nn.ReLU,
+            se_layer=se,
+            norm_layer=partial(nn.BatchNorm2d, eps=0.001, momentum=0.01),
+            layout="mobilenet_v3",
+        )
     if kind in ("mbconv", "fused"):
         cls = MBConv if kind == "mbconv" else FusedMBConv
-        return cls(config["in"], config["out"], expand_ratio=config["expand_ratio"], kernel_size=config["kernel"],
-                   stride=config["stride"])
+        return cls(
+            config["in"],
+            config["out"],
+            expand_ratio=config["expand_ratio"],
+            kernel_size=config["kernel"],
+            stride=config["stride"],
+        )
     if kind == "layer_norm_2d":
         return LayerNorm2d(config["channels"], eps=config["eps"])
     raise AssertionError(f"unknown fixture kind {kind!r}")
@@ -77,8 +95,10 @@ def _build_model(builder: str, kwargs: dict[str, Any], device: str | None = None
 def test_small_model_loads_torchvision_weights_and_matches(path: Path) -> None:
     fixture = torch.load(path, weights_only=True)
     model = _build_model(fixture["builder"], fixture["kwargs"]).eval()
-    model.load_state_dict({key: value.float() if value.is_floating_point() else value
-                           for key, value in fixture["state_dict"].items()}, strict=True)
+    model.load_state_dict(
+        {key: value.float() if value.is_floating_point() else value for key, value in fixture["state_dict"].items()},
+        strict=True,
+    )
     with torch.no_grad():
         torch.testing.assert_close(model(fixture["input"]), fixture["output"], rtol=1e-4, atol=1e-5)
 
@@ -91,8 +111,9 @@ def test_full_size_model_matches_torchvision_keys_shapes_and_outputs(path: Path)
     ours = [(key, tuple(value.shape), str(value.dtype)) for key, value in model.state_dict().items()]
     assert ours == fixture["keys"]
     model = model.to_empty(device="cpu").eval()
-    shapes = {key: (torch.Size(shape), getattr(torch, dtype.removeprefix("torch.")))
-              for key, shape, dtype in fixture["keys"]}
+    shapes = {
+        key: (torch.Size(shape), getattr(torch, dtype.removeprefix("torch."))) for key, shape, dtype in fixture["keys"]
+    }
     model.load_state_dict(fixtures_blocks.deterministic_state_dict(shapes), strict=True)
     with torch.no_grad():
         torch.testing.assert_close(model(fixture["input"]), fixture["output"], rtol=1e-4, atol=1e-4)

@@ -66,7 +66,9 @@ def test_training_statistics_match_torchvision(name: str) -> None:
     ours = torch.tensor(fractions, dtype=torch.float64)
     standard_error = math.sqrt(ours.var().item() / draws + reference["std"] ** 2 / draws)
     assert abs(ours.mean().item() - reference["mean"]) < 6 * standard_error + 1e-3, (
-        ours.mean().item(), reference["mean"])
+        ours.mean().item(),
+        reference["mean"],
+    )
     # Per-position drop rates (the block geometry: blocks inside the map, corners dropped less).
     rate /= draws
     samples = draws * reference["shape"][0] * reference["shape"][1]

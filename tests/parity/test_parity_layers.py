@@ -40,7 +40,9 @@ def build(config: Any) -> torch.nn.Module:
     return getattr(tvexp.stable, config.cls)(*config.args, **config.kwargs)
 
 
-def output_and_input_grad(module: torch.nn.Module, x: torch.Tensor, grad_output: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def output_and_input_grad(
+    module: torch.nn.Module, x: torch.Tensor, grad_output: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
     leaf = x.clone().requires_grad_(True)
     output = module(leaf)
     output.backward(grad_output)
@@ -89,7 +91,12 @@ def test_train_output_gradient_and_running_statistics_match_torchvision(config: 
 def test_every_stable_class_with_state_has_parity_configurations() -> None:
     covered = {config.cls for config in fixtures_layers.CONFIGS}
     assert covered == {
-        "Conv2dNormActivation", "Conv3dNormActivation", "SqueezeExcitation", "MLP", "Permute", "FrozenBatchNorm2d",
+        "Conv2dNormActivation",
+        "Conv3dNormActivation",
+        "SqueezeExcitation",
+        "MLP",
+        "Permute",
+        "FrozenBatchNorm2d",
     }
     counts = {cls: sum(config.cls == cls for config in fixtures_layers.CONFIGS) for cls in covered}
     assert min(counts.values()) >= 3, counts

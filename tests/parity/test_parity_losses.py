@@ -57,8 +57,9 @@ def test_complete_box_iou_loss_honours_eps_where_torchvision_does_not() -> None:
     shift = losses.distance_box_iou_loss(prediction, target, eps=eps) - losses.distance_box_iou_loss(prediction, target)
     assert (ours - torchvision_value).abs().max() > 1e-4
     torch.testing.assert_close(ours - torchvision_value, shift, rtol=0, atol=2e-3)
-    torch.testing.assert_close(losses.complete_box_iou_loss(prediction, target, eps=1e-7),
-                               losses.complete_box_iou_loss(prediction, target))
+    torch.testing.assert_close(
+        losses.complete_box_iou_loss(prediction, target, eps=1e-7), losses.complete_box_iou_loss(prediction, target)
+    )
 
 
 def test_focal_mean_of_empty_input_is_zero_where_torchvision_gives_nan() -> None:

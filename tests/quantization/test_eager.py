@@ -31,10 +31,15 @@ pytestmark = [
 ]
 
 QUANTIZABLE = types.SimpleNamespace(
-    Conv2dNormActivation=tvp.QuantizableConv2dNormActivation, SqueezeExcitation=tvp.QuantizableSqueezeExcitation,
-    BasicBlock=tvp.QuantizableBasicBlock, Bottleneck=tvp.QuantizableBottleneck,
-    InvertedResidual=tvp.QuantizableInvertedResidual, MBConv=tvp.QuantizableMBConv,
-    FusedMBConv=tvp.QuantizableFusedMBConv, MLP=tvp.QuantizableMLP)
+    Conv2dNormActivation=tvp.QuantizableConv2dNormActivation,
+    SqueezeExcitation=tvp.QuantizableSqueezeExcitation,
+    BasicBlock=tvp.QuantizableBasicBlock,
+    Bottleneck=tvp.QuantizableBottleneck,
+    InvertedResidual=tvp.QuantizableInvertedResidual,
+    MBConv=tvp.QuantizableMBConv,
+    FusedMBConv=tvp.QuantizableFusedMBConv,
+    MLP=tvp.QuantizableMLP,
+)
 FLOAT = types.SimpleNamespace(**{name: getattr(tvs, name, None) or getattr(tvp, name) for name in vars(QUANTIZABLE)})
 
 
@@ -97,10 +102,16 @@ def test_fused_modules_of_a_bottleneck_and_qat_fusion() -> None:
     qat = copy.deepcopy(block).train()
     block.fuse_model()
     assert [type(block.get_submodule(n)) for n in ("conv1", "conv2", "conv3")] == [
-        nni.ConvReLU2d, nni.ConvReLU2d, nn.Conv2d]
+        nni.ConvReLU2d,
+        nni.ConvReLU2d,
+        nn.Conv2d,
+    ]
     qat.fuse_model()  # is_qat=None follows training mode: BN kept inside the fused module for QAT
     assert [type(qat.get_submodule(n)) for n in ("conv1", "conv2", "conv3")] == [
-        nni.ConvBnReLU2d, nni.ConvBnReLU2d, nni.ConvBn2d]
+        nni.ConvBnReLU2d,
+        nni.ConvBnReLU2d,
+        nni.ConvBn2d,
+    ]
 
 
 def test_fused_modules_of_inverted_residual_mbconv_and_mlp() -> None:
@@ -121,14 +132,24 @@ def test_fused_modules_of_inverted_residual_mbconv_and_mlp() -> None:
 
 @pytest.mark.slow
 def test_network_of_quantizable_blocks() -> None:
-    body = build(lambda: nn.Sequential(
-        tvp.QuantizableConv2dNormActivation(3, 16, stride=2),
-        tvp.QuantizableBasicBlock(16, 16),
-        tvp.QuantizableInvertedResidual(16, 16, expanded_channels=32, activation_layer=nn.Hardswish,
-                                        se_layer=tvs.SqueezeExcitation, layout="mobilenet_v3"),
-        tvp.QuantizableMBConv(16, 16, expand_ratio=2, kernel_size=3, stride=1),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), tvp.QuantizableMLP(16, [32, 10]),
-    ))
+    body = build(
+        lambda: nn.Sequential(
+            tvp.QuantizableConv2dNormActivation(3, 16, stride=2),
+            tvp.QuantizableBasicBlock(16, 16),
+            tvp.QuantizableInvertedResidual(
+                16,
+                16,
+                expanded_channels=32,
+                activation_layer=nn.Hardswish,
+                se_layer=tvs.SqueezeExcitation,
+                layout="mobilenet_v3",
+            ),
+            tvp.QuantizableMBConv(16, 16, expand_ratio=2, kernel_size=3, stride=1),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            tvp.QuantizableMLP(16, [32, 10]),
+        )
+    )
     x = randn(2, 3, 32, 32, seed=5)
     quantized = quantize_eagerly(body, (2, 3, 32, 32))
     with torch.no_grad():

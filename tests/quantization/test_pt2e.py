@@ -19,9 +19,21 @@ from tvexp.prototype import split_repeated_module_calls
 pytest.importorskip("torchao")
 logging.getLogger("torchao").setLevel(logging.ERROR)
 
-FLOAT = types.SimpleNamespace(**{name: getattr(tvs, name, None) or getattr(tvp, name) for name in (
-    "Conv2dNormActivation", "SqueezeExcitation", "BasicBlock", "Bottleneck", "InvertedResidual", "MBConv",
-    "FusedMBConv", "MLP")})
+FLOAT = types.SimpleNamespace(
+    **{
+        name: getattr(tvs, name, None) or getattr(tvp, name)
+        for name in (
+            "Conv2dNormActivation",
+            "SqueezeExcitation",
+            "BasicBlock",
+            "Bottleneck",
+            "InvertedResidual",
+            "MBConv",
+            "FusedMBConv",
+            "MLP",
+        )
+    }
+)
 
 QUANTIZE = torch.ops.quantized_decomposed.quantize_per_tensor.default
 DEQUANTIZE = torch.ops.quantized_decomposed.dequantize_per_tensor.default
@@ -70,8 +82,9 @@ def test_skip_addition_is_fused_into_the_convolution_pattern() -> None:
     model = build(lambda: FLOAT.BasicBlock(16, 16))
     x = randn(2, 16, 16, 16)
     quantized = tvp.quantize_pt2e(model, (x,), [x])
-    add = next(node for node in quantized.graph.nodes
-               if node.target in (torch.ops.aten.add.Tensor, torch.ops.aten.add_.Tensor))
+    add = next(
+        node for node in quantized.graph.nodes if node.target in (torch.ops.aten.add.Tensor, torch.ops.aten.add_.Tensor)
+    )
     conv_input, identity = add.args
     assert conv_input.target is torch.ops.aten.conv2d.default
     assert identity.target is DEQUANTIZE
@@ -86,7 +99,9 @@ def test_network_of_blocks_matches_float_and_restores_training_mode() -> None:
         FLOAT.Bottleneck(16, 8),
         FLOAT.InvertedResidual(32, 32, expand_ratio=2),
         FLOAT.MBConv(32, 32, expand_ratio=2, kernel_size=3, stride=1),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), FLOAT.MLP(32, [32, 10]),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        FLOAT.MLP(32, [32, 10]),
     )
     net = build(lambda: net)
     net.train()

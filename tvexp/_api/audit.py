@@ -52,8 +52,7 @@ class Knowledge:
 
         live = live_snapshot()
         released: dict[str, str] = {}
-        for version, path in sorted(release_snapshots().items(),
-                                    key=lambda item: parse_version(item[0]).sort_key()):
+        for version, path in sorted(release_snapshots().items(), key=lambda item: parse_version(item[0]).sort_key()):
             for symbol in parse_any(path.read_text(encoding="utf-8"))["objects"]:
                 released[symbol] = version
         return cls(live["objects"], live["version"], released)
@@ -78,9 +77,14 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.Attribute):
             base = self.dotted(node.value)
             return f"{base}.{node.attr}" if base else None
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
-                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
-                and isinstance(node.args[1].value, str)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
             base = self.dotted(node.args[0])  # getattr(tvp, "Name") is tvp.Name
             return f"{base}.{node.args[1].value}" if base else None
         return None
@@ -99,7 +103,9 @@ class _Visitor(ast.NodeVisitor):
 
     # ------------------------------------------------------------------ findings
 
-    def add(self, node: ast.AST, category: str, symbol: str, message: str, change: str, removed_in: str | None = None) -> None:
+    def add(
+        self, node: ast.AST, category: str, symbol: str, message: str, change: str, removed_in: str | None = None
+    ) -> None:
         key = (node.lineno, category, symbol)  # type: ignore[attr-defined]
         if key not in self.reported:
             self.reported.add(key)
@@ -109,23 +115,45 @@ class _Visitor(ast.NodeVisitor):
         facts = self.k.objects.get(symbol)
         if facts is None:
             if symbol in self.k.released:
-                self.add(node, "removed", symbol, f"was public in tvexp {self.k.released[symbol]} and is gone in {self.k.version}",
-                         "see the changelog for its replacement")
+                self.add(
+                    node,
+                    "removed",
+                    symbol,
+                    f"was public in tvexp {self.k.released[symbol]} and is gone in {self.k.version}",
+                    "see the changelog for its replacement",
+                )
             else:
                 self.add(node, "removed", symbol, f"is not a public name of tvexp {self.k.version}", "check the name")
             return
         if facts.get("kind") == "moved-name":
-            self.add(node, "moved", symbol, f"moved to {facts['moved_to']}; the old path works until {facts['removed_in']}",
-                     f"use {facts['moved_to']}", facts["removed_in"])
+            self.add(
+                node,
+                "moved",
+                symbol,
+                f"moved to {facts['moved_to']}; the old path works until {facts['removed_in']}",
+                f"use {facts['moved_to']}",
+                facts["removed_in"],
+            )
             return
         deprecation = facts.get("deprecated")
         if deprecation:
             instead = f"use {deprecation['instead']}" if deprecation.get("instead") else "stop using it"
-            self.add(node, "deprecated", symbol, f"deprecated since {deprecation['since']}, removed in {deprecation['removed_in']}",
-                     instead, deprecation["removed_in"])
+            self.add(
+                node,
+                "deprecated",
+                symbol,
+                f"deprecated since {deprecation['since']}, removed in {deprecation['removed_in']}",
+                instead,
+                deprecation["removed_in"],
+            )
         if facts.get("tier") == "prototype":
-            self.add(node, "prototype", symbol, "is a prototype object: it may change in any release",
-                     "pin tvexp, or call tvexp.prototype.opt_in() to acknowledge it")
+            self.add(
+                node,
+                "prototype",
+                symbol,
+                "is a prototype object: it may change in any release",
+                "pin tvexp, or call tvexp.prototype.opt_in() to acknowledge it",
+            )
 
     # ------------------------------------------------------------------ imports
 
@@ -203,14 +231,25 @@ class _Visitor(ast.NodeVisitor):
                     if record.get("detail") == "renamed" and record.get("instead"):
                         change = f"pass {record['instead']}= instead"
                     else:
-                        change = f"drop {keyword.arg}=" + (f"; use {record['instead']}" if record.get("instead") else "")
-                    self.add(keyword, "deprecated-parameter", f"{symbol}({keyword.arg}=...)",
-                             f"argument deprecated since {record['since']}, removed in {record['removed_in']}",
-                             change, record["removed_in"])
+                        change = f"drop {keyword.arg}=" + (
+                            f"; use {record['instead']}" if record.get("instead") else ""
+                        )
+                    self.add(
+                        keyword,
+                        "deprecated-parameter",
+                        f"{symbol}({keyword.arg}=...)",
+                        f"argument deprecated since {record['since']}, removed in {record['removed_in']}",
+                        change,
+                        record["removed_in"],
+                    )
                 elif keyword.arg in prototype:
-                    self.add(keyword, "prototype-parameter", f"{symbol}({keyword.arg}=...)",
-                             "is a prototype option of a stable object: it may change in any release",
-                             "call tvexp.prototype.opt_in() to acknowledge it, or leave the default")
+                    self.add(
+                        keyword,
+                        "prototype-parameter",
+                        f"{symbol}({keyword.arg}=...)",
+                        "is a prototype option of a stable object: it may change in any release",
+                        "call tvexp.prototype.opt_in() to acknowledge it, or leave the default",
+                    )
         self.generic_visit(node)
 
 

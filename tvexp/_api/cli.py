@@ -26,8 +26,16 @@ from typing import Any, Sequence
 
 from tvexp._api import api_diff, snapshot_format
 
-__all__ = ["main", "get_parser", "SNAPSHOT_DIRECTORY", "CURRENT_SNAPSHOT", "load_ref", "live_snapshot",
-           "is_source_checkout", "release_snapshots"]
+__all__ = [
+    "main",
+    "get_parser",
+    "SNAPSHOT_DIRECTORY",
+    "CURRENT_SNAPSHOT",
+    "load_ref",
+    "live_snapshot",
+    "is_source_checkout",
+    "release_snapshots",
+]
 
 SNAPSHOT_DIRECTORY = Path(__file__).resolve().parent / "snapshots"
 CURRENT_SNAPSHOT = SNAPSHOT_DIRECTORY / "current.txt"
@@ -94,10 +102,14 @@ def write_snapshot(snapshot: dict[str, Any], path: Path, fmt: str = "text") -> N
 
 
 def text_diff(old: dict[str, Any], new: dict[str, Any], old_name: str, new_name: str) -> str:
-    return "".join(difflib.unified_diff(
-        snapshot_format.render_text(old).splitlines(keepends=True),
-        snapshot_format.render_text(new).splitlines(keepends=True),
-        fromfile=old_name, tofile=new_name))
+    return "".join(
+        difflib.unified_diff(
+            snapshot_format.render_text(old).splitlines(keepends=True),
+            snapshot_format.render_text(new).splitlines(keepends=True),
+            fromfile=old_name,
+            tofile=new_name,
+        )
+    )
 
 
 def current_snapshot_path() -> Path:
@@ -117,7 +129,8 @@ def check_report(committed_path: Path | None = None) -> tuple[bool, str]:
     report = (
         "The live API surface differs from the committed snapshot.\n\n"
         + text_diff(committed, live, f"{committed_path} (committed)", "live")
-        + "\nClassification:\n" + api_diff.format_changes(changes)
+        + "\nClassification:\n"
+        + api_diff.format_changes(changes)
         + f"\nIf the change is intended, accept it with:\n    {ACCEPT_COMMAND}\n"
     )
     return False, report
@@ -132,7 +145,8 @@ def _snapshot(args: argparse.Namespace) -> int:
         if not is_source_checkout():
             raise UsageError(
                 f"refusing to rewrite the committed snapshot {path}: this tvexp is installed, not a "
-                "source checkout (no pyproject.toml or .git next to the package); pass --output PATH")
+                "source checkout (no pyproject.toml or .git next to the package); pass --output PATH"
+            )
     else:
         path = Path(args.output)
     snapshot = live_snapshot()
@@ -141,7 +155,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(_args: argparse.Namespace) -> int:
     equal, report = check_report()
     print(report, end="")
     return 0 if equal else 1
@@ -188,15 +202,23 @@ def deprecation_status(removed_in: str, current: str) -> str:
     return "pending"
 
 
-def _deprecations(args: argparse.Namespace) -> int:
+def _deprecations(_args: argparse.Namespace) -> int:
     import tvexp
     from tvexp._api import deprecation
 
     live_snapshot()  # imports every namespace, so that every declaration has registered
     rows = [("kind", "symbol", "since", "removed_in", "status", "instead")]
     for record in sorted(deprecation.REGISTRY, key=lambda r: (r.removed_in, r.symbol)):
-        rows.append((record.kind, record.symbol, record.since, record.removed_in,
-                     deprecation_status(record.removed_in, tvexp.__version__), record.instead or ""))
+        rows.append(
+            (
+                record.kind,
+                record.symbol,
+                record.since,
+                record.removed_in,
+                deprecation_status(record.removed_in, tvexp.__version__),
+                record.instead or "",
+            )
+        )
     if len(rows) == 1:
         print(f"no deprecations or moved names in tvexp {tvexp.__version__}")
         return 0
@@ -240,8 +262,10 @@ def rewrite_snapshot_and_print_diff(before: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tvexp-api", description="tvexp's public API surface: snapshot, diff, "
-                                     "promotion, deprecation and the upgrade audit.")
+    parser = argparse.ArgumentParser(
+        prog="tvexp-api",
+        description="tvexp's public API surface: snapshot, diff, promotion, deprecation and the upgrade audit.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("snapshot", help="write the live API surface (default: the committed snapshot)")
@@ -249,10 +273,14 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=_snapshot)
 
-    p = commands.add_parser("check", help="compare the live surface with the committed snapshot (exit 1 if they differ)")
+    p = commands.add_parser(
+        "check", help="compare the live surface with the committed snapshot (exit 1 if they differ)"
+    )
     p.set_defaults(run=_check)
 
-    p = commands.add_parser("diff", help="classify the changes between two snapshots (exit 1 if a stable change breaks)")
+    p = commands.add_parser(
+        "diff", help="classify the changes between two snapshots (exit 1 if a stable change breaks)"
+    )
     p.add_argument("old", metavar="OLD", help="snapshot file, release version, 'current' or 'live'")
     p.add_argument("new", metavar="NEW", help="snapshot file, release version, 'current' or 'live'")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -65,7 +65,9 @@ class Deprecation:
 REGISTRY: list[Deprecation] = []
 
 
-def check_policy(since: str, removed_in: str, *, minimum_minors: int = MINIMUM_DEPRECATION_MINORS, what: str = "") -> None:
+def check_policy(
+    since: str, removed_in: str, *, minimum_minors: int = MINIMUM_DEPRECATION_MINORS, what: str = ""
+) -> None:
     """Raises ``ValueError`` if ``removed_in`` comes too soon after ``since`` for the policy."""
     parse_version(since)
     parse_version(removed_in)
@@ -130,9 +132,7 @@ def deprecated_object(
                 "below @deprecated_object so that type checkers see the deprecation"
             )
         if static_message != message:
-            raise ValueError(
-                f"{_symbol(obj)}: the PEP 702 message {static_message!r} differs from {message!r}"
-            )
+            raise ValueError(f"{_symbol(obj)}: the PEP 702 message {static_message!r} differs from {message!r}")
         REGISTRY.append(Deprecation("object", public, since, removed_in, instead))
 
         def warn() -> None:
@@ -247,7 +247,9 @@ class MovedName:
 MOVED_NAMES: dict[str, MovedName] = {}
 
 
-def register_moved_name(old: str, new: str, *, since: str, removed_in: str, minimum_minors: int = MOVED_NAME_MINORS) -> None:
+def register_moved_name(
+    old: str, new: str, *, since: str, removed_in: str, minimum_minors: int = MOVED_NAME_MINORS
+) -> None:
     """Adds a row to :data:`MOVED_NAMES` (and the registry) after checking the policy."""
     check_policy(since, removed_in, minimum_minors=minimum_minors, what=f"moved name {old}")
     MOVED_NAMES[old] = MovedName(old, new, since, removed_in)
@@ -317,8 +319,14 @@ def migrate_state_dict(*migrations: StateDictMigration) -> Callable[[type[T]], t
                 )
             check_policy(migration.since, migration.removed_in, what=f"state-dict layout {migration.from_version}")
             REGISTRY.append(
-                Deprecation("state-dict", f"{_symbol(cls)}@v{migration.from_version}", migration.since,
-                            migration.removed_in, None, ", ".join(f"{a}->{b}" for a, b in migration.renames.items()))
+                Deprecation(
+                    "state-dict",
+                    f"{_symbol(cls)}@v{migration.from_version}",
+                    migration.since,
+                    migration.removed_in,
+                    None,
+                    ", ".join(f"{a}->{b}" for a, b in migration.renames.items()),
+                )
             )
         original = cls._load_from_state_dict  # type: ignore[attr-defined]
 

@@ -59,7 +59,9 @@ def _param_lines(signature: dict[str, Any], indent: str) -> list[str]:
         if p["default"] is not None:
             text += f" = {p['default']}"
         lines.append(f"{indent}param {text}")
-        if kind == "positional-only" and (index + 1 == len(parameters) or parameters[index + 1]["kind"] != "positional-only"):
+        if kind == "positional-only" and (
+            index + 1 == len(parameters) or parameters[index + 1]["kind"] != "positional-only"
+        ):
             lines.append(f"{indent}param /")
     if signature.get("returns") is not None:
         lines.append(f"{indent}returns {signature['returns']}")
@@ -136,15 +138,22 @@ def render_text(snapshot: Snapshot) -> str:
 
 
 def render_json(snapshot: Snapshot) -> str:
-    return json.dumps({"version": snapshot["version"], "objects": dict(sorted(snapshot["objects"].items()))},
-                      indent=2, sort_keys=False) + "\n"
+    return (
+        json.dumps(
+            {"version": snapshot["version"], "objects": dict(sorted(snapshot["objects"].items()))},
+            indent=2,
+            sort_keys=False,
+        )
+        + "\n"
+    )
 
 
 # --------------------------------------------------------------------------- parsing
 
 
-def _parse_tokens(text: str, *, mappings: tuple[str, ...] = (), lists: tuple[str, ...] = (),
-                  ints: tuple[str, ...] = ()) -> dict[str, Any]:
+def _parse_tokens(
+    text: str, *, mappings: tuple[str, ...] = (), lists: tuple[str, ...] = (), ints: tuple[str, ...] = ()
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for token in text.split():
         key, _, value = token.partition("=")
@@ -177,8 +186,9 @@ def _parse_param(text: str, parameters: list[dict[str, Any]], state: dict[str, A
         state["keyword_only"] = True
     else:
         kind = "keyword-only" if state.get("keyword_only") else "positional-or-keyword"
-    parameters.append({"name": name, "kind": kind, "annotation": annotation if colon else None,
-                       "default": default if sep else None})
+    parameters.append(
+        {"name": name, "kind": kind, "annotation": annotation if colon else None, "default": default if sep else None}
+    )
 
 
 def _parse_shape(text: str) -> list[int]:
@@ -232,7 +242,12 @@ def parse_text(text: str) -> Snapshot:
             elif key == "deprecated-param":
                 name, _, tokens = rest.partition(" ")
                 facts.setdefault("deprecated_parameters", {})[name] = {
-                    "since": None, "removed_in": None, "instead": None, "detail": None, **_parse_tokens(tokens)}
+                    "since": None,
+                    "removed_in": None,
+                    "instead": None,
+                    "detail": None,
+                    **_parse_tokens(tokens),
+                }
             elif key == "member":
                 head, colon, annotation = rest.partition(" : ")
                 parts = head.split()
@@ -244,14 +259,19 @@ def parse_text(text: str) -> Snapshot:
                 facts["state_dict_version"] = None if rest == "None" else int(rest)
             elif key == "state_dict_migration":
                 facts.setdefault("state_dict_migrations", []).append(
-                    _parse_tokens(rest, mappings=("renames",), lists=("drops",), ints=("from_version",)))
+                    _parse_tokens(rest, mappings=("renames",), lists=("drops",), ints=("from_version",))
+                )
             elif key == "state_dict":
                 parts = rest.split()
                 schema = facts.setdefault("state_dict", {}).setdefault(parts[0], {})
                 if parts[1:] == ["-"]:
                     continue
-                schema[parts[1]] = {"role": parts[2], "dtype": "" if parts[3] == "-" else parts[3],
-                                    "shape": _parse_shape(parts[4]), "persistent": "non-persistent" not in parts[5:]}
+                schema[parts[1]] = {
+                    "role": parts[2],
+                    "dtype": "" if parts[3] == "-" else parts[3],
+                    "shape": _parse_shape(parts[4]),
+                    "persistent": "non-persistent" not in parts[5:],
+                }
             else:
                 raise ValueError(f"unknown fact {key!r}")
         except (ValueError, AssertionError, IndexError, KeyError, TypeError) as error:

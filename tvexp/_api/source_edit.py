@@ -19,8 +19,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["promote", "deprecate", "promotion_problems", "find_public", "edit_marker", "remove_export",
-           "add_export", "add_moved_name_row", "add_deprecation_decorators"]
+__all__ = [
+    "promote",
+    "deprecate",
+    "promotion_problems",
+    "find_public",
+    "edit_marker",
+    "remove_export",
+    "add_export",
+    "add_moved_name_row",
+    "add_deprecation_decorators",
+]
 
 PROMOTION_TARGET = {
     "tvexp.prototype": "tvexp.stable",
@@ -52,7 +61,9 @@ def find_public(name: str, namespaces: tuple[str, ...]) -> tuple[str, str, Any]:
     if not found:
         raise Refusal(f"{name!r} is not exported by any of {', '.join(candidates or namespaces)}")
     if len(found) > 1:
-        raise Refusal(f"{name!r} is ambiguous: {', '.join(f'{ns}.{short}' for ns, short, _ in found)}; pass the full path")
+        raise Refusal(
+            f"{name!r} is ambiguous: {', '.join(f'{ns}.{short}' for ns, short, _ in found)}; pass the full path"
+        )
     return found[0]
 
 
@@ -118,7 +129,7 @@ def _fix_import(text: str, module: str, *, add: str | None = None, remove: str |
                 names.remove(remove)
             replacement = _format_import(module, sorted(names, key=lambda n: (n.lower(), n))) if names else ""
             assert node.end_lineno is not None
-            lines[node.lineno - 1:node.end_lineno] = [replacement]
+            lines[node.lineno - 1 : node.end_lineno] = [replacement]
             return "".join(lines)
     if add is None:
         return text
@@ -145,7 +156,7 @@ def _insert_import(text: str, statement: str) -> str:
     if key.split(".")[0] == "tvexp" and ours:
         following = next((n for n in ours if module_of(n) > key), None)
         if following is not None:
-            lines[following.lineno - 1:following.lineno - 1] = [statement]
+            lines[following.lineno - 1 : following.lineno - 1] = [statement]
             return "".join(lines)
         at = ours[-1].end_lineno or ours[-1].lineno
     else:
@@ -234,8 +245,9 @@ def _all_named(tree: ast.Module, name: str) -> ast.List:
     raise Refusal(f"no literal {name} list")
 
 
-def add_deprecation_decorators(path: Path, name: str, *, since: str, removed_in: str, instead: str | None,
-                               public: str) -> None:
+def add_deprecation_decorators(
+    path: Path, name: str, *, since: str, removed_in: str, instead: str | None, public: str
+) -> None:
     """Writes ``@deprecated_object(...)`` and ``@typing_extensions.deprecated(...)`` right above ``name``."""
     from tvexp._api.deprecation import _message
 
@@ -249,7 +261,7 @@ def add_deprecation_decorators(path: Path, name: str, *, since: str, removed_in:
         f'{indent}@deprecated_object(since="{since}", removed_in="{removed_in}"{instead_text}, name="{public}")\n',
         f"{indent}@typing_extensions.deprecated({_quote(message)}, category=None)\n",
     ]
-    lines[node.lineno - 1:node.lineno - 1] = new_lines
+    lines[node.lineno - 1 : node.lineno - 1] = new_lines
     text = "".join(lines)
     if not re.search(r"^import typing_extensions$", text, re.MULTILINE):
         text = _insert_import(text, "import typing_extensions\n")
@@ -268,8 +280,12 @@ def update_references(directory: Path, namespace: str, target: str, name: str) -
     for path in sorted(directory.glob("*.py")):
         text = path.read_text(encoding="utf-8")
         new = re.sub(rf"\b{re.escape(namespace)}\.{re.escape(name)}\b", f"{target}.{name}", text)
-        new = re.sub(rf"^(\s*)from {re.escape(namespace)} import {re.escape(name)}$", rf"\1from {target} import {name}",
-                     new, flags=re.MULTILINE)
+        new = re.sub(
+            rf"^(\s*)from {re.escape(namespace)} import {re.escape(name)}$",
+            rf"\1from {target} import {name}",
+            new,
+            flags=re.MULTILINE,
+        )
         if namespace == "tvexp.prototype":
             new = re.sub(rf"\b_{old_short}\((['\"]){re.escape(name)}\1", rf"_{new_short}(\1{name}\1", new)
         if new != text:
@@ -280,10 +296,16 @@ def update_references(directory: Path, namespace: str, target: str, name: str) -
 
 def remaining_references(root: Path, namespace: str, name: str) -> list[str]:
     """``file:line`` of other mentions of the old path in the source tree (for the developer to review)."""
-    pattern = re.compile(rf"\b{re.escape(namespace)}\.{re.escape(name)}\b|from {re.escape(namespace)} import .*\b{re.escape(name)}\b")
+    pattern = re.compile(
+        rf"\b{re.escape(namespace)}\.{re.escape(name)}\b|from {re.escape(namespace)} import .*\b{re.escape(name)}\b"
+    )
     hits = []
     for folder in ("tests", "examples", "docs"):
-        for path in sorted((root / folder).rglob("*.py")) + sorted((root / folder).rglob("*.rst")) + sorted((root / folder).rglob("*.md")):
+        for path in (
+            sorted((root / folder).rglob("*.py"))
+            + sorted((root / folder).rglob("*.rst"))
+            + sorted((root / folder).rglob("*.md"))
+        ):
             for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
                 if pattern.search(line):
                     hits.append(f"{path.relative_to(root)}:{number}")
@@ -301,13 +323,18 @@ def _prototype_objects(value: Any) -> list[str]:
     from tvexp._api.tiers import tier_of
 
     if isinstance(value, functools.partial):
-        return _prototype_objects(value.func) + [n for a in (*value.args, *value.keywords.values()) for n in _prototype_objects(a)]
+        return _prototype_objects(value.func) + [
+            n for a in (*value.args, *value.keywords.values()) for n in _prototype_objects(a)
+        ]
     if isinstance(value, (tuple, list)):
         return [n for item in value for n in _prototype_objects(item)]
     if isinstance(value, type) or callable(value):
         classes = value.__mro__ if isinstance(value, type) else (value,)
-        return [f"{c.__module__}.{c.__qualname__}" for c in classes
-                if (tier := tier_of(c)) is not None and tier.level == "prototype"]
+        return [
+            f"{c.__module__}.{c.__qualname__}"
+            for c in classes
+            if (tier := tier_of(c)) is not None and tier.level == "prototype"
+        ]
     return []
 
 
@@ -321,7 +348,7 @@ def _prototype_names() -> set[str]:
     return names
 
 
-def promotion_problems(namespace: str, short: str, obj: Any, *, conformance: bool = True) -> list[str]:
+def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> list[str]:
     """Why ``obj`` cannot be promoted (empty when it can)."""
     import torch
 
@@ -365,9 +392,13 @@ def promotion_problems(namespace: str, short: str, obj: Any, *, conformance: boo
                 if not path:
                     continue
                 for dependency in _prototype_objects(type(sub)):
-                    problems.append(f"its reference configuration {case.id} builds the prototype sub-layer {path} ({dependency})")
+                    problems.append(
+                        f"its reference configuration {case.id} builds the prototype sub-layer {path} ({dependency})"
+                    )
         if not cases and not loss_cases:
-            problems.append(f"it has no case in the conformance table (tvexp/_conformance/): add a LayerCase for {short}")
+            problems.append(
+                f"it has no case in the conformance table (tvexp/_conformance/): add a LayerCase for {short}"
+            )
         if conformance:
             from tvexp._conformance.checks import failures, run_conformance
 
@@ -432,7 +463,7 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
             raise Refusal(f"--since={since} is before the next release {next_release(tvexp.__version__)}")
         before = live_snapshot()
         print(f"checking {namespace}.{short} for promotion (docstring, prototype dependencies, conformance battery)...")
-        problems = promotion_problems(namespace, short, obj, conformance=not skip_conformance)
+        problems = promotion_problems(short, obj, conformance=not skip_conformance)
         if problems:
             raise Refusal(f"refusing to promote {namespace}.{short}:\n" + "\n".join(f"  - {p}" for p in problems))
         target_namespace = PROMOTION_TARGET[namespace]
@@ -441,7 +472,7 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
         edit_marker(source_path, definition_name, old="prototype", new="stable", since=since)
         remove_export(_module_file(namespace), short, defining_module)
         add_export(_module_file(target_namespace), short, defining_module)
-        print(f"{source_path}: @prototype -> @stable(since=\"{since}\")")
+        print(f'{source_path}: @prototype -> @stable(since="{since}")')
         print(f"{namespace} -> {target_namespace}: moved {short!r} between the __all__ lists and imports")
         for path in update_references(_package_root() / "_conformance", namespace, target_namespace, short):
             print(f"{path}: the conformance table now builds {target_namespace}.{short}")
@@ -451,8 +482,10 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
             removed_in = f"{version.major}.{version.minor + 1}.0"
             row = (f"{namespace}:{short}", f"{target_namespace}:{short}", since, removed_in)
             add_moved_name_row(_package_root() / "_api" / "moved_names.py", row)
-            print(f"moved names: {namespace}.{short} keeps working (warning, same object) until {removed_in} "
-                  f"(released as prototype in {', '.join(releases)})")
+            print(
+                f"moved names: {namespace}.{short} keeps working (warning, same object) until {removed_in} "
+                f"(released as prototype in {', '.join(releases)})"
+            )
         else:
             print(f"moved names: none needed ({namespace}.{short} was never in a release)")
         rewrite_snapshot_and_print_diff(before)
@@ -485,8 +518,9 @@ def deprecate(name: str, *, removed_in: str, instead: str | None = None) -> int:
             raise Refusal(str(error)) from None
         before = live_snapshot()
         source_path, definition_name = _source_of(obj)
-        add_deprecation_decorators(source_path, definition_name, since=since, removed_in=removed_in,
-                                   instead=instead, public=public)
+        add_deprecation_decorators(
+            source_path, definition_name, since=since, removed_in=removed_in, instead=instead, public=public
+        )
         print(f"{source_path}: {public} deprecated since {since}, removed in {removed_in}")
         rewrite_snapshot_and_print_diff(before)
         return 0

@@ -135,8 +135,10 @@ def signature_facts(obj: Any, *, drop_first: bool = False) -> dict[str, Any] | N
     if signature is None:
         return None
     parameters = list(signature.parameters.values())
-    if drop_first and parameters and parameters[0].kind in (
-        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
+    if (
+        drop_first
+        and parameters
+        and parameters[0].kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ):
         parameters = parameters[1:]
     return {
@@ -172,15 +174,22 @@ def _parameter_markers(fn: Any) -> tuple[dict[str, str], dict[str, dict[str, Any
         for name, tier in (getattr(link, "__tvexp_prototype_parameters__", None) or {}).items():
             prototype.setdefault(name, tier.since)
         for name, record in (getattr(link, "__tvexp_deprecated_parameters__", None) or {}).items():
-            deprecated.setdefault(name, {
-                "since": record.since, "removed_in": record.removed_in,
-                "instead": record.instead, "detail": record.detail,
-            })
+            deprecated.setdefault(
+                name,
+                {
+                    "since": record.since,
+                    "removed_in": record.removed_in,
+                    "instead": record.instead,
+                    "detail": record.detail,
+                },
+            )
     return prototype, deprecated
 
 
 def _deprecation(obj: Any) -> dict[str, Any] | None:
-    record = vars(obj).get("__tvexp_deprecation__") if isinstance(obj, type) else getattr(obj, "__tvexp_deprecation__", None)
+    record = (
+        vars(obj).get("__tvexp_deprecation__") if isinstance(obj, type) else getattr(obj, "__tvexp_deprecation__", None)
+    )
     if record is None:
         return None
     return {"since": record.since, "removed_in": record.removed_in, "instead": record.instead}
@@ -213,7 +222,9 @@ def _members(cls: type, own: frozenset[str] = frozenset({"tvexp"})) -> dict[str,
         kind = _member_kind(raw)
         facts: dict[str, Any] = {"kind": kind, "origin": origin}
         target = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
-        facts["abstract"] = bool(getattr(target, "__isabstractmethod__", False) or getattr(raw, "__isabstractmethod__", False))
+        facts["abstract"] = bool(
+            getattr(target, "__isabstractmethod__", False) or getattr(raw, "__isabstractmethod__", False)
+        )
         ours = owner.__module__.split(".")[0] in own
         if ours and kind in ("method", "staticmethod", "classmethod"):
             signature = signature_facts(target, drop_first=kind != "staticmethod")
@@ -232,8 +243,12 @@ def _members(cls: type, own: frozenset[str] = frozenset({"tvexp"})) -> dict[str,
             continue
         for name, annotation in vars(klass).get("__annotations__", {}).items():
             if not name.startswith("_") and name not in members:
-                members[name] = {"kind": "attribute", "origin": qualified(klass), "abstract": False,
-                                 "annotation": render_annotation(annotation)}
+                members[name] = {
+                    "kind": "attribute",
+                    "origin": qualified(klass),
+                    "abstract": False,
+                    "annotation": render_annotation(annotation),
+                }
     return members
 
 
@@ -255,16 +270,23 @@ def _reference_cases(cls: type, public_name: str) -> list[Any]:
 def _state_dict_schema(module: Any) -> dict[str, dict[str, Any]]:
     schema: dict[str, dict[str, Any]] = {}
     for name, parameter in module.named_parameters(remove_duplicate=False):
-        schema[name] = {"role": "parameter", "dtype": str(parameter.dtype).replace("torch.", ""),
-                        "shape": list(parameter.shape), "persistent": True}
+        schema[name] = {
+            "role": "parameter",
+            "dtype": str(parameter.dtype).replace("torch.", ""),
+            "shape": list(parameter.shape),
+            "persistent": True,
+        }
     for prefix, submodule in module.named_modules(remove_duplicate=False):
         for name, buffer in submodule._buffers.items():
             if buffer is None:
                 continue
             key = f"{prefix}.{name}" if prefix else name
-            schema[key] = {"role": "buffer", "dtype": str(buffer.dtype).replace("torch.", ""),
-                           "shape": list(buffer.shape),
-                           "persistent": name not in submodule._non_persistent_buffers_set}
+            schema[key] = {
+                "role": "buffer",
+                "dtype": str(buffer.dtype).replace("torch.", ""),
+                "shape": list(buffer.shape),
+                "persistent": name not in submodule._non_persistent_buffers_set,
+            }
     for key in module.state_dict():
         if key not in schema:  # extra state or custom state_dict entries
             schema[key] = {"role": "extra", "dtype": "", "shape": [], "persistent": True}
@@ -278,13 +300,18 @@ def _instance_attributes(module: Any) -> dict[str, dict[str, Any]]:
     for registry in (module._modules, module._parameters, module._buffers):
         values.update({k: v for k, v in registry.items() if not k.startswith("_") and v is not None})
     for name, value in sorted(values.items()):
-        attributes[name] = {"kind": "attribute", "origin": "instance", "abstract": False,
-                            "annotation": qualified(type(value))}
+        attributes[name] = {
+            "kind": "attribute",
+            "origin": "instance",
+            "abstract": False,
+            "annotation": qualified(type(value)),
+        }
     return attributes
 
 
-def _object_facts(obj: Any, symbol: str, tier: str, since: str | None,
-                  own: frozenset[str] = frozenset({"tvexp"})) -> dict[str, Any]:
+def _object_facts(
+    obj: Any, symbol: str, tier: str, since: str | None, own: frozenset[str] = frozenset({"tvexp"})
+) -> dict[str, Any]:
     import torch
 
     facts: dict[str, Any] = {"tier": tier, "since": since}
@@ -318,8 +345,13 @@ def _object_facts(obj: Any, symbol: str, tier: str, since: str | None,
         if issubclass(obj, torch.nn.Module):
             facts["state_dict_version"] = getattr(obj, "_version", None)
             facts["state_dict_migrations"] = [
-                {"from_version": m.from_version, "renames": dict(m.renames), "drops": list(m.drops),
-                 "since": m.since, "removed_in": m.removed_in}
+                {
+                    "from_version": m.from_version,
+                    "renames": dict(m.renames),
+                    "drops": list(m.drops),
+                    "since": m.since,
+                    "removed_in": m.removed_in,
+                }
                 for m in getattr(obj, "__tvexp_state_dict_migrations__", ())
             ]
             schemas: dict[str, Any] = {}
@@ -346,8 +378,9 @@ def _build_quietly(build: Any) -> Any:
 # --------------------------------------------------------------------------- the whole surface
 
 
-def collect(namespaces: dict[str, str] | None = None, core: dict[str, str] | None = None,
-            moved_names: Any = None) -> Surface:
+def collect(
+    namespaces: dict[str, str] | None = None, core: dict[str, str] | None = None, moved_names: Any = None
+) -> Surface:
     """The live public surface: ``symbol -> facts``, sorted by symbol.
 
     ``namespaces`` (public namespace -> tier), ``core`` (core symbol -> since) and ``moved_names``

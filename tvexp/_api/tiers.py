@@ -58,9 +58,7 @@ class Tier:
             raise ValueError(f"tier level must be 'stable' or 'prototype', got {self.level!r}")
         version = parse_version(self.since)
         if version.dev is not None:
-            raise ValueError(
-                f"since={self.since!r} must be a release (e.g. '0.2.0'), not a development version"
-            )
+            raise ValueError(f"since={self.since!r} must be a release (e.g. '0.2.0'), not a development version")
 
 
 def tier_of(obj: Any) -> Tier | None:

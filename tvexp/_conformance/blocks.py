@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from tvexp._conformance.builders import _prototype, v3_squeeze_excitation
-from tvexp._conformance.builders import _stable  # noqa: F401  (`tvexp-api promote` retargets cases to it)
+from tvexp._conformance.builders import (
+    _prototype,
+    _stable,  # noqa: F401  (`tvexp-api promote` retargets cases to it)
+    v3_squeeze_excitation,
+)
 from tvexp._conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
@@ -64,16 +67,32 @@ LAYER_CASES: list[LayerCase] = [
     ),
     LayerCase(
         id="InvertedResidual/mobilenet_v3-se-hardswish-stride2",
-        build=_prototype("InvertedResidual", 16, 24, 2, expanded_channels=72, kernel_size=5,
-                         activation_layer=nn.Hardswish, se_layer=v3_squeeze_excitation, layout="mobilenet_v3"),
+        build=_prototype(
+            "InvertedResidual",
+            16,
+            24,
+            2,
+            expanded_channels=72,
+            kernel_size=5,
+            activation_layer=nn.Hardswish,
+            se_layer=v3_squeeze_excitation,
+            layout="mobilenet_v3",
+        ),
         inputs=lambda: (randn(2, 16, 8, 8, seed=47),),
         output_shape=(2, 24, 4, 4),
         tags=frozenset({"onnx"}),
     ),
     LayerCase(
         id="InvertedResidual/mobilenet_v3-stochastic-depth",
-        build=_prototype("InvertedResidual", 16, 16, expanded_channels=48, layout="mobilenet_v3",
-                         activation_layer=nn.ReLU, stochastic_depth_prob=0.2),
+        build=_prototype(
+            "InvertedResidual",
+            16,
+            16,
+            expanded_channels=48,
+            layout="mobilenet_v3",
+            activation_layer=nn.ReLU,
+            stochastic_depth_prob=0.2,
+        ),
         inputs=lambda: (randn(4, 16, 6, 6, seed=48),),
         output_shape=(4, 16, 6, 6),
         stochastic=True,

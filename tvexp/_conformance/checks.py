@@ -17,7 +17,6 @@ import copy
 import io
 import itertools
 import pickle
-
 import warnings
 from typing import Any, Callable, Iterable, Iterator
 
@@ -38,36 +37,46 @@ _JIT_SCRIPT_DEPRECATION = r"`?torch\.jit\.script(_method)?`? is deprecated"
 
 # --------------------------------------------------------------------------------------- helpers
 
+
 def build(case: LayerCase, seed: int = 0) -> nn.Module:
     """The case's layer, built under a seeded RNG, in the mode the battery compares in."""
     module = construct(case, seed)
     return module.eval() if case.stochastic else module.train()
+
 
 def construct(case: LayerCase, seed: int = 0) -> nn.Module:
     """The case's layer under a seeded RNG, without prototype warnings (the battery is not a user)."""
     with internal_construction():
         return seeded(case.build, seed)
 
+
 def inputs_of(case: LayerCase) -> tuple[Any, ...]:
     return tuple(case.inputs())
+
 
 def tensors(value: Any) -> list[Tensor]:
     return [leaf for leaf in tree_leaves(value) if isinstance(leaf, Tensor)]
 
+
 def cast(inputs: Iterable[Any], dtype: torch.dtype) -> tuple[Any, ...]:
     return tuple(x.to(dtype) if isinstance(x, Tensor) and x.is_floating_point() else x for x in inputs)
 
-def assert_close(actual: Any, expected: Any, what: str, *, rtol: float | None = None,
-                 atol: float | None = None) -> None:
+
+def assert_close(
+    actual: Any, expected: Any, what: str, *, rtol: float | None = None, atol: float | None = None
+) -> None:
     torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, msg=lambda detail: f"{what}: {detail}")
+
 
 def assert_finite(value: Any, what: str) -> None:
     for tensor in tensors(value):
         if tensor.is_floating_point() or tensor.is_complex():
             assert torch.isfinite(tensor).all(), f"{what} has non-finite values"
 
+
 def state_snapshot(module: nn.Module) -> dict[str, Tensor]:
     return {key: value.detach().clone() for key, value in module.state_dict().items()}
+
 
 def perturb(module: nn.Module, seed: int = 123) -> nn.Module:
     """Moves every floating parameter and buffer away from its initial value, keeping signs.
@@ -83,15 +92,18 @@ def perturb(module: nn.Module, seed: int = 123) -> nn.Module:
                 tensor.mul_(1 + 0.1 * noise).add_(0.01 * noise)
     return module
 
+
 def rebatched(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
     """The same inputs with twice the batch size (so a dynamic batch dimension is exercised)."""
     return tuple(torch.cat([x, x.flip(0)]) if isinstance(x, Tensor) and x.dim() > 0 else x for x in inputs)
+
 
 def dynamic_shapes(case: LayerCase, inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
     if not case.dynamic_batch:
         return None
     batch = torch.export.Dim("batch", min=2)
     return tuple({0: batch} if isinstance(x, Tensor) and x.dim() > 0 else None for x in inputs)
+
 
 def memory_format_for(inputs: tuple[Any, ...]) -> torch.memory_format | None:
     """``channels_last``/``channels_last_3d`` for a case whose first input is 4-d/5-d, else ``None``."""
@@ -100,11 +112,11 @@ def memory_format_for(inputs: tuple[Any, ...]) -> torch.memory_format | None:
         return {4: torch.channels_last, 5: torch.channels_last_3d}.get(first.dim())
     return None
 
+
 def tracks_running_statistics(module: nn.Module) -> bool:
     """Whether train and eval outputs differ by design (a norm with running statistics)."""
-    return any(
-        isinstance(sub, nn.modules.batchnorm._NormBase) and sub.track_running_stats for sub in module.modules()
-    )
+    return any(isinstance(sub, nn.modules.batchnorm._NormBase) and sub.track_running_stats for sub in module.modules())
+
 
 def is_pure_regulariser(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> bool:
     """A stochastic layer without state whose output has the input's shape (dropout-like).
@@ -120,6 +132,7 @@ def is_pure_regulariser(module: nn.Module, inputs: tuple[Any, ...], output: Any)
         and output.shape == inputs[0].shape
     )
 
+
 @contextlib.contextmanager
 def ignoring_jit_script_deprecation() -> Iterator[None]:
     """Ignores torch's own deprecation of scripting, and no other warning.
@@ -132,6 +145,7 @@ def ignoring_jit_script_deprecation() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=_JIT_SCRIPT_DEPRECATION, category=FutureWarning)
         yield
 
+
 def reset_all_parameters(module: nn.Module) -> None:
     """Calls ``reset_parameters`` on every submodule, children before their parents.
 
@@ -143,7 +157,9 @@ def reset_all_parameters(module: nn.Module) -> None:
         if callable(reset):
             reset()
 
+
 # ---------------------------------------------------------------------------------------- checks
+
 
 def check_shape(case: LayerCase) -> None:
     module = build(case)
@@ -157,6 +173,7 @@ def check_shape(case: LayerCase) -> None:
             f"{mode} output shape {tuple(output.shape)}, expected {tuple(case.output_shape)}"
         )
         assert_finite(output, f"{mode} output")
+
 
 def check_gradients(case: LayerCase) -> None:
     module = construct(case).train()
@@ -182,6 +199,7 @@ def check_gradients(case: LayerCase) -> None:
             assert x.grad is not None, f"no gradient reached input {index}"
             assert_finite(x.grad, f"gradient of input {index}")
 
+
 def check_float64(case: LayerCase) -> None:
     module = build(case)
     inputs = inputs_of(case)
@@ -192,6 +210,7 @@ def check_float64(case: LayerCase) -> None:
         if tensor.is_floating_point():
             assert tensor.dtype == torch.float64, f"float64 module and input gave a {tensor.dtype} output"
     assert_close(cast((output,), torch.float32)[0], expected, "float64 output vs float32 output", **_DTYPE_TOLERANCE)
+
 
 def check_bfloat16(case: LayerCase) -> None:
     module = build(case)
@@ -204,6 +223,7 @@ def check_bfloat16(case: LayerCase) -> None:
     assert tuple(output.shape) == tuple(case.output_shape), f"bfloat16 output shape {tuple(output.shape)}"
     assert_finite(output, "bfloat16 output")
 
+
 def check_state_dict(case: LayerCase) -> None:
     source = perturb(build(case, seed=0))
     target = build(case, seed=1)
@@ -214,6 +234,7 @@ def check_state_dict(case: LayerCase) -> None:
     inputs = inputs_of(case)
     with torch.no_grad():
         assert_close(target(*inputs), source(*inputs), "output after state_dict round trip")
+
 
 def check_pickle(case: LayerCase) -> None:
     module = perturb(build(case))
@@ -227,6 +248,7 @@ def check_pickle(case: LayerCase) -> None:
         assert_close(restored(*inputs), expected, "output after pickle round trip")
         assert_close(duplicate(*inputs), expected, "output after copy.deepcopy")
 
+
 def check_script(case: LayerCase) -> None:
     module = build(case)
     with ignoring_jit_script_deprecation():
@@ -234,6 +256,7 @@ def check_script(case: LayerCase) -> None:
     inputs = inputs_of(case)
     with torch.no_grad():
         assert_close(scripted(*inputs), module(*inputs), "torch.jit.script output vs eager")
+
 
 def check_export(case: LayerCase) -> None:
     module = construct(case).eval()
@@ -249,6 +272,7 @@ def check_export(case: LayerCase) -> None:
                 assert_close(program(*larger), module(*larger), "torch.export output at another batch size")
     finally:
         torch._dynamo.reset()
+
 
 def check_compile(case: LayerCase) -> None:
     module = build(case)
@@ -275,6 +299,7 @@ def check_compile(case: LayerCase) -> None:
     finally:
         torch._dynamo.reset()
 
+
 def check_inductor(case: LayerCase) -> None:
     module = build(case)
     inputs = inputs_of(case)
@@ -282,6 +307,7 @@ def check_inductor(case: LayerCase) -> None:
     # Inductor's first use imports torch modules that call torch.jit.script_method.
     with ignoring_jit_script_deprecation():
         _check_inductor(case, module, inputs)
+
 
 def _check_inductor(case: LayerCase, module: nn.Module, inputs: tuple[Any, ...]) -> None:
     try:
@@ -299,6 +325,7 @@ def _check_inductor(case: LayerCase, module: nn.Module, inputs: tuple[Any, ...])
     finally:
         torch._dynamo.reset()
 
+
 def check_fx(case: LayerCase) -> None:
     module = build(case)
     if case.stochastic:
@@ -307,6 +334,7 @@ def check_fx(case: LayerCase) -> None:
     inputs = inputs_of(case)
     with torch.no_grad():
         assert_close(traced(*inputs), module(*inputs), "torch.fx.symbolic_trace output vs eager")
+
 
 def check_onnx(case: LayerCase) -> None:
     import onnxruntime
@@ -322,9 +350,7 @@ def check_onnx(case: LayerCase) -> None:
     finally:
         torch._dynamo.reset()
     assert program is not None  # dynamo=True always returns an ONNXProgram
-    session = onnxruntime.InferenceSession(
-        program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
+    session = onnxruntime.InferenceSession(program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [argument.name for argument in session.get_inputs()]
     for sample in [inputs] + ([rebatched(inputs)] if case.dynamic_batch else []):
         feeds = dict(zip(names, (x.numpy() for x in sample if isinstance(x, Tensor))))
@@ -333,14 +359,14 @@ def check_onnx(case: LayerCase) -> None:
         actual = [torch.from_numpy(value) for value in session.run(None, feeds)]
         assert_close(actual, expected, f"onnxruntime output vs eager (batch {sample[0].shape[0]})", **_KERNEL_TOLERANCE)
 
+
 def check_channels_last(case: LayerCase) -> None:
     inputs = inputs_of(case)
     memory_format = memory_format_for(inputs)
     assert memory_format is not None, "channels_last needs a 4-d or 5-d first input"
     module = build(case)
     converted = tuple(
-        x.to(memory_format=memory_format) if isinstance(x, Tensor) and x.dim() == inputs[0].dim() else x
-        for x in inputs
+        x.to(memory_format=memory_format) if isinstance(x, Tensor) and x.dim() == inputs[0].dim() else x for x in inputs
     )
     with torch.no_grad():
         expected = copy.deepcopy(module)(*inputs)
@@ -352,6 +378,7 @@ def check_channels_last(case: LayerCase) -> None:
             f"output lost the channels_last memory format (strides {output.stride()}); "
             "declare expected_failures['channels_last'] if the layer's ops do not keep it"
         )
+
 
 def check_train_eval(case: LayerCase) -> None:
     module = construct(case)
@@ -368,7 +395,8 @@ def check_train_eval(case: LayerCase) -> None:
             assert_close(state_snapshot(module), before, "state after eval forwards (must not change)")
             module.train()
             assert_close(
-                seeded(lambda: module(*inputs), seed=3), seeded(lambda: module(*inputs), seed=3),
+                seeded(lambda: module(*inputs), seed=3),
+                seeded(lambda: module(*inputs), seed=3),
                 "train output under the same RNG seed (must be reproducible)",
             )
         elif tracks_running_statistics(module):
@@ -387,11 +415,13 @@ def check_train_eval(case: LayerCase) -> None:
             assert_close(eval_output, train_output, "eval output vs train output of a deterministic layer")
             assert_close(state_snapshot(module), before, "state after forwards (must not change)")
 
+
 def check_meta(case: LayerCase) -> None:
     with torch.device("meta"):
         module = construct(case)
     on_other_devices = [
-        name for name, tensor in itertools.chain(module.named_parameters(), module.named_buffers())
+        name
+        for name, tensor in itertools.chain(module.named_parameters(), module.named_buffers())
         if not tensor.is_meta
     ]
     assert not on_other_devices, f"not created on the meta device: {on_other_devices}"
@@ -408,6 +438,7 @@ def check_meta(case: LayerCase) -> None:
     assert tuple(output.shape) == tuple(case.output_shape)
     assert_finite(output, "output of a module built on the meta device")
 
+
 def check_repr(case: LayerCase) -> None:
     module = build(case)
     text = repr(module)
@@ -416,6 +447,7 @@ def check_repr(case: LayerCase) -> None:
     assert module.extra_repr() or next(module.children(), None) is not None, (
         f"repr {text!r} names no hyperparameters: define extra_repr"
     )
+
 
 CHECK_FUNCTIONS: dict[str, Callable[[LayerCase], None]] = {
     "shape": check_shape,
@@ -437,6 +469,7 @@ CHECK_FUNCTIONS: dict[str, Callable[[LayerCase], None]] = {
 }
 SLOW_CHECKS = frozenset({"inductor", "onnx"})
 
+
 def applies(case: LayerCase, check: str) -> bool:
     """Whether ``check`` is run for ``case`` (tag-gated and input-dependent checks)."""
     if check in ("inductor", "onnx"):
@@ -445,9 +478,11 @@ def applies(case: LayerCase, check: str) -> bool:
         return memory_format_for(inputs_of(case)) is not None
     return True
 
+
 # What ``tvexp-api promote`` requires of every case of the object it promotes: the whole battery
 # (tag-gated checks run where the case is tagged).
 PROMOTION_CHECKS = CHECKS
+
 
 def run_conformance(case: LayerCase, checks: tuple[str, ...] = PROMOTION_CHECKS) -> dict[str, str]:
     """Runs ``checks`` on ``case``: ``check -> "passed" | "failed: ..." | "expected failure: ..." |
@@ -468,10 +503,14 @@ def run_conformance(case: LayerCase, checks: tuple[str, ...] = PROMOTION_CHECKS)
             outcomes[name] = "unexpectedly passed" if reason else "passed"
     return outcomes
 
+
 def failures(outcomes: dict[str, str]) -> dict[str, str]:
     """The outcomes that fail the battery: failures and declared limits that no longer hold.
 
     A declared limit (``expected failure``) passes the battery, as in the pytest battery's strict xfail.
     """
-    return {name: outcome for name, outcome in outcomes.items()
-            if outcome.startswith("failed") or outcome == "unexpectedly passed"}
+    return {
+        name: outcome
+        for name, outcome in outcomes.items()
+        if outcome.startswith("failed") or outcome == "unexpectedly passed"
+    }

@@ -63,16 +63,36 @@ _BOX_LOSSES = (
 
 LAYER_CASES: list[LayerCase] = []
 LOSS_CASES: list[LossCase] = [
-    LossCase("sigmoid_focal_loss/default", sigmoid_focal_loss, _binary_logits, module=SigmoidFocalLoss,
-             tags=frozenset({"inductor"})),
-    LossCase("sigmoid_focal_loss/no-alpha-gamma0-mean", sigmoid_focal_loss, _binary_logits,
-             kwargs={"alpha": -1, "gamma": 0, "reduction": "mean"}, module=SigmoidFocalLoss),
-    LossCase("sigmoid_focal_loss/sum", sigmoid_focal_loss, _binary_logits,
-             kwargs={"alpha": 0.6, "gamma": 1.5, "reduction": "sum"}, module=SigmoidFocalLoss),
+    LossCase(
+        "sigmoid_focal_loss/default",
+        sigmoid_focal_loss,
+        _binary_logits,
+        module=SigmoidFocalLoss,
+        tags=frozenset({"inductor"}),
+    ),
+    LossCase(
+        "sigmoid_focal_loss/no-alpha-gamma0-mean",
+        sigmoid_focal_loss,
+        _binary_logits,
+        kwargs={"alpha": -1, "gamma": 0, "reduction": "mean"},
+        module=SigmoidFocalLoss,
+    ),
+    LossCase(
+        "sigmoid_focal_loss/sum",
+        sigmoid_focal_loss,
+        _binary_logits,
+        kwargs={"alpha": 0.6, "gamma": 1.5, "reduction": "sum"},
+        module=SigmoidFocalLoss,
+    ),
     *[
-        LossCase(f"{name}/{reduction}", function, _box_pair, kwargs={"reduction": reduction}, module=module,
-                 tags=frozenset({"inductor"}) if reduction == "mean" and name == "complete_box_iou_loss"
-                 else frozenset())
+        LossCase(
+            f"{name}/{reduction}",
+            function,
+            _box_pair,
+            kwargs={"reduction": reduction},
+            module=module,
+            tags=frozenset({"inductor"}) if reduction == "mean" and name == "complete_box_iou_loss" else frozenset(),
+        )
         for name, function, module in _BOX_LOSSES
         for reduction in ("none", "mean", "sum")
     ],
@@ -81,12 +101,27 @@ LOSS_CASES: list[LossCase] = [
         for name, function, module in _BOX_LOSSES
     ],
     LossCase("softmax_focal_loss/default", softmax_focal_loss, _class_logits, module=SoftmaxFocalLoss),
-    LossCase("softmax_focal_loss/class-alpha-none", softmax_focal_loss, _class_logits,
-             kwargs={"alpha": [0.25, 0.5, 1.0, 1.0], "gamma": 1.0, "reduction": "none"}, module=SoftmaxFocalLoss),
-    LossCase("softmax_focal_loss/scalar-alpha-sum", softmax_focal_loss, _class_logits,
-             kwargs={"alpha": 0.5, "gamma": 0.0, "reduction": "sum"}, module=SoftmaxFocalLoss),
+    LossCase(
+        "softmax_focal_loss/class-alpha-none",
+        softmax_focal_loss,
+        _class_logits,
+        kwargs={"alpha": [0.25, 0.5, 1.0, 1.0], "gamma": 1.0, "reduction": "none"},
+        module=SoftmaxFocalLoss,
+    ),
+    LossCase(
+        "softmax_focal_loss/scalar-alpha-sum",
+        softmax_focal_loss,
+        _class_logits,
+        kwargs={"alpha": 0.5, "gamma": 0.0, "reduction": "sum"},
+        module=SoftmaxFocalLoss,
+    ),
     LossCase("dice_loss/binary", dice_loss, _binary_masks, module=DiceLoss),
-    LossCase("dice_loss/binary-same-shape-none", dice_loss, _binary_logits,
-             kwargs={"smooth": 0.5, "reduction": "none"}, module=DiceLoss),
+    LossCase(
+        "dice_loss/binary-same-shape-none",
+        dice_loss,
+        _binary_logits,
+        kwargs={"smooth": 0.5, "reduction": "none"},
+        module=DiceLoss,
+    ),
     LossCase("dice_loss/multiclass-sum", dice_loss, _class_logits, kwargs={"reduction": "sum"}, module=DiceLoss),
 ]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from tvexp._conformance.builders import _prototype, v3_squeeze_excitation
-from tvexp._conformance.builders import _stable  # noqa: F401  (`tvexp-api promote` retargets cases to it)
+from tvexp._conformance.builders import (
+    _prototype,
+    _stable,  # noqa: F401  (`tvexp-api promote` retargets cases to it)
+    v3_squeeze_excitation,
+)
 from tvexp._conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
@@ -55,8 +58,16 @@ LAYER_CASES: list[LayerCase] = [
     ),
     LayerCase(
         id="QuantizableInvertedResidual/v3-se-hardswish",
-        build=_prototype("QuantizableInvertedResidual", 8, 8, expanded_channels=24, kernel_size=5,
-                         activation_layer=nn.Hardswish, se_layer=v3_squeeze_excitation, layout="mobilenet_v3"),
+        build=_prototype(
+            "QuantizableInvertedResidual",
+            8,
+            8,
+            expanded_channels=24,
+            kernel_size=5,
+            activation_layer=nn.Hardswish,
+            se_layer=v3_squeeze_excitation,
+            layout="mobilenet_v3",
+        ),
         inputs=lambda: (randn(2, 8, 8, 8, seed=307),),
         output_shape=(2, 8, 8, 8),
     ),

@@ -13,22 +13,22 @@ __all__ = ["CHECKS", "LayerCase", "LossCase", "seeded", "randn"]
 # Every check the battery knows. An entry declares a known limit as ``expected_failures[check] = reason``;
 # the battery turns it into a strict xfail, so a limit that goes away is noticed too.
 CHECKS = (
-    "shape",          # output shape
-    "gradients",      # every parameter that requires grad receives a finite gradient
-    "float64",        # float64 module and input
-    "bfloat16",       # bfloat16 module and input
-    "state_dict",     # state_dict round trip into a differently initialised instance
-    "pickle",         # pickle and copy.deepcopy round trips
-    "script",         # torch.jit.script equals eager
-    "export",         # torch.export with a dynamic batch dimension equals eager
-    "compile",        # torch.compile(fullgraph=True, backend="eager"), zero graph breaks
-    "inductor",       # torch.compile(fullgraph=True) with inductor (only for cases tagged "inductor")
-    "fx",             # torch.fx.symbolic_trace equals eager
-    "onnx",           # dynamo ONNX export checked with onnxruntime (only for cases tagged "onnx")
+    "shape",  # output shape
+    "gradients",  # every parameter that requires grad receives a finite gradient
+    "float64",  # float64 module and input
+    "bfloat16",  # bfloat16 module and input
+    "state_dict",  # state_dict round trip into a differently initialised instance
+    "pickle",  # pickle and copy.deepcopy round trips
+    "script",  # torch.jit.script equals eager
+    "export",  # torch.export with a dynamic batch dimension equals eager
+    "compile",  # torch.compile(fullgraph=True, backend="eager"), zero graph breaks
+    "inductor",  # torch.compile(fullgraph=True) with inductor (only for cases tagged "inductor")
+    "fx",  # torch.fx.symbolic_trace equals eager
+    "onnx",  # dynamo ONNX export checked with onnxruntime (only for cases tagged "onnx")
     "channels_last",  # channels_last input gives the same result, and keeps the format where ops do
-    "train_eval",     # train/eval semantics as documented (deterministic layers: equal outputs)
-    "meta",           # construction on the meta device, then to_empty + reset_parameters
-    "repr",           # repr names the class and is not the bare default
+    "train_eval",  # train/eval semantics as documented (deterministic layers: equal outputs)
+    "meta",  # construction on the meta device, then to_empty + reset_parameters
+    "repr",  # repr names the class and is not the bare default
 )
 
 

@@ -31,16 +31,31 @@ class _Factory(TypedDict):
     dtype: torch.dtype | None
 
 
-def _conv3x3(in_channels: int, out_channels: int, stride: int, groups: int, dilation: int, device: _Device,
-             dtype: torch.dtype | None) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=dilation, groups=groups,
-                     bias=False, dilation=dilation, device=device, dtype=dtype)
+def _conv3x3(
+    in_channels: int,
+    out_channels: int,
+    stride: int,
+    groups: int,
+    dilation: int,
+    device: _Device,
+    dtype: torch.dtype | None,
+) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        bias=False,
+        dilation=dilation,
+        device=device,
+        dtype=dtype,
+    )
 
 
-def _conv1x1(in_channels: int, out_channels: int, stride: int, device: _Device,
-             dtype: torch.dtype | None) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False, device=device,
-                     dtype=dtype)
+def _conv1x1(in_channels: int, out_channels: int, stride: int, device: _Device, dtype: torch.dtype | None) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False, device=device, dtype=dtype)
 
 
 def _check_downsample(downsample: object) -> None:
@@ -48,8 +63,14 @@ def _check_downsample(downsample: object) -> None:
         raise TypeError(f"downsample must be an nn.Module instance or None, got {downsample!r}")
 
 
-def _projection(in_channels: int, out_channels: int, stride: int, norm_layer: LayerBuilder, device: _Device,
-                dtype: torch.dtype | None) -> nn.Sequential:
+def _projection(
+    in_channels: int,
+    out_channels: int,
+    stride: int,
+    norm_layer: LayerBuilder,
+    device: _Device,
+    dtype: torch.dtype | None,
+) -> nn.Sequential:
     """torchvision's shortcut projection; its keys are ``downsample.0`` (conv) and ``downsample.1`` (norm)."""
     return nn.Sequential(
         _conv1x1(in_channels, out_channels, stride, device, dtype),
@@ -134,8 +155,12 @@ class BasicBlock(nn.Module):
         device: _Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in ((in_channels, "in_channels"), (planes, "planes"), (stride, "stride"),
-                            (dilation, "dilation")):
+        for value, name in (
+            (in_channels, "in_channels"),
+            (planes, "planes"),
+            (stride, "stride"),
+            (dilation, "dilation"),
+        ):
             check_positive_int(value, name)
         if groups != 1 or base_width != 64:
             raise ValueError(
@@ -159,8 +184,11 @@ class BasicBlock(nn.Module):
         self.relu = build_activation(activation_layer, "activation_layer", True, device=device, dtype=dtype)
         self.conv2 = _conv3x3(planes, planes, 1, 1, dilation, device, dtype)
         self.bn2 = build_layer(norm, "norm_layer", planes, device=device, dtype=dtype)
-        self.se = (SqueezeExcitation(planes, _squeeze_channels(planes, se_ratio), device=device, dtype=dtype)
-                   if se_ratio > 0 else None)
+        self.se = (
+            SqueezeExcitation(planes, _squeeze_channels(planes, se_ratio), device=device, dtype=dtype)
+            if se_ratio > 0
+            else None
+        )
         if downsample is None and (stride != 1 or in_channels != self.out_channels):
             downsample = _projection(in_channels, self.out_channels, stride, norm, device, dtype)
         self.downsample = downsample

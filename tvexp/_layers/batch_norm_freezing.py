@@ -49,11 +49,12 @@ def _frozen(norm: nn.Module, path: str) -> nn.Module:
     return frozen
 
 
-def _unfrozen(frozen: nn.Module, path: str) -> nn.Module:
+def _unfrozen(frozen: nn.Module, _path: str) -> nn.Module:
     assert isinstance(frozen, _FrozenBatchNorm)  # _BATCH_NORM_BY_FROZEN's keys are all frozen batch norms
     reference = frozen.running_var
-    norm = _BATCH_NORM_BY_FROZEN[type(frozen)](frozen.num_features, eps=frozen.eps, device=reference.device,
-                                               dtype=reference.dtype)
+    norm = _BATCH_NORM_BY_FROZEN[type(frozen)](
+        frozen.num_features, eps=frozen.eps, device=reference.device, dtype=reference.dtype
+    )
     # Built with track_running_stats=True (the default), so the statistics exist.
     running_mean, running_var = norm.running_mean, norm.running_var
     assert running_mean is not None and running_var is not None
@@ -66,8 +67,12 @@ def _unfrozen(frozen: nn.Module, path: str) -> nn.Module:
     return norm
 
 
-def _convert(module: nn.Module, table: Mapping[type[nn.Module], type[nn.Module]],
-             convert: Callable[[nn.Module, str], nn.Module], path: str) -> nn.Module:
+def _convert(
+    module: nn.Module,
+    table: Mapping[type[nn.Module], type[nn.Module]],
+    convert: Callable[[nn.Module, str], nn.Module],
+    path: str,
+) -> nn.Module:
     if type(module) in table:
         return convert(module, path)
     for name, child in module.named_children():

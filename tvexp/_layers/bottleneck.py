@@ -96,8 +96,14 @@ class Bottleneck(nn.Module):
         device: _Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in ((in_channels, "in_channels"), (planes, "planes"), (stride, "stride"),
-                            (groups, "groups"), (base_width, "base_width"), (dilation, "dilation")):
+        for value, name in (
+            (in_channels, "in_channels"),
+            (planes, "planes"),
+            (stride, "stride"),
+            (groups, "groups"),
+            (base_width, "base_width"),
+            (dilation, "dilation"),
+        ):
             check_positive_int(value, name)
         width = int(planes * (base_width / 64.0)) * groups
         if width < groups:
@@ -123,9 +129,13 @@ class Bottleneck(nn.Module):
         self.conv3 = _conv1x1(width, self.out_channels, 1, device, dtype)
         self.bn3 = build_layer(norm, "norm_layer", self.out_channels, device=device, dtype=dtype)
         self.relu = build_activation(activation_layer, "activation_layer", True, device=device, dtype=dtype)
-        self.se = (SqueezeExcitation(self.out_channels, _squeeze_channels(self.out_channels, se_ratio),
-                                     device=device, dtype=dtype)
-                   if se_ratio > 0 else None)
+        self.se = (
+            SqueezeExcitation(
+                self.out_channels, _squeeze_channels(self.out_channels, se_ratio), device=device, dtype=dtype
+            )
+            if se_ratio > 0
+            else None
+        )
         if downsample is None and (stride != 1 or in_channels != self.out_channels):
             downsample = _projection(in_channels, self.out_channels, stride, norm, device, dtype)
         self.downsample = downsample

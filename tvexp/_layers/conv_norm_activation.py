@@ -114,12 +114,16 @@ class _ConvNormActivation(nn.Sequential):
 
         automatic_padding = padding is None
         if padding is None:
-            padding = _transposed_default_padding(kernel_size, dilation, dims) if transposed else _default_padding(
-                kernel_size, dilation
+            padding = (
+                _transposed_default_padding(kernel_size, dilation, dims)
+                if transposed
+                else _default_padding(kernel_size, dilation)
             )
         elif isinstance(padding, str):
             if transposed:
-                raise ValueError(f"padding must be an int or a tuple of ints for transposed convolutions, got {padding!r}")
+                raise ValueError(
+                    f"padding must be an int or a tuple of ints for transposed convolutions, got {padding!r}"
+                )
         else:
             _check_sizes(padding, "padding", minimum=0)
             _ntuple(padding, dims, "padding", allow_one=not transposed)
@@ -129,7 +133,13 @@ class _ConvNormActivation(nn.Sequential):
         conv_kwargs: dict[str, Any] = {}
         if transposed:
             conv_kwargs["output_padding"] = _transposed_output_padding(
-                output_padding, automatic_padding, kernel_size, stride, padding, dilation, dims  # type: ignore[arg-type]
+                output_padding,
+                automatic_padding,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                dims,  # type: ignore[arg-type]
             )
         layers: list[nn.Module] = [
             conv_layer(
@@ -260,8 +270,21 @@ class Conv2dNormActivation(_ConvNormActivation):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer, activation_layer,
-            dilation, inplace, bias, conv_layer=nn.Conv2d, dims=2, device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            conv_layer=nn.Conv2d,
+            dims=2,
+            device=device,
+            dtype=dtype,
         )
 
 
@@ -316,8 +339,21 @@ class Conv3dNormActivation(_ConvNormActivation):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer, activation_layer,
-            dilation, inplace, bias, conv_layer=nn.Conv3d, dims=3, device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            conv_layer=nn.Conv3d,
+            dims=3,
+            device=device,
+            dtype=dtype,
         )
 
 
@@ -373,11 +409,22 @@ class Conv1dNormActivation(_ConvNormActivation):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer, activation_layer,
-            dilation, inplace, bias, conv_layer=nn.Conv1d, dims=1, device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            conv_layer=nn.Conv1d,
+            dims=1,
+            device=device,
+            dtype=dtype,
         )
-
-
 
 
 @prototype(since="0.1.0")
@@ -440,9 +487,23 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer, activation_layer,
-            dilation, inplace, bias, conv_layer=nn.ConvTranspose1d, dims=1, transposed=True, output_padding=output_padding,
-            device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            conv_layer=nn.ConvTranspose1d,
+            dims=1,
+            transposed=True,
+            output_padding=output_padding,
+            device=device,
+            dtype=dtype,
         )
 
 
@@ -506,9 +567,23 @@ class ConvTranspose2dNormActivation(_ConvNormActivation):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer, activation_layer,
-            dilation, inplace, bias, conv_layer=nn.ConvTranspose2d, dims=2, transposed=True, output_padding=output_padding,
-            device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            conv_layer=nn.ConvTranspose2d,
+            dims=2,
+            transposed=True,
+            output_padding=output_padding,
+            device=device,
+            dtype=dtype,
         )
 
 
@@ -572,7 +647,21 @@ class ConvTranspose3dNormActivation(_ConvNormActivation):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer, activation_layer,
-            dilation, inplace, bias, conv_layer=nn.ConvTranspose3d, dims=3, transposed=True, output_padding=output_padding,
-            device=device, dtype=dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            conv_layer=nn.ConvTranspose3d,
+            dims=3,
+            transposed=True,
+            output_padding=output_padding,
+            device=device,
+            dtype=dtype,
         )

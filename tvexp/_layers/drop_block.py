@@ -40,22 +40,20 @@ def _block_dims(block_size: Union[int, Tuple[int, ...], List[int]], spatial_dims
     """``block_size`` as one positive size per spatial dimension; rejects anything else."""
     if isinstance(block_size, int) and not isinstance(block_size, bool):
         sizes = [block_size] * spatial_dims
-    elif isinstance(block_size, (tuple, list)) and len(block_size) == spatial_dims and all(
-        isinstance(size, int) and not isinstance(size, bool) for size in block_size
+    elif (
+        isinstance(block_size, (tuple, list))
+        and len(block_size) == spatial_dims
+        and all(isinstance(size, int) and not isinstance(size, bool) for size in block_size)
     ):
         sizes = list(block_size)
     else:
-        raise TypeError(
-            f"block_size must be an int or a tuple of {spatial_dims} ints, got {block_size!r}"
-        )
+        raise TypeError(f"block_size must be an int or a tuple of {spatial_dims} ints, got {block_size!r}")
     if any(size < 1 for size in sizes):
         raise ValueError(f"block_size must be positive, got {block_size!r}")
     return sizes
 
 
-def _drop_block(
-    input: Tensor, p: float, block: List[int], inplace: bool, eps: float, shared_mask: bool
-) -> Tensor:
+def _drop_block(input: Tensor, p: float, block: List[int], inplace: bool, eps: float, shared_mask: bool) -> Tensor:
     """Training-mode DropBlock over the trailing ``len(block)`` dimensions of ``input``."""
     spatial = input.shape[2:]
     # Like torchvision, a block never exceeds the feature map.
@@ -83,7 +81,12 @@ def _drop_block(
 
 
 def _dense_drop_block(
-    input: Tensor, gamma: float, block: List[int], valid: List[int], inplace: bool, eps: float,
+    input: Tensor,
+    gamma: float,
+    block: List[int],
+    valid: List[int],
+    inplace: bool,
+    eps: float,
     shared_mask: bool,
 ) -> Tensor:
     channels = 1 if shared_mask else input.shape[1]
@@ -174,8 +177,7 @@ class _ZeroBlocksAndScale(torch.autograd.Function):
     """``input * scale`` with the elements at ``index`` (storage offsets) set to zero."""
 
     @staticmethod
-    def forward(ctx: Any, input: Tensor, index: Tensor, scale: float, inplace: bool,
-                strides: list[int]) -> Tensor:
+    def forward(ctx: Any, input: Tensor, index: Tensor, scale: float, inplace: bool, strides: list[int]) -> Tensor:
         if inplace:
             output = input.mul_(scale)
             ctx.mark_dirty(input)
@@ -206,7 +208,12 @@ def _storage_view(tensor: Tensor) -> Tensor:
 
 @torch.jit.unused
 def _sparse_drop_block(
-    input: Tensor, gamma: float, block: List[int], valid: List[int], inplace: bool, eps: float,
+    input: Tensor,
+    gamma: float,
+    block: List[int],
+    valid: List[int],
+    inplace: bool,
+    eps: float,
     shared_mask: bool,
 ) -> Tensor:
     batch, channels = input.shape[0], input.shape[1]
@@ -302,8 +309,13 @@ torch.fx.wrap("_checked_rank")
 
 
 def _functional2d(
-    input: Tensor, p: float, block_size: Union[int, Tuple[int, int]], inplace: bool, eps: float,
-    training: bool, shared_mask: bool,
+    input: Tensor,
+    p: float,
+    block_size: Union[int, Tuple[int, int]],
+    inplace: bool,
+    eps: float,
+    training: bool,
+    shared_mask: bool,
 ) -> Tensor:
     if isinstance(block_size, int):
         block = [block_size, block_size]
@@ -318,8 +330,13 @@ def _functional2d(
 
 
 def _functional3d(
-    input: Tensor, p: float, block_size: Union[int, Tuple[int, int, int]], inplace: bool, eps: float,
-    training: bool, shared_mask: bool,
+    input: Tensor,
+    p: float,
+    block_size: Union[int, Tuple[int, int, int]],
+    inplace: bool,
+    eps: float,
+    training: bool,
+    shared_mask: bool,
 ) -> Tensor:
     if isinstance(block_size, int):
         block = [block_size, block_size, block_size]
@@ -458,14 +475,15 @@ class DropBlock2d(nn.Module):
         eps: float = 1e-06,
         *,
         shared_mask: bool = False,
-        device: Optional[torch.device] = None,
-        dtype: Optional[torch.dtype] = None,
+        device: Optional[torch.device] = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
+        dtype: Optional[torch.dtype] = None,  # noqa: ARG002
     ) -> None:
         super().__init__()
         self._configure(p, block_size, inplace, eps, shared_mask)
 
-    def _configure(self, p: float, block_size: Union[int, Tuple[int, ...]], inplace: bool, eps: float,
-                   shared_mask: bool) -> None:
+    def _configure(
+        self, p: float, block_size: Union[int, Tuple[int, ...]], inplace: bool, eps: float, shared_mask: bool
+    ) -> None:
         check_probability(p, "p")
         _block_dims(block_size, self._spatial_dims)
         check_non_negative(eps, "eps")
@@ -481,8 +499,15 @@ class DropBlock2d(nn.Module):
         # p and block_size were validated at construction; an inactive layer only checks the rank.
         if not self.training or self.p == 0.0:
             return _checked_rank(input, 4)
-        return _functional2d(input, self.p, self.block_size, self.inplace, self.eps,  # type: ignore[arg-type]
-                             self.training, self.shared_mask)
+        return _functional2d(
+            input,
+            self.p,
+            self.block_size,
+            self.inplace,
+            self.eps,  # type: ignore[arg-type]
+            self.training,
+            self.shared_mask,
+        )
 
     def extra_repr(self) -> str:
         text = f"p={self.p}, block_size={self.block_size}, inplace={self.inplace}"
@@ -530,8 +555,8 @@ class DropBlock3d(DropBlock2d):
         eps: float = 1e-06,
         *,
         shared_mask: bool = False,
-        device: Optional[torch.device] = None,
-        dtype: Optional[torch.dtype] = None,
+        device: Optional[torch.device] = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
+        dtype: Optional[torch.dtype] = None,  # noqa: ARG002
     ) -> None:
         # Not DropBlock2d.__init__: its prototype-option check would announce under the wrong name.
         nn.Module.__init__(self)
@@ -541,5 +566,12 @@ class DropBlock3d(DropBlock2d):
         # p and block_size were validated at construction; an inactive layer only checks the rank.
         if not self.training or self.p == 0.0:
             return _checked_rank(input, 5)
-        return _functional3d(input, self.p, self.block_size, self.inplace, self.eps,  # type: ignore[arg-type]
-                             self.training, self.shared_mask)
+        return _functional3d(
+            input,
+            self.p,
+            self.block_size,
+            self.inplace,
+            self.eps,  # type: ignore[arg-type]
+            self.training,
+            self.shared_mask,
+        )

@@ -20,8 +20,9 @@ from tvexp._layers.layer_builders import check_non_negative, check_positive_int
 __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 
 
-def _frozen_batch_norm(x: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor, running_var: Tensor,
-                       eps: float) -> Tensor:
+def _frozen_batch_norm(
+    x: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor, running_var: Tensor, eps: float
+) -> Tensor:
     if x.dtype == weight.dtype and not (torch.is_grad_enabled() and x.requires_grad):
         # Inference: the fused batch-norm kernel reads and writes the input once.
         return F.batch_norm(x, running_mean, running_var, weight, bias, False, 0.0, eps)

@@ -130,8 +130,13 @@ class InvertedResidual(nn.Module):
         device: _Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in ((in_channels, "in_channels"), (out_channels, "out_channels"), (stride, "stride"),
-                            (kernel_size, "kernel_size"), (dilation, "dilation")):
+        for value, name in (
+            (in_channels, "in_channels"),
+            (out_channels, "out_channels"),
+            (stride, "stride"),
+            (kernel_size, "kernel_size"),
+            (dilation, "dilation"),
+        ):
             check_positive_int(value, name)
         if layout not in _LAYOUTS:
             raise ValueError(f"layout must be 'mobilenet_v2' or 'mobilenet_v3', got {layout!r}")
@@ -160,11 +165,29 @@ class InvertedResidual(nn.Module):
 
         layers: list[nn.Module] = []
         if expanded_channels != in_channels:
-            layers.append(Conv2dNormActivation(in_channels, expanded_channels, kernel_size=1, norm_layer=norm,
-                                               activation_layer=activation_layer, **factory))
-        layers.append(Conv2dNormActivation(expanded_channels, expanded_channels, kernel_size=kernel_size,
-                                           stride=stride, dilation=dilation, groups=expanded_channels,
-                                           norm_layer=norm, activation_layer=activation_layer, **factory))
+            layers.append(
+                Conv2dNormActivation(
+                    in_channels,
+                    expanded_channels,
+                    kernel_size=1,
+                    norm_layer=norm,
+                    activation_layer=activation_layer,
+                    **factory,
+                )
+            )
+        layers.append(
+            Conv2dNormActivation(
+                expanded_channels,
+                expanded_channels,
+                kernel_size=kernel_size,
+                stride=stride,
+                dilation=dilation,
+                groups=expanded_channels,
+                norm_layer=norm,
+                activation_layer=activation_layer,
+                **factory,
+            )
+        )
         if se_layer is not None:
             squeeze = squeeze_channels if squeeze_channels is not None else _make_divisible(expanded_channels // 4, 8)
             layers.append(build_layer(se_layer, "se_layer", expanded_channels, squeeze, **factory))
@@ -172,8 +195,11 @@ class InvertedResidual(nn.Module):
             layers.append(nn.Conv2d(expanded_channels, out_channels, 1, 1, 0, bias=False, **factory))
             layers.append(build_layer(norm, "norm_layer", out_channels, **factory))
         else:
-            layers.append(Conv2dNormActivation(expanded_channels, out_channels, kernel_size=1, norm_layer=norm,
-                                               activation_layer=None, **factory))
+            layers.append(
+                Conv2dNormActivation(
+                    expanded_channels, out_channels, kernel_size=1, norm_layer=norm, activation_layer=None, **factory
+                )
+            )
         # The branch is registered under the torchvision name of the chosen layout; the other name
         # stays None, so checkpoints hold only one of them.
         self.conv = nn.Sequential(*layers) if layout == "mobilenet_v2" else None

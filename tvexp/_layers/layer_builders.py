@@ -89,8 +89,14 @@ def _checked_module(module: Any, name: str) -> nn.Module:
     return module
 
 
-def build_layer(builder: LayerBuilder, name: str, *args: Any, device: torch.device | str | None = None,
-                dtype: torch.dtype | None = None, **kwargs: Any) -> nn.Module:
+def build_layer(
+    builder: LayerBuilder,
+    name: str,
+    *args: Any,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    **kwargs: Any,
+) -> nn.Module:
     """Calls ``builder(*args, **kwargs)`` and places the result on ``device``/``dtype``.
 
     The factory keywords are passed only when given, so builders without them keep working; a
@@ -112,8 +118,14 @@ def build_layer(builder: LayerBuilder, name: str, *args: Any, device: torch.devi
     return module
 
 
-def build_activation(builder: LayerBuilder, name: str, inplace: bool | None, *,
-                     device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> nn.Module:
+def build_activation(
+    builder: LayerBuilder,
+    name: str,
+    inplace: bool | None,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
     """Builds an activation, passing ``inplace`` only when it is not ``None`` and the builder accepts it.
 
     torchvision passes ``inplace`` unconditionally, so ``nn.GELU``/``nn.Tanh`` fail with its default

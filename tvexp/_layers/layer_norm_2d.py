@@ -12,8 +12,9 @@ from tvexp._api.tiers import prototype
 __all__ = ["LayerNorm2d"]
 
 
-def _layer_norm_2d(x: Tensor, normalized_shape: list[int], weight: Tensor | None, bias: Tensor | None,
-                   eps: float) -> Tensor:
+def _layer_norm_2d(
+    x: Tensor, normalized_shape: list[int], weight: Tensor | None, bias: Tensor | None, eps: float
+) -> Tensor:
     if x.dim() != 4:
         raise ValueError(f"LayerNorm2d expects a 4-D (N, C, H, W) input, got {x.dim()}-D")
     # A channels_last tensor permuted to NHWC is a contiguous view, so F.layer_norm runs on it
@@ -74,15 +75,22 @@ class LayerNorm2d(nn.LayerNorm):
         (torch.Size([2, 16, 8, 8]), True)
     """
 
-    def __init__(self, num_channels: int, eps: float = 1e-6, elementwise_affine: bool = True,
-                 bias: bool = True, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        num_channels: int,
+        eps: float = 1e-6,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
             raise ValueError(f"num_channels must be a positive int, got {num_channels!r}")
         if not eps > 0:
             raise ValueError(f"eps must be positive, got {eps!r}")
-        super().__init__(num_channels, eps=eps, elementwise_affine=elementwise_affine, bias=bias,
-                         device=device, dtype=dtype)
+        super().__init__(
+            num_channels, eps=eps, elementwise_affine=elementwise_affine, bias=bias, device=device, dtype=dtype
+        )
         self.num_channels = num_channels
 
     def forward(self, x: Tensor) -> Tensor:

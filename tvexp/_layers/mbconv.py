@@ -24,10 +24,22 @@ from tvexp._layers.stochastic_depth import StochasticDepth
 __all__ = ["FusedMBConv", "MBConv"]
 
 
-def _check_common(in_channels: int, out_channels: int, expand_ratio: float, kernel_size: int, stride: int,
-                  stochastic_depth_prob: float, norm_layer: LayerBuilder, activation_layer: LayerBuilder) -> None:
-    for value, name in ((in_channels, "in_channels"), (out_channels, "out_channels"),
-                        (kernel_size, "kernel_size"), (stride, "stride")):
+def _check_common(
+    in_channels: int,
+    out_channels: int,
+    expand_ratio: float,
+    kernel_size: int,
+    stride: int,
+    stochastic_depth_prob: float,
+    norm_layer: LayerBuilder,
+    activation_layer: LayerBuilder,
+) -> None:
+    for value, name in (
+        (in_channels, "in_channels"),
+        (out_channels, "out_channels"),
+        (kernel_size, "kernel_size"),
+        (stride, "stride"),
+    ):
         check_positive_int(value, name)
     if isinstance(expand_ratio, bool) or not isinstance(expand_ratio, (int, float)) or not expand_ratio > 0:
         raise ValueError(f"expand_ratio must be a positive number, got {expand_ratio!r}")
@@ -61,9 +73,11 @@ class _ResidualStochasticDepth(nn.Module):
         _reset_children(self)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, expand_ratio={self.expand_ratio}, "
-                f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"stochastic_depth_prob={self.stochastic_depth.p}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, expand_ratio={self.expand_ratio}, "
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"stochastic_depth_prob={self.stochastic_depth.p}"
+        )
 
 
 @prototype(since="0.1.0")
@@ -119,8 +133,16 @@ class MBConv(_ResidualStochasticDepth):
         device: _Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        _check_common(in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob,
-                      norm_layer, activation_layer)
+        _check_common(
+            in_channels,
+            out_channels,
+            expand_ratio,
+            kernel_size,
+            stride,
+            stochastic_depth_prob,
+            norm_layer,
+            activation_layer,
+        )
         check_probability(se_ratio, "se_ratio")
         check_builder(se_layer, "se_layer", optional=False)
         super().__init__()
@@ -134,16 +156,44 @@ class MBConv(_ResidualStochasticDepth):
         expanded = _make_divisible(in_channels * expand_ratio, 8)
         layers: list[nn.Module] = []
         if expanded != in_channels:
-            layers.append(Conv2dNormActivation(in_channels, expanded, kernel_size=1, norm_layer=norm_layer,
-                                               activation_layer=activation_layer, **factory))
-        layers.append(Conv2dNormActivation(expanded, expanded, kernel_size=kernel_size, stride=stride,
-                                           groups=expanded, norm_layer=norm_layer,
-                                           activation_layer=activation_layer, **factory))
+            layers.append(
+                Conv2dNormActivation(
+                    in_channels,
+                    expanded,
+                    kernel_size=1,
+                    norm_layer=norm_layer,
+                    activation_layer=activation_layer,
+                    **factory,
+                )
+            )
+        layers.append(
+            Conv2dNormActivation(
+                expanded,
+                expanded,
+                kernel_size=kernel_size,
+                stride=stride,
+                groups=expanded,
+                norm_layer=norm_layer,
+                activation_layer=activation_layer,
+                **factory,
+            )
+        )
         if se_ratio > 0:
-            layers.append(build_layer(se_layer, "se_layer", expanded, max(1, int(in_channels * se_ratio)),
-                                      activation=activation_layer, **factory))
-        layers.append(Conv2dNormActivation(expanded, out_channels, kernel_size=1, norm_layer=norm_layer,
-                                           activation_layer=None, **factory))
+            layers.append(
+                build_layer(
+                    se_layer,
+                    "se_layer",
+                    expanded,
+                    max(1, int(in_channels * se_ratio)),
+                    activation=activation_layer,
+                    **factory,
+                )
+            )
+        layers.append(
+            Conv2dNormActivation(
+                expanded, out_channels, kernel_size=1, norm_layer=norm_layer, activation_layer=None, **factory
+            )
+        )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
 
@@ -195,8 +245,16 @@ class FusedMBConv(_ResidualStochasticDepth):
         device: _Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        _check_common(in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob,
-                      norm_layer, activation_layer)
+        _check_common(
+            in_channels,
+            out_channels,
+            expand_ratio,
+            kernel_size,
+            stride,
+            stochastic_depth_prob,
+            norm_layer,
+            activation_layer,
+        )
         super().__init__()
         factory: _Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
@@ -208,12 +266,33 @@ class FusedMBConv(_ResidualStochasticDepth):
         expanded = _make_divisible(in_channels * expand_ratio, 8)
         layers: list[nn.Module] = []
         if expanded != in_channels:
-            layers.append(Conv2dNormActivation(in_channels, expanded, kernel_size=kernel_size, stride=stride,
-                                               norm_layer=norm_layer, activation_layer=activation_layer, **factory))
-            layers.append(Conv2dNormActivation(expanded, out_channels, kernel_size=1, norm_layer=norm_layer,
-                                               activation_layer=None, **factory))
+            layers.append(
+                Conv2dNormActivation(
+                    in_channels,
+                    expanded,
+                    kernel_size=kernel_size,
+                    stride=stride,
+                    norm_layer=norm_layer,
+                    activation_layer=activation_layer,
+                    **factory,
+                )
+            )
+            layers.append(
+                Conv2dNormActivation(
+                    expanded, out_channels, kernel_size=1, norm_layer=norm_layer, activation_layer=None, **factory
+                )
+            )
         else:
-            layers.append(Conv2dNormActivation(in_channels, out_channels, kernel_size=kernel_size, stride=stride,
-                                               norm_layer=norm_layer, activation_layer=activation_layer, **factory))
+            layers.append(
+                Conv2dNormActivation(
+                    in_channels,
+                    out_channels,
+                    kernel_size=kernel_size,
+                    stride=stride,
+                    norm_layer=norm_layer,
+                    activation_layer=activation_layer,
+                    **factory,
+                )
+            )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")

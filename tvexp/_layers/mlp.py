@@ -96,7 +96,9 @@ class MLP(nn.Sequential):
             if norm_layer is not None:
                 layers.append(build_layer(norm_layer, "norm_layer", width, device=device, dtype=dtype))
             if activation_layer is not None:
-                layers.append(build_activation(activation_layer, "activation_layer", inplace, device=device, dtype=dtype))
+                layers.append(
+                    build_activation(activation_layer, "activation_layer", inplace, device=device, dtype=dtype)
+                )
             layers.append(nn.Dropout(dropout, **dropout_kwargs))
             width_in = width
         layers.append(nn.Linear(width_in, widths[-1], bias=bias, device=device, dtype=dtype))

@@ -42,8 +42,8 @@ class Permute(nn.Module):
         self,
         dims: list[int],
         *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
+        dtype: torch.dtype | None = None,  # noqa: ARG002
     ) -> None:
         if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
             raise TypeError(f"dims must be a list of ints, got {dims!r}")
@@ -51,7 +51,9 @@ class Permute(nn.Module):
             raise TypeError(f"dims must be a list of ints, got {list(dims)!r}")
         rank = len(dims)
         if sorted(d % rank if -rank <= d < rank else d + 2 * rank for d in dims) != list(range(rank)):
-            raise ValueError(f"dims must be a permutation of 0..{rank - 1} (negative indices allowed), got {list(dims)!r}")
+            raise ValueError(
+                f"dims must be a permutation of 0..{rank - 1} (negative indices allowed), got {list(dims)!r}"
+            )
         super().__init__()
         self.dims = list(dims)
 

@@ -98,8 +98,8 @@ class StochasticDepth(nn.Module):
         p: float,
         mode: str,
         *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
+        dtype: torch.dtype | None = None,  # noqa: ARG002
     ) -> None:
         check_probability(p, "p")
         if mode not in _MODES:
@@ -156,8 +156,7 @@ def stochastic_depth_rates(
     check_probability(drop_path_rate, "drop_path_rate")
     if isinstance(depths, int) and not isinstance(depths, bool):
         if per_stage:
-            raise ValueError("per_stage=True needs depths per stage (a sequence of ints), got the int "
-                             f"{depths}")
+            raise ValueError(f"per_stage=True needs depths per stage (a sequence of ints), got the int {depths}")
         stage_depths = [depths]
     elif isinstance(depths, Sequence) and not isinstance(depths, str):
         stage_depths = list(depths)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from tvexp._api.tiers import prototype, stable
@@ -47,6 +46,7 @@ def distance_box_iou_loss(
         The loss with ``reduction`` applied.
 
     Example:
+        >>> import torch
         >>> boxes1 = torch.tensor([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0]])
         >>> boxes2 = torch.tensor([[1.0, 1.0, 3.0, 3.0], [2.0, 2.0, 3.0, 3.0]])
         >>> distance_box_iou_loss(boxes1, boxes2)
@@ -73,6 +73,7 @@ class DistanceBoxIoULoss(BoxLossModule):
         - Output: :math:`(*)` for ``"none"``, otherwise a scalar.
 
     Example:
+        >>> import torch
         >>> loss = DistanceBoxIoULoss(reduction="sum")
         >>> loss(torch.tensor([[0.0, 0.0, 2.0, 2.0]]), torch.tensor([[1.0, 1.0, 3.0, 3.0]]))
         tensor(0.9683)

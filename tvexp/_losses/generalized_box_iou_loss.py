@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from tvexp._api.tiers import prototype, stable
@@ -49,6 +48,7 @@ def generalized_box_iou_loss(
         The loss with ``reduction`` applied.
 
     Example:
+        >>> import torch
         >>> boxes1 = torch.tensor([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0]])
         >>> boxes2 = torch.tensor([[1.0, 1.0, 3.0, 3.0], [2.0, 2.0, 3.0, 3.0]])
         >>> generalized_box_iou_loss(boxes1, boxes2)
@@ -79,6 +79,7 @@ class GeneralizedBoxIoULoss(BoxLossModule):
         - Output: :math:`(*)` for ``"none"``, otherwise a scalar.
 
     Example:
+        >>> import torch
         >>> loss = GeneralizedBoxIoULoss(reduction="mean", box_format="cxcywh")
         >>> loss(torch.tensor([[1.0, 1.0, 2.0, 2.0]]), torch.tensor([[2.0, 2.0, 2.0, 2.0]]))
         tensor(1.0794)

@@ -128,16 +128,13 @@ def softmax_focal_loss(
     if alpha is not None:
         if isinstance(alpha, list):
             if len(alpha) != logits.shape[1] or min(alpha) < 0:
-                raise ValueError(
-                    f"alpha must hold one non-negative weight per class ({logits.shape[1]}), got {alpha}"
-                )
+                raise ValueError(f"alpha must hold one non-negative weight per class ({logits.shape[1]}), got {alpha}")
             class_weights = torch.tensor(alpha, dtype=torch.float32, device=logits.device)
         else:
             if not torch.jit.is_scripting():
                 if isinstance(alpha, Tensor):
                     raise TypeError(
-                        "alpha must be None, a number or a list of per-class weights, got a Tensor; "
-                        "pass alpha.tolist()"
+                        "alpha must be None, a number or a list of per-class weights, got a Tensor; pass alpha.tolist()"
                     )
             if alpha < 0:
                 raise ValueError(f"alpha must be non-negative, got {alpha}")
@@ -201,7 +198,12 @@ class SoftmaxFocalLoss(nn.Module):
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return _softmax_focal_loss(
-            logits, target, self.class_weights, self.scale, self.gamma, self.ignore_index,  # type: ignore[arg-type]
+            logits,
+            target,
+            self.class_weights,
+            self.scale,
+            self.gamma,
+            self.ignore_index,  # type: ignore[arg-type]
             self.reduction,
         )
 

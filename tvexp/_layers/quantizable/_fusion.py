@@ -28,8 +28,12 @@ __all__ = [
 
 # Which norm may follow which layer, and which activation ends a fusable run (exact types, as torch's
 # fuser method table is keyed by exact types).
-_NORM_AFTER = {nn.Conv1d: nn.BatchNorm1d, nn.Conv2d: nn.BatchNorm2d, nn.Conv3d: nn.BatchNorm3d,
-               nn.Linear: nn.BatchNorm1d}
+_NORM_AFTER = {
+    nn.Conv1d: nn.BatchNorm1d,
+    nn.Conv2d: nn.BatchNorm2d,
+    nn.Conv3d: nn.BatchNorm3d,
+    nn.Linear: nn.BatchNorm1d,
+}
 
 
 def fusable_run(modules: Sequence[nn.Module]) -> int:
@@ -45,8 +49,10 @@ def fusable_run(modules: Sequence[nn.Module]) -> int:
     if length < len(modules) and type(modules[length]) is _NORM_AFTER[type(modules[0])]:
         length += 1
     # torch fuses Linear+BatchNorm1d and Linear+ReLU but not the triple.
-    if length < len(modules) and type(modules[length]) is nn.ReLU and not (
-        type(modules[0]) is nn.Linear and length == 2
+    if (
+        length < len(modules)
+        and type(modules[length]) is nn.ReLU
+        and not (type(modules[0]) is nn.Linear and length == 2)
     ):
         length += 1
     return length if length > 1 else 0
@@ -74,7 +80,7 @@ def fuse_sequential(sequential: nn.Module, is_qat: bool | None) -> None:
     while index < len(children):
         length = fusable_run(children[index:])  # type: ignore[arg-type]
         if length:
-            groups.append(names[index:index + length])
+            groups.append(names[index : index + length])
             index += length
         else:
             index += 1

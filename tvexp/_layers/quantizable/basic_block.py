@@ -22,7 +22,7 @@ from tvexp._layers.quantizable.squeeze_excitation import make_se_quantizable
 __all__ = ["QuantizableBasicBlock", "residual_activation"]
 
 
-def residual_activation(block: nn.Module, activation: nn.Module) -> nn.Module | None:
+def residual_activation(activation: nn.Module) -> nn.Module | None:
     """The module applied after the skip addition, or ``None`` when ``add_relu`` does it (ReLU).
 
     Also prepares the block: SiLU becomes :class:`QuantizableSiLU` and SE blocks become quantizable.
@@ -62,7 +62,7 @@ class QuantizableBasicBlock(BasicBlock):
         super().__init__(*args, **kwargs)
         prepare_block(self)
         self.add_relu = FloatFunctional()
-        self.activation_after_add = residual_activation(self, self.relu)
+        self.activation_after_add = residual_activation(self.relu)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
@@ -80,6 +80,12 @@ class QuantizableBasicBlock(BasicBlock):
     def fuse_model(self, is_qat: bool | None = None) -> None:
         """Fuses the conv-bn(-relu) groups in place (``is_qat=None``: QAT fusion in training mode)."""
         first = ["conv1", "bn1", "relu"]
-        fuse_groups(self, [first[:fusable_run([self.conv1, self.bn1, self.relu])],
-                           ["conv2", "bn2"][:fusable_run([self.conv2, self.bn2])]], is_qat)
+        fuse_groups(
+            self,
+            [
+                first[: fusable_run([self.conv1, self.bn1, self.relu])],
+                ["conv2", "bn2"][: fusable_run([self.conv2, self.bn2])],
+            ],
+            is_qat,
+        )
         fuse_nested(self, is_qat)

@@ -41,7 +41,7 @@ class QuantizableBottleneck(Bottleneck):
         prepare_block(self)
         self.relu2 = stateless_copy(self.relu)
         self.skip_add_relu = FloatFunctional()
-        self.activation_after_add = residual_activation(self, self.relu)
+        self.activation_after_add = residual_activation(self.relu)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
@@ -61,6 +61,6 @@ class QuantizableBottleneck(Bottleneck):
         """Fuses the conv-bn(-relu) groups in place (``is_qat=None``: QAT fusion in training mode)."""
         groups = []
         for names in (["conv1", "bn1", "relu"], ["conv2", "bn2", "relu2"], ["conv3", "bn3"]):
-            groups.append(names[:fusable_run([self.get_submodule(name) for name in names])])
+            groups.append(names[: fusable_run([self.get_submodule(name) for name in names])])
         fuse_groups(self, groups, is_qat)
         fuse_nested(self, is_qat)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 from torch.ao.nn.quantized import FloatFunctional
 
@@ -30,6 +29,7 @@ class QuantizableInvertedResidual(InvertedResidual):
     :meth:`fuse_model` fuses each conv-bn(-ReLU) stage and the SE's ``fc1`` with a ReLU.
 
     Example:
+        >>> import torch
         >>> block = QuantizableInvertedResidual(16, 16, expand_ratio=4, activation_layer=torch.nn.ReLU).eval()
         >>> block.fuse_model()
         >>> [type(stage[0]).__name__ for stage in block.conv[:2]], type(block.conv[2]).__name__

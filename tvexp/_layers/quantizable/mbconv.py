@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 from torch.ao.nn.quantized import FloatFunctional
 
@@ -57,6 +56,7 @@ class QuantizableFusedMBConv(FusedMBConv):
     addition through ``skip_add``. Same arguments and ``state_dict`` keys as the float block.
 
     Example:
+        >>> import torch
         >>> block = QuantizableFusedMBConv(16, 16, expand_ratio=4, kernel_size=3, stride=1)
         >>> block(torch.randn(2, 16, 8, 8)).shape
         torch.Size([2, 16, 8, 8])

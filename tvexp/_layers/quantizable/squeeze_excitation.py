@@ -41,8 +41,7 @@ class QuantizableSqueezeExcitation(SqueezeExcitation):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__(input_channels, squeeze_channels, activation, scale_activation, device=device,
-                         dtype=dtype)
+        super().__init__(input_channels, squeeze_channels, activation, scale_activation, device=device, dtype=dtype)
         self.skip_mul = FloatFunctional()
 
     def _scale(self, input: Tensor) -> Tensor:
