@@ -15,7 +15,7 @@ names = sorted(p.name for p in snapshots.iterdir()) if snapshots.is_dir() else [
 assert "current.txt" in names, f"the current API snapshot is missing from the wheel: {names}"
 import tvexp.prototype  # noqa: E402
 import tvexp.stable  # noqa: E402
-from tvexp._api.cli import main  # noqa: E402
+from tvexp._tooling.cli import main  # noqa: E402
 
 # The installed package compares itself with the snapshot it ships (no source tree needed).
 assert main(["check"]) == 0, "the wheel's live API differs from the snapshot it ships"

@@ -24,8 +24,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from tvexp._layers.inverted_residual import _make_divisible
-from tvexp.prototype import BasicBlock, Bottleneck, InvertedResidual, MBConv, stochastic_depth_rates
+from tvexp.prototype import BasicBlock, Bottleneck, InvertedResidual, MBConv, make_divisible, stochastic_depth_rates
 from tvexp.stable import Conv2dNormActivation, SqueezeExcitation
 
 __all__ = [
@@ -217,13 +216,13 @@ def mobilenet_v2(
         [6, 160, 3, 2],
         [6, 320, 1, 1],
     ]
-    in_channels = _make_divisible(32 * width_mult, round_nearest)
-    last_channel = _make_divisible(1280 * max(1.0, width_mult), round_nearest)
+    in_channels = make_divisible(32 * width_mult, round_nearest)
+    last_channel = make_divisible(1280 * max(1.0, width_mult), round_nearest)
     features: list[nn.Module] = [
         Conv2dNormActivation(3, in_channels, stride=2, norm_layer=norm, activation_layer=nn.ReLU6, **factory)
     ]
     for t, c, n, s in setting:
-        out_channels = _make_divisible(c * width_mult, round_nearest)
+        out_channels = make_divisible(c * width_mult, round_nearest)
         for i in range(n):
             features.append(InvertedResidual(in_channels, out_channels, s if i == 0 else 1, t, norm, **factory))
             in_channels = out_channels
@@ -297,7 +296,7 @@ def _mobilenet_v3(
     tail_start = next(i for i, row in enumerate(table) if row[7] == 0)
 
     def adjust(channels: int) -> int:
-        return _make_divisible(channels * width_mult, 8)
+        return make_divisible(channels * width_mult, 8)
 
     se_layer = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)
     rows = []
@@ -441,8 +440,8 @@ def efficientnet(
             t,
             k,
             s,
-            _make_divisible(cin * width_mult, 8),
-            _make_divisible(cout * width_mult, 8),
+            make_divisible(cin * width_mult, 8),
+            make_divisible(cout * width_mult, 8),
             int(math.ceil(n * depth_mult)),
         )
         for t, k, s, cin, cout, n in _B0

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 import tvexp
 import tvexp.prototype as tvp
 import tvexp.stable as tvs
-from tvexp._api.cli import main as tvexp_api
+from tvexp._tooling.cli import main as tvexp_api
 
 # LayerNorm2d is a prototype layer: it may change in any release. Opting in acknowledges that and
 # silences the one-time tvexp.PrototypeWarning (TVEXP_PROTOTYPE_OPT_IN=1 does the same).

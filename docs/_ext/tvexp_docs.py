@@ -6,10 +6,10 @@ Directives:
     A summary table and one autodoc entry for every name in the namespace's ``__all__`` (sorted),
     plus the moved names whose old path is in that namespace.
 ``.. tvexp-core::``
-    The tier-less core objects (``tvexp._api.surface.CORE_OBJECTS``).
+    The tier-less core objects (``tvexp._tooling.surface.CORE_OBJECTS``).
 ``.. tvexp-api-changes::``
     The classified API changes between the release snapshots shipped in
-    ``tvexp/_api/snapshots/`` (and from the latest release to the current snapshot).
+    ``tvexp/_tooling/snapshots/`` (and from the latest release to the current snapshot).
 
 An ``autodoc-process-docstring`` hook replaces the admonition that the tier markers append to every
 docstring with a badge line (tier, ``since``), a deprecation notice with its replacement, and the
@@ -47,13 +47,13 @@ _SKIPPED_MEMBERS = {"forward", "extra_repr", "reset_parameters", "reset_running_
 
 
 def tier_namespaces() -> dict[str, str]:
-    from tvexp._api.surface import TIER_NAMESPACES
+    from tvexp._tooling.surface import TIER_NAMESPACES
 
     return dict(TIER_NAMESPACES)
 
 
 def core_objects() -> dict[str, str]:
-    from tvexp._api.surface import CORE_OBJECTS
+    from tvexp._tooling.surface import CORE_OBJECTS
 
     return dict(CORE_OBJECTS)
 
@@ -378,7 +378,7 @@ class CommandDirective(_GeneratedDirective):
         import os
         import shlex
 
-        from tvexp._api.cli import main
+        from tvexp._tooling.cli import main
 
         command = self.arguments[0]
         if "{latest_release}" in command:
@@ -420,10 +420,10 @@ class CommandDirective(_GeneratedDirective):
 
 
 def snapshot_directory() -> Path:
-    """The snapshots shipped in the package (``tvexp/_api/snapshots``)."""
+    """The snapshots shipped in the package (``tvexp/_tooling/snapshots``)."""
     import tvexp
 
-    return Path(tvexp.__file__).resolve().parent / "_api" / "snapshots"
+    return Path(tvexp.__file__).resolve().parent / "_tooling" / "snapshots"
 
 
 def release_snapshots(directory: Path | None = None) -> tuple[list[tuple[str, Path]], Path | None]:
@@ -450,7 +450,7 @@ class ApiChangesDirective(_GeneratedDirective):
 
     def run(self) -> list[nodes.Node]:
         import tvexp
-        from tvexp._api.snapshot_format import parse_any
+        from tvexp._tooling.snapshot_format import parse_any
 
         configured = self.config.tvexp_snapshot_directory
         releases, current = release_snapshots(Path(configured) if configured else None)
@@ -467,7 +467,7 @@ class ApiChangesDirective(_GeneratedDirective):
         if not releases:
             lines += [
                 "No release snapshot has been recorded yet, so there is nothing to compare. "
-                "Once ``tvexp-api`` records one in ``tvexp/_api/snapshots/``, each release "
+                "Once ``tvexp-api`` records one in ``tvexp/_tooling/snapshots/``, each release "
                 "gets a section here.",
                 "",
             ]
@@ -494,7 +494,7 @@ class ApiChangesDirective(_GeneratedDirective):
         return ", ".join(f"{counts[t]} {t}" for t in ("stable", "prototype", "core") if t in counts) + " public objects"
 
     def section(self, old: str, new: str, old_snapshot: dict, new_snapshot: dict) -> list[str]:
-        from tvexp._api.api_diff import diff_snapshots
+        from tvexp._tooling.api_diff import diff_snapshots
 
         changes = diff_snapshots(old_snapshot, new_snapshot)
         title = f"{old} to {new}"

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tvexp._api.api_diff import covers, diff_snapshots
+from tvexp._tooling.api_diff import covers, diff_snapshots
 
 MODULE = "torch.nn.modules.module.Module"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tvexp._api import audit, cli
+from tvexp._tooling import audit, cli
 
 OBJECTS = {
     "tvexp.prototype.LayerNorm2d": {

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import tvexp
-from tvexp._api import cli, snapshot_format
 from tvexp._api.deprecation import Deprecation
+from tvexp._api.policy import removal_status
+from tvexp._tooling import cli, snapshot_format, snapshot_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,9 +48,9 @@ def _write(path: Path, objects: dict, version: str = "0.1.0") -> Path:
 @pytest.fixture
 def snapshot_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stand-in for the package's snapshot directory, inside a fake installed (non-source) tree."""
-    directory = tmp_path / "site-packages" / "tvexp" / "_api" / "snapshots"
+    directory = tmp_path / "site-packages" / "tvexp" / "_tooling" / "snapshots"
     directory.mkdir(parents=True)
-    monkeypatch.setattr(cli, "SNAPSHOT_DIRECTORY", directory)
+    monkeypatch.setattr(snapshot_store, "SNAPSHOT_DIRECTORY", directory)
     return directory
 
 
@@ -58,21 +59,21 @@ def test_snapshot_writes_text_and_json_to_output(tmp_path: Path, capsys) -> None
     assert cli.main(["snapshot", "--output", str(tmp_path / "s.json"), "--format", "json"]) == 0
     text = snapshot_format.parse_any((tmp_path / "s.txt").read_text())
     data = json.loads((tmp_path / "s.json").read_text())
-    assert text == data == cli.live_snapshot()
+    assert text == data == snapshot_store.live_snapshot()
     assert "tvexp.TvexpDeprecationWarning" in data["objects"]
 
 
 def test_snapshot_refuses_to_rewrite_the_committed_one_outside_a_source_checkout(
     snapshot_directory: Path, capsys
 ) -> None:
-    assert not cli.is_source_checkout()
+    assert not snapshot_store.is_source_checkout()
     assert cli.main(["snapshot"]) == 1
     assert "refusing to rewrite the committed snapshot" in capsys.readouterr().err
     assert not (snapshot_directory / "current.txt").exists()
 
 
 def test_check_passes_on_the_repository_and_fails_on_a_stale_snapshot(snapshot_directory: Path, capsys) -> None:
-    live = cli.live_snapshot()
+    live = snapshot_store.live_snapshot()
     _write(snapshot_directory / "current.txt", live["objects"], live["version"])
     assert cli.main(["check"]) == 0
     stale = dict(live["objects"])
@@ -110,7 +111,7 @@ def test_diff_of_files_exit_status_and_json(tmp_path: Path, capsys) -> None:
 
 
 def test_diff_against_a_shipped_release_and_live(snapshot_directory: Path, capsys) -> None:
-    live = cli.live_snapshot()
+    live = snapshot_store.live_snapshot()
     _write(snapshot_directory / "0.1.0.txt", live["objects"], "0.1.0")
     assert cli.main(["diff", "0.1.0", "live"]) == 0
     assert capsys.readouterr().out == "no API changes\n"
@@ -158,7 +159,7 @@ def test_deprecations_lists_each_record_with_its_status(monkeypatch: pytest.Monk
     ],
 )
 def test_deprecation_status(removed_in: str, current: str, status: str) -> None:
-    assert cli.deprecation_status(removed_in, current) == status
+    assert str(removal_status(removed_in, current)) == status
 
 
 def test_promote_and_deprecate_refuse_without_editing(capsys) -> None:
@@ -177,7 +178,7 @@ def test_promote_and_deprecate_refuse_without_editing(capsys) -> None:
 @pytest.mark.subprocess
 def test_console_script_runs_as_a_subprocess() -> None:
     script = Path(sys.executable).with_name("tvexp-api")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tvexp._api.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tvexp._tooling"]
     result = subprocess.run(
         [*command, "diff", "current", "current", "--format", "json"], capture_output=True, text=True, timeout=120
     )
@@ -229,7 +230,7 @@ LAYER_CASES.append(LayerCase(
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(root)}
     return subprocess.run(
-        [sys.executable, "-m", "tvexp._api.cli", *args],
+        [sys.executable, "-m", "tvexp._tooling", *args],
         cwd=root,
         env=environment,
         capture_output=True,
@@ -240,7 +241,7 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.subprocess
 def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
-    from tvexp._api.source_edit import add_export
+    from tvexp._tooling.source_edit import add_export
 
     root = tmp_path / "checkout"
     shutil.copytree(REPO / "tvexp", root / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
@@ -250,7 +251,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
         FIXTURE_LAYER.replace("from torch import Tensor, nn", "import torch\nfrom torch import Tensor, nn")
     )
     add_export(root / "tvexp" / "prototype" / "__init__.py", "ScratchScale", "tvexp._layers.scratch_scale")
-    area = root / "tvexp" / "_conformance" / "blocks.py"
+    area = root / "tvexp" / "_tooling" / "conformance" / "blocks.py"
     area.write_text(area.read_text() + FIXTURE_CASE)
     init = root / "tvexp" / "__init__.py"
     # Released as prototype in 0.1.0, now developing 0.2.0: the old path must keep working.
@@ -262,7 +263,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
             "defined": "tvexp._layers.scratch_scale:ScratchScale",
         }
     }
-    _write(root / "tvexp" / "_api" / "snapshots" / "0.1.0.txt", release, "0.1.0")
+    _write(root / "tvexp" / "_tooling" / "snapshots" / "0.1.0.txt", release, "0.1.0")
     init.write_text(init.read_text().replace(f'__version__ = "{tvexp.__version__}"', '__version__ = "0.2.0.dev0"'))
 
     result = _run(root, "promote", "ScratchScale", "--skip-conformance")
@@ -277,7 +278,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
         '("tvexp.prototype:ScratchScale", "tvexp.stable:ScratchScale", "0.2.0", "0.3.0")'
         in (root / "tvexp" / "_api" / "moved_names.py").read_text()
     )
-    current = snapshot_format.parse_text((root / "tvexp" / "_api" / "snapshots" / "current.txt").read_text())
+    current = snapshot_format.parse_text((root / "tvexp" / "_tooling" / "snapshots" / "current.txt").read_text())
     assert current["objects"]["tvexp.stable.ScratchScale"]["tier"] == "stable"
     assert current["objects"]["tvexp.prototype.ScratchScale"]["kind"] == "moved-name"
     assert current["objects"]["tvexp.stable.ScratchScale"]["state_dict"]["ScratchScale/c3"]["scale"]["shape"] == [
@@ -317,7 +318,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
         in source
     )
     assert "@typing_extensions.deprecated(" in source
-    current = snapshot_format.parse_text((root / "tvexp" / "_api" / "snapshots" / "current.txt").read_text())
+    current = snapshot_format.parse_text((root / "tvexp" / "_tooling" / "snapshots" / "current.txt").read_text())
     assert current["objects"]["tvexp.stable.ScratchScale"]["deprecated"] == {
         "since": "0.2.0",
         "removed_in": "0.4.0",
@@ -377,9 +378,9 @@ def _layer_classes():
 
 
 def test_promotion_refuses_missing_examples_and_prototype_dependencies(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tvexp._api.source_edit import promotion_problems
-    from tvexp._conformance import cases
-    from tvexp._conformance.table import LayerCase, randn
+    from tvexp._tooling.conformance import cases
+    from tvexp._tooling.conformance.table import LayerCase, randn
+    from tvexp._tooling.source_edit import promotion_problems
 
     Inner, Documented, Undocumented, _ = _layer_classes()
     monkeypatch.setattr(
@@ -414,8 +415,8 @@ def test_promotion_refuses_missing_examples_and_prototype_dependencies(monkeypat
 
 
 def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> None:
-    from tvexp._conformance.checks import PROMOTION_CHECKS, applies, failures, run_conformance
-    from tvexp._conformance.table import LayerCase, randn
+    from tvexp._tooling.conformance.checks import PROMOTION_CHECKS, applies, failures, run_conformance
+    from tvexp._tooling.conformance.table import LayerCase, randn
 
     _, Documented, _, Branchy = _layer_classes()
     good = LayerCase(id="Documented/default", build=Documented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3))
@@ -424,7 +425,7 @@ def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> Non
     outcomes = run_conformance(good, checks=local)
     assert set(outcomes) == {check for check in local if applies(good, check)}  # 2-d input: no channels_last
     assert failures(outcomes) == {}, outcomes
-    from tvexp._conformance.cases import LAYER_CASES
+    from tvexp._tooling.conformance.cases import LAYER_CASES
 
     assert run_conformance(LAYER_CASES[0], checks=("pickle",)) == {"pickle": "passed"}
 

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from tvexp._api import api_diff, cli, snapshot_format, surface
 from tvexp._api.deprecation import MovedName
+from tvexp._tooling import api_diff, snapshot_format, snapshot_store, surface
 
 
 def test_committed_snapshot_matches_the_live_surface() -> None:
-    equal, report = cli.check_report()
+    equal, report = snapshot_store.check_report()
     # The report holds the unified diff, its classification and the one command that accepts it.
     assert equal, report
 
 
 def test_the_snapshot_is_deterministic_and_parses_back_to_the_same_surface() -> None:
-    first = cli.live_snapshot()
-    second = cli.live_snapshot()
+    first = snapshot_store.live_snapshot()
+    second = snapshot_store.live_snapshot()
     text = snapshot_format.render_text(first)
     assert text == snapshot_format.render_text(second)
     assert snapshot_format.parse_text(text) == first
@@ -32,7 +32,7 @@ def test_every_tier_member_and_core_object_is_in_the_surface() -> None:
     import tvexp.prototype
     import tvexp.stable
 
-    objects = cli.live_snapshot()["objects"]
+    objects = snapshot_store.live_snapshot()["objects"]
     for namespace, tier in surface.TIER_NAMESPACES.items():
         module = sys.modules[namespace]
         for name in module.__all__:
@@ -43,9 +43,9 @@ def test_every_tier_member_and_core_object_is_in_the_surface() -> None:
 
 
 def test_every_module_class_has_a_state_dict_schema_from_its_reference_case() -> None:
-    from tvexp._conformance.cases import LAYER_CASES
+    from tvexp._tooling.conformance.cases import LAYER_CASES
 
-    objects = cli.live_snapshot()["objects"]
+    objects = snapshot_store.live_snapshot()["objects"]
     reference = {case.class_name: case.id for case in LAYER_CASES if case.reference}
     for symbol, facts in objects.items():
         name = symbol.rpartition(".")[2]
@@ -137,8 +137,8 @@ def fixture_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_collection_records_signature_members_markers_and_state(fixture_package, monkeypatch) -> None:
-    from tvexp._conformance import cases
-    from tvexp._conformance.table import LayerCase
+    from tvexp._tooling.conformance import cases
+    from tvexp._tooling.conformance.table import LayerCase
 
     def build():
         import fx.impl
@@ -205,7 +205,7 @@ def test_collection_records_signature_members_markers_and_state(fixture_package,
 
 
 def test_a_changed_live_surface_is_reported_with_classification_and_the_accepting_command(tmp_path: Path) -> None:
-    live = cli.live_snapshot()
+    live = snapshot_store.live_snapshot()
     stale = {"version": live["version"], "objects": dict(live["objects"])}
     stale["objects"]["tvexp.stable.Vanished"] = {
         "tier": "stable",
@@ -219,7 +219,7 @@ def test_a_changed_live_surface_is_reported_with_classification_and_the_acceptin
     }
     path = tmp_path / "current.txt"
     path.write_text(snapshot_format.render_text(stale))
-    equal, report = cli.check_report(path)
+    equal, report = snapshot_store.check_report(path)
     assert not equal
     assert "-tvexp.stable.Vanished" in report
     assert "BREAKING" in report and "object-removed" in report

@@ -25,8 +25,8 @@ import pytest
 import torch
 from torch import nn
 
-from tvexp._conformance.cases import LAYER_CASES
-from tvexp._conformance.table import CHECKS, LayerCase, seeded
+from tvexp._tooling.conformance.cases import LAYER_CASES
+from tvexp._tooling.conformance.table import CHECKS, LayerCase, seeded
 
 _LAYER_NAMESPACES = ("tvexp.stable", "tvexp.prototype")
 _FUNCTIONAL_NAMESPACES = ("tvexp.stable.functional", "tvexp.prototype.functional")
@@ -80,7 +80,7 @@ def test_every_case_builds_the_public_class_its_id_names() -> None:
 def test_every_public_layer_has_a_case() -> None:
     covered = set(built_types().values())
     missing = sorted(name for name, cls in public_layers().items() if cls not in covered)
-    assert not missing, f"public layers without a LayerCase in tvexp._conformance: {missing}"
+    assert not missing, f"public layers without a LayerCase in tvexp._tooling.conformance: {missing}"
 
 
 def test_every_class_has_exactly_one_reference_case() -> None:

@@ -20,8 +20,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from tvexp._conformance.cases import LAYER_CASES
-from tvexp._conformance.checks import (
+from tvexp._tooling.conformance.cases import LAYER_CASES
+from tvexp._tooling.conformance.checks import (
     CHECK_FUNCTIONS,
     SLOW_CHECKS,
     applies,
@@ -42,7 +42,7 @@ from tvexp._conformance.checks import (
     check_state_dict,
     check_train_eval,
 )
-from tvexp._conformance.table import CHECKS, LayerCase, randn
+from tvexp._tooling.conformance.table import CHECKS, LayerCase, randn
 
 
 def parameters(check: str, cases: Iterable[LayerCase] = LAYER_CASES) -> list[Any]:

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tvexp._api.surface import CORE_OBJECTS, TIER_NAMESPACES
 from tvexp._api.tiers import tier_of
+from tvexp._tooling.surface import CORE_OBJECTS, TIER_NAMESPACES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCS = REPO_ROOT / "docs"
@@ -167,7 +167,7 @@ def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(
 
     from sphinx.application import Sphinx
 
-    from tvexp._api.snapshot_format import parse_any, render_text
+    from tvexp._tooling.snapshot_format import parse_any, render_text
 
     current = parse_any((Path(tvexp_docs.snapshot_directory()) / "current.txt").read_text())
     snapshots = tmp_path / "snapshots"
@@ -178,9 +178,9 @@ def test_api_changes_page_diffs_consecutive_releases_and_the_current_snapshot(
     parameters[2]["default"] = "torch.nn.modules.activation.SiLU"
     (snapshots / "0.2.0.txt").write_text(render_text(changed))
     (snapshots / "current.txt").write_text(render_text(changed))
-    import tvexp._api.cli
+    import tvexp._tooling.snapshot_store
 
-    monkeypatch.setattr(tvexp._api.cli, "SNAPSHOT_DIRECTORY", snapshots)
+    monkeypatch.setattr(tvexp._tooling.snapshot_store, "SNAPSHOT_DIRECTORY", snapshots)
     monkeypatch.setattr(tvexp_docs, "snapshot_directory", lambda: snapshots)
     source = tmp_path / "source"
     source.mkdir()

@@ -99,8 +99,8 @@ def test_stable_objects_do_not_depend_on_prototype_objects():
     import tvexp.stable
     import tvexp.stable.functional
     import tvexp.stable.losses
-    from tvexp._conformance.cases import LAYER_CASES
-    from tvexp._conformance.table import seeded
+    from tvexp._tooling.conformance.cases import LAYER_CASES
+    from tvexp._tooling.conformance.table import seeded
 
     problems = []
     for module in (tvexp.stable, tvexp.stable.functional, tvexp.stable.losses):
@@ -327,8 +327,8 @@ def test_every_stable_layer_constructs_and_runs_under_W_error(python_subprocess)
     code = """
 import torch, warnings
 import tvexp, tvexp.stable
-from tvexp._conformance.cases import LAYER_CASES
-from tvexp._conformance.table import seeded
+from tvexp._tooling.conformance.cases import LAYER_CASES
+from tvexp._tooling.conformance.table import seeded
 stable = {n for n in tvexp.stable.__all__ if isinstance(getattr(tvexp.stable, n), type)}
 ran = set()
 for case in LAYER_CASES:

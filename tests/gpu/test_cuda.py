@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from tvexp._api.tiers import internal_construction
-from tvexp._conformance.cases import LAYER_CASES, LOSS_CASES
-from tvexp._conformance.table import seeded
+from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
+from tvexp._tooling.conformance.table import seeded
 
 pytestmark = [
     pytest.mark.gpu,

@@ -18,9 +18,9 @@ from torch import Tensor, nn
 
 import tvexp.prototype.losses as prototype_losses
 import tvexp.stable.losses as stable_losses
-from tvexp._conformance.cases import LOSS_CASES
-from tvexp._conformance.losses import boxes
-from tvexp._conformance.table import LossCase
+from tvexp._tooling.conformance.cases import LOSS_CASES
+from tvexp._tooling.conformance.losses import boxes
+from tvexp._tooling.conformance.table import LossCase
 
 BOX_LOSSES = {"generalized_box_iou_loss", "distance_box_iou_loss", "complete_box_iou_loss"}
 
@@ -77,7 +77,7 @@ def test_every_public_loss_is_in_the_conformance_table() -> None:
         covered = obj in modules if isinstance(obj, type) else inspect.unwrap(obj) in functions
         if not covered:
             missing.append(name)
-    assert not missing, f"public losses without a LossCase in tvexp._conformance: {missing}"
+    assert not missing, f"public losses without a LossCase in tvexp._tooling.conformance: {missing}"
     assert set(NONE_SHAPE) == {name_of(case) for case in LOSS_CASES}
 
 

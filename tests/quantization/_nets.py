@@ -7,7 +7,7 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from tvexp._conformance.table import randn, seeded
+from tvexp._tooling.conformance.table import randn, seeded
 
 
 def realistic_norms(model: nn.Module, seed: int = 0) -> nn.Module:

@@ -21,8 +21,8 @@ from torch.ao.quantization import DeQuantStub, QuantStub, convert, get_default_q
 import tvexp.prototype as tvp
 import tvexp.stable as tvs
 from tests.quantization._nets import block_builders, build, calibration_batches, cosine
-from tvexp._conformance.table import randn
 from tvexp._layers.quantizable._fusion import QuantizableSiLU
+from tvexp._tooling.conformance.table import randn
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated:DeprecationWarning"),

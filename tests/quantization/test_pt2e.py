@@ -13,7 +13,7 @@ from torch import nn
 import tvexp.prototype as tvp
 import tvexp.stable as tvs
 from tests.quantization._nets import block_builders, build, calibration_batches, cosine
-from tvexp._conformance.table import randn
+from tvexp._tooling.conformance.table import randn
 from tvexp.prototype import split_repeated_module_calls
 
 pytest.importorskip("torchao")

@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, TypeVar, cast
 
+from tvexp._api.policy import MINIMUM_DEPRECATION_MINORS, MOVED_NAME_MINORS
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import python_side_wrapper
 from tvexp._api.versions import minor_distance, parse_version
@@ -45,8 +46,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-MINIMUM_DEPRECATION_MINORS = 2
-MOVED_NAME_MINORS = 1
 DeprecationKind = Literal["object", "parameter", "moved-name", "state-dict"]
 
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, TypeVar, cast
 
+from tvexp._api.policy import PROTOTYPE_NAMESPACES
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.versions import parse_version
 from tvexp._api.warnings import PrototypeWarning
@@ -208,15 +210,10 @@ def _qualified_name(obj: Any) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
 
 
-_PROTOTYPE_NAMESPACES = ("tvexp.prototype", "tvexp.prototype.functional", "tvexp.prototype.losses")
-
-
 def _public_name(obj: Any) -> str:
     """Where users reach ``obj``: the prototype namespace whose ``__all__`` lists it."""
-    import sys
-
     name = obj.__name__
-    for namespace in _PROTOTYPE_NAMESPACES:
+    for namespace in PROTOTYPE_NAMESPACES:
         module = sys.modules.get(namespace)
         if module is not None and name in getattr(module, "__all__", ()):
             exported = getattr(module, name, None)

@@ -2,90 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.layer_builders import (
-    LayerBuilder,
-    build_activation,
-    build_layer,
-    check_builder,
-    check_positive_int,
-    check_probability,
-)
+from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._layers._block_parts import Device, check_downsample, conv3x3, projection, reset_children, squeeze_channels
+from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["BasicBlock"]
-
-_Device = torch.device | str | None
-
-
-class _Factory(TypedDict):
-    """The factory keywords a block passes on to every layer it builds (``**factory``)."""
-
-    device: _Device
-    dtype: torch.dtype | None
-
-
-def _conv3x3(
-    in_channels: int,
-    out_channels: int,
-    stride: int,
-    groups: int,
-    dilation: int,
-    device: _Device,
-    dtype: torch.dtype | None,
-) -> nn.Conv2d:
-    return nn.Conv2d(
-        in_channels,
-        out_channels,
-        kernel_size=3,
-        stride=stride,
-        padding=dilation,
-        groups=groups,
-        bias=False,
-        dilation=dilation,
-        device=device,
-        dtype=dtype,
-    )
-
-
-def _conv1x1(in_channels: int, out_channels: int, stride: int, device: _Device, dtype: torch.dtype | None) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False, device=device, dtype=dtype)
-
-
-def _check_downsample(downsample: object) -> None:
-    if downsample is not None and not isinstance(downsample, nn.Module):
-        raise TypeError(f"downsample must be an nn.Module instance or None, got {downsample!r}")
-
-
-def _projection(
-    in_channels: int,
-    out_channels: int,
-    stride: int,
-    norm_layer: LayerBuilder,
-    device: _Device,
-    dtype: torch.dtype | None,
-) -> nn.Sequential:
-    """torchvision's shortcut projection; its keys are ``downsample.0`` (conv) and ``downsample.1`` (norm)."""
-    return nn.Sequential(
-        _conv1x1(in_channels, out_channels, stride, device, dtype),
-        build_layer(norm_layer, "norm_layer", out_channels, device=device, dtype=dtype),
-    )
-
-
-def _squeeze_channels(channels: int, se_ratio: float) -> int:
-    return max(1, int(channels * se_ratio))
-
-
-def _reset_children(module: nn.Module) -> None:
-    for child in module.modules():
-        if child is not module and hasattr(child, "reset_parameters"):
-            child.reset_parameters()  # type: ignore[operator]
 
 
 @prototype(since="0.1.0")
@@ -152,7 +79,7 @@ class BasicBlock(nn.Module):
         activation_layer: LayerBuilder = nn.ReLU,
         se_ratio: float = 0.0,
         stochastic_depth_prob: float = 0.0,
-        device: _Device = None,
+        device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         for value, name in (
@@ -167,7 +94,7 @@ class BasicBlock(nn.Module):
                 f"BasicBlock supports only groups=1 and base_width=64, got groups={groups!r} and "
                 f"base_width={base_width!r}; use Bottleneck for grouped or wide blocks"
             )
-        _check_downsample(downsample)
+        check_downsample(downsample)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer", optional=False)
         check_probability(se_ratio, "se_ratio")
@@ -178,25 +105,25 @@ class BasicBlock(nn.Module):
         self.out_channels = planes * self.expansion
         self.stride = stride
         self.dilation = dilation
-        self.conv1 = _conv3x3(in_channels, planes, stride, 1, dilation, device, dtype)
+        self.conv1 = conv3x3(in_channels, planes, stride, 1, dilation, device, dtype)
         self.bn1 = build_layer(norm, "norm_layer", planes, device=device, dtype=dtype)
         # One activation module used twice, as in torchvision (it has no state).
         self.relu = build_activation(activation_layer, "activation_layer", True, device=device, dtype=dtype)
-        self.conv2 = _conv3x3(planes, planes, 1, 1, dilation, device, dtype)
+        self.conv2 = conv3x3(planes, planes, 1, 1, dilation, device, dtype)
         self.bn2 = build_layer(norm, "norm_layer", planes, device=device, dtype=dtype)
         self.se = (
-            SqueezeExcitation(planes, _squeeze_channels(planes, se_ratio), device=device, dtype=dtype)
+            SqueezeExcitation(planes, squeeze_channels(planes, se_ratio), device=device, dtype=dtype)
             if se_ratio > 0
             else None
         )
         if downsample is None and (stride != 1 or in_channels != self.out_channels):
-            downsample = _projection(in_channels, self.out_channels, stride, norm, device, dtype)
+            downsample = projection(in_channels, self.out_channels, stride, norm, device, dtype)
         self.downsample = downsample
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
 
     def reset_parameters(self) -> None:
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
-        _reset_children(self)
+        reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x

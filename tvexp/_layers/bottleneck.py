@@ -6,23 +6,17 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.basic_block import (
-    _check_downsample,
-    _conv1x1,
-    _conv3x3,
-    _Device,
-    _projection,
-    _reset_children,
-    _squeeze_channels,
+from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._layers._block_parts import (
+    Device,
+    check_downsample,
+    conv1x1,
+    conv3x3,
+    projection,
+    reset_children,
+    squeeze_channels,
 )
-from tvexp._layers.layer_builders import (
-    LayerBuilder,
-    build_activation,
-    build_layer,
-    check_builder,
-    check_positive_int,
-    check_probability,
-)
+from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
@@ -93,7 +87,7 @@ class Bottleneck(nn.Module):
         stride_in_1x1: bool = False,
         se_ratio: float = 0.0,
         stochastic_depth_prob: float = 0.0,
-        device: _Device = None,
+        device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         for value, name in (
@@ -110,7 +104,7 @@ class Bottleneck(nn.Module):
             raise ValueError(
                 f"planes * base_width / 64 must be at least 1, got planes={planes} and base_width={base_width}"
             )
-        _check_downsample(downsample)
+        check_downsample(downsample)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer", optional=False)
         check_probability(se_ratio, "se_ratio")
@@ -122,28 +116,28 @@ class Bottleneck(nn.Module):
         self.stride = stride
         self.groups = groups
         self.dilation = dilation
-        self.conv1 = _conv1x1(in_channels, width, stride if stride_in_1x1 else 1, device, dtype)
+        self.conv1 = conv1x1(in_channels, width, stride if stride_in_1x1 else 1, device, dtype)
         self.bn1 = build_layer(norm, "norm_layer", width, device=device, dtype=dtype)
-        self.conv2 = _conv3x3(width, width, 1 if stride_in_1x1 else stride, groups, dilation, device, dtype)
+        self.conv2 = conv3x3(width, width, 1 if stride_in_1x1 else stride, groups, dilation, device, dtype)
         self.bn2 = build_layer(norm, "norm_layer", width, device=device, dtype=dtype)
-        self.conv3 = _conv1x1(width, self.out_channels, 1, device, dtype)
+        self.conv3 = conv1x1(width, self.out_channels, 1, device, dtype)
         self.bn3 = build_layer(norm, "norm_layer", self.out_channels, device=device, dtype=dtype)
         self.relu = build_activation(activation_layer, "activation_layer", True, device=device, dtype=dtype)
         self.se = (
             SqueezeExcitation(
-                self.out_channels, _squeeze_channels(self.out_channels, se_ratio), device=device, dtype=dtype
+                self.out_channels, squeeze_channels(self.out_channels, se_ratio), device=device, dtype=dtype
             )
             if se_ratio > 0
             else None
         )
         if downsample is None and (stride != 1 or in_channels != self.out_channels):
-            downsample = _projection(in_channels, self.out_channels, stride, norm, device, dtype)
+            downsample = projection(in_channels, self.out_channels, stride, norm, device, dtype)
         self.downsample = downsample
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
 
     def reset_parameters(self) -> None:
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
-        _reset_children(self)
+        reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x

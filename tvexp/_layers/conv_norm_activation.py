@@ -15,14 +15,8 @@ import torch
 from torch import nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._layers.layer_builders import (
-    LayerBuilder,
-    build_activation,
-    build_layer,
-    check_builder,
-    check_floating_dtype,
-    check_positive_int,
-)
+from tvexp._api.validation import check_floating_dtype, check_positive_int
+from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 
 __all__ = [
     "Conv1dNormActivation",

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype_parameters, stable
-from tvexp._layers.layer_builders import check_bool, check_non_negative, check_probability
+from tvexp._api.validation import check_bool, check_non_negative, check_probability
 
 __all__ = ["DropBlock2d", "DropBlock3d", "drop_block2d", "drop_block3d"]
 

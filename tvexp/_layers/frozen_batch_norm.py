@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._layers.layer_builders import check_non_negative, check_positive_int
+from tvexp._api.validation import check_non_negative, check_positive_int
 
 __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 

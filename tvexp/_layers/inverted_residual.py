@@ -8,39 +8,16 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.basic_block import _Device, _Factory, _reset_children
+from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
+from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.layer_builders import (
-    LayerBuilder,
-    build_layer,
-    check_builder,
-    check_positive_int,
-    check_probability,
-)
+from tvexp._layers.layer_builders import LayerBuilder, build_layer, check_builder
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["InvertedResidual"]
 
 _LAYOUTS = ("mobilenet_v2", "mobilenet_v3")
-
-
-def _check_odd_kernel_for_residual(kernel_size: int, stride: int, in_channels: int, out_channels: int) -> None:
-    """An even kernel with the automatic padding shrinks the map at stride 1, so the skip addition would fail."""
-    if stride == 1 and in_channels == out_channels and kernel_size % 2 == 0:
-        raise ValueError(
-            f"kernel_size must be odd when the block adds its residual connection (stride=1 and "
-            f"in_channels == out_channels), got kernel_size={kernel_size}"
-        )
-
-
-def _make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
-    """The TensorFlow MobileNet channel rounding torchvision uses: nearest multiple of ``divisor``, never 10% below."""
-    if min_value is None:
-        min_value = divisor
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
 
 
 @prototype(since="0.1.0")
@@ -86,7 +63,7 @@ class InvertedResidual(nn.Module):
         se_layer: Builds a squeeze-excitation as ``se_layer(expanded_channels, squeeze_channels)``
             after the depthwise stage; ``None`` leaves it out. MobileNetV3 uses
             ``partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)``.
-        squeeze_channels: Squeeze width; default ``_make_divisible(expanded_channels // 4, 8)``
+        squeeze_channels: Squeeze width; default ``make_divisible_channels(expanded_channels // 4, 8)``
             (MobileNetV3's rule).
         stochastic_depth_prob: Probability of dropping the residual branch per sample in training
             (only where the residual connection exists; no parameters, no checkpoint keys).
@@ -127,7 +104,7 @@ class InvertedResidual(nn.Module):
         squeeze_channels: int | None = None,
         stochastic_depth_prob: float = 0.0,
         layout: Literal["mobilenet_v2", "mobilenet_v3"] = "mobilenet_v2",
-        device: _Device = None,
+        device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         for value, name in (
@@ -151,10 +128,10 @@ class InvertedResidual(nn.Module):
         check_builder(activation_layer, "activation_layer", optional=False)
         check_builder(se_layer, "se_layer")
         check_probability(stochastic_depth_prob, "stochastic_depth_prob")
-        _check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
+        check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
-        factory: _Factory = {"device": device, "dtype": dtype}
+        factory: Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
@@ -189,7 +166,9 @@ class InvertedResidual(nn.Module):
             )
         )
         if se_layer is not None:
-            squeeze = squeeze_channels if squeeze_channels is not None else _make_divisible(expanded_channels // 4, 8)
+            squeeze = (
+                squeeze_channels if squeeze_channels is not None else make_divisible_channels(expanded_channels // 4, 8)
+            )
             layers.append(build_layer(se_layer, "se_layer", expanded_channels, squeeze, **factory))
         if layout == "mobilenet_v2":
             layers.append(nn.Conv2d(expanded_channels, out_channels, 1, 1, 0, bias=False, **factory))
@@ -208,7 +187,7 @@ class InvertedResidual(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
-        _reset_children(self)
+        reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.conv is not None:

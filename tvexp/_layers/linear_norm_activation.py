@@ -8,13 +8,8 @@ import torch
 from torch import nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.layer_builders import (
-    build_activation,
-    build_layer,
-    check_builder,
-    check_positive_int,
-    check_probability,
-)
+from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["LinearNormActivation"]
 

@@ -8,16 +8,11 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._layers.basic_block import _Device, _Factory, _reset_children
+from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
+from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.inverted_residual import _check_odd_kernel_for_residual, _make_divisible
-from tvexp._layers.layer_builders import (
-    LayerBuilder,
-    build_layer,
-    check_builder,
-    check_positive_int,
-    check_probability,
-)
+from tvexp._layers.layer_builders import LayerBuilder, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
@@ -44,7 +39,7 @@ def _check_common(
     if isinstance(expand_ratio, bool) or not isinstance(expand_ratio, (int, float)) or not expand_ratio > 0:
         raise ValueError(f"expand_ratio must be a positive number, got {expand_ratio!r}")
     check_probability(stochastic_depth_prob, "stochastic_depth_prob")
-    _check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
+    check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
     check_builder(norm_layer, "norm_layer", optional=False)
     check_builder(activation_layer, "activation_layer", optional=False)
 
@@ -70,7 +65,7 @@ class _ResidualStochasticDepth(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
-        _reset_children(self)
+        reset_children(self)
 
     def extra_repr(self) -> str:
         return (
@@ -85,7 +80,7 @@ class MBConv(_ResidualStochasticDepth):
     r"""EfficientNet's mobile inverted bottleneck: 1x1 expansion, depthwise convolution, squeeze-excitation, 1x1 projection.
 
     From `EfficientNet <https://arxiv.org/abs/1905.11946>`_. The expanded width is
-    ``_make_divisible(in_channels * expand_ratio, 8)`` and the expansion is left out when it equals
+    ``make_divisible_channels(in_channels * expand_ratio, 8)`` and the expansion is left out when it equals
     ``in_channels``. The squeeze-excitation has ``max(1, int(in_channels * se_ratio))`` squeeze
     channels (torchvision: ``in_channels // 4``) and uses ``activation_layer`` inside. Stochastic
     depth and the residual addition apply when ``stride == 1`` and ``in_channels == out_channels``.
@@ -130,7 +125,7 @@ class MBConv(_ResidualStochasticDepth):
         norm_layer: LayerBuilder = nn.BatchNorm2d,
         activation_layer: LayerBuilder = nn.SiLU,
         se_layer: LayerBuilder = SqueezeExcitation,
-        device: _Device = None,
+        device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         _check_common(
@@ -146,14 +141,14 @@ class MBConv(_ResidualStochasticDepth):
         check_probability(se_ratio, "se_ratio")
         check_builder(se_layer, "se_layer", optional=False)
         super().__init__()
-        factory: _Factory = {"device": device, "dtype": dtype}
+        factory: Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.expand_ratio = expand_ratio
         self.kernel_size = kernel_size
         self.stride = stride
         self.use_res_connect = stride == 1 and in_channels == out_channels
-        expanded = _make_divisible(in_channels * expand_ratio, 8)
+        expanded = make_divisible_channels(in_channels * expand_ratio, 8)
         layers: list[nn.Module] = []
         if expanded != in_channels:
             layers.append(
@@ -203,7 +198,7 @@ class FusedMBConv(_ResidualStochasticDepth):
     r"""EfficientNetV2's fused MBConv: one full KxK convolution in place of the 1x1 expansion and depthwise pair.
 
     From `EfficientNetV2 <https://arxiv.org/abs/2104.00298>`_. With an expansion
-    (``_make_divisible(in_channels * expand_ratio, 8) != in_channels``) the block is a KxK
+    (``make_divisible_channels(in_channels * expand_ratio, 8) != in_channels``) the block is a KxK
     convolution to the expanded width followed by a 1x1 projection without activation; otherwise a
     single KxK convolution with activation. Stochastic depth and the residual addition apply when
     ``stride == 1`` and ``in_channels == out_channels``. Submodule names follow
@@ -242,7 +237,7 @@ class FusedMBConv(_ResidualStochasticDepth):
         stochastic_depth_prob: float = 0.0,
         norm_layer: LayerBuilder = nn.BatchNorm2d,
         activation_layer: LayerBuilder = nn.SiLU,
-        device: _Device = None,
+        device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         _check_common(
@@ -256,14 +251,14 @@ class FusedMBConv(_ResidualStochasticDepth):
             activation_layer,
         )
         super().__init__()
-        factory: _Factory = {"device": device, "dtype": dtype}
+        factory: Factory = {"device": device, "dtype": dtype}
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.expand_ratio = expand_ratio
         self.kernel_size = kernel_size
         self.stride = stride
         self.use_res_connect = stride == 1 and in_channels == out_channels
-        expanded = _make_divisible(in_channels * expand_ratio, 8)
+        expanded = make_divisible_channels(in_channels * expand_ratio, 8)
         layers: list[nn.Module] = []
         if expanded != in_channels:
             layers.append(

@@ -9,7 +9,8 @@ from torch import Tensor, nn
 from torch.nn.modules.module import _addindent
 
 from tvexp._api.tiers import stable
-from tvexp._layers.layer_builders import build_layer, check_builder, check_positive_int
+from tvexp._api.validation import check_positive_int
+from tvexp._layers.layer_builders import build_layer, check_builder
 
 __all__ = ["SqueezeExcitation"]
 

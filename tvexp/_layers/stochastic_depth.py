@@ -9,7 +9,7 @@ import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._layers.layer_builders import check_probability
+from tvexp._api.validation import check_probability
 
 __all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]
 

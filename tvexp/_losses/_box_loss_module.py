@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from tvexp._layers.layer_builders import check_non_negative
+from tvexp._api.validation import check_non_negative
 from tvexp._losses._box_geometry import check_box_format, check_box_shapes, cxcywh_to_xyxy
 from tvexp._losses._reduction import check_reduction
 

@@ -9,20 +9,18 @@ Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvex
 from tvexp._api.deprecation import moved_name_getattr
 from tvexp._api.tiers import opt_in  # noqa: F401  (a function of the namespace, not a tiered object)
 from tvexp._layers.basic_block import BasicBlock
-from tvexp._layers.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
 from tvexp._layers.bottleneck import Bottleneck
+from tvexp._layers.channel_rounding import make_divisible
 from tvexp._layers.conv_norm_activation import (
     ConvTranspose1dNormActivation,
     ConvTranspose2dNormActivation,
     ConvTranspose3dNormActivation,
 )
-from tvexp._layers.conv_norm_fusion import fuse_conv_norm
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.mbconv import FusedMBConv, MBConv
-from tvexp._layers.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
@@ -31,6 +29,9 @@ from tvexp._layers.quantizable.mbconv import QuantizableFusedMBConv, Quantizable
 from tvexp._layers.quantizable.mlp import QuantizableMLP
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._transforms.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
+from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
+from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
 
 __all__: list[str] = [
     "BasicBlock",
@@ -55,6 +56,7 @@ __all__: list[str] = [
     "QuantizableSqueezeExcitation",
     "freeze_batch_norm",
     "fuse_conv_norm",
+    "make_divisible",
     "quantize_pt2e",
     "split_repeated_module_calls",
     "stochastic_depth_rates",

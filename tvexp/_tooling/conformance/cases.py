@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tvexp._conformance import basic_layers, blocks, drop_block, losses, quantizable
-from tvexp._conformance.table import LayerCase, LossCase
+from tvexp._tooling.conformance import basic_layers, blocks, drop_block, losses, quantizable
+from tvexp._tooling.conformance.table import LayerCase, LossCase
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from tvexp._conformance.builders import (
+from tvexp._tooling.conformance.builders import (
     _prototype,
     _stable,  # noqa: F401  (`tvexp-api promote` retargets cases to it)
     v3_squeeze_excitation,
 )
-from tvexp._conformance.table import LayerCase, LossCase, randn
+from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 

@@ -19,6 +19,20 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
+import tvexp
+from tvexp._api.deprecation import _message, check_policy
+from tvexp._api.policy import PROMOTION_TARGET, TIER_NAMESPACES, moved_name_removed_in
+from tvexp._api.tiers import Tier, internal_construction, tier_of
+from tvexp._api.versions import next_release, parse_version
+from tvexp._tooling import api_diff, snapshot_format
+from tvexp._tooling.conformance import cases
+from tvexp._tooling.conformance.checks import failures, run_conformance
+from tvexp._tooling.conformance.table import seeded
+from tvexp._tooling.errors import UsageError
+from tvexp._tooling.snapshot_store import current_snapshot_path, is_source_checkout, live_snapshot, release_snapshots
+
 __all__ = [
     "promote",
     "deprecate",
@@ -30,12 +44,6 @@ __all__ = [
     "add_moved_name_row",
     "add_deprecation_decorators",
 ]
-
-PROMOTION_TARGET = {
-    "tvexp.prototype": "tvexp.stable",
-    "tvexp.prototype.functional": "tvexp.stable.functional",
-    "tvexp.prototype.losses": "tvexp.stable.losses",
-}
 
 
 class Refusal(Exception):
@@ -249,7 +257,6 @@ def add_deprecation_decorators(
     path: Path, name: str, *, since: str, removed_in: str, instead: str | None, public: str
 ) -> None:
     """Writes ``@deprecated_object(...)`` and ``@typing_extensions.deprecated(...)`` right above ``name``."""
-    from tvexp._api.deprecation import _message
 
     text = path.read_text(encoding="utf-8")
     node = _definition(path, name)
@@ -320,7 +327,6 @@ def _quote(text: str) -> str:
 
 
 def _prototype_objects(value: Any) -> list[str]:
-    from tvexp._api.tiers import tier_of
 
     if isinstance(value, functools.partial):
         return _prototype_objects(value.func) + [
@@ -339,7 +345,6 @@ def _prototype_objects(value: Any) -> list[str]:
 
 
 def _prototype_names() -> set[str]:
-    from tvexp._api.surface import TIER_NAMESPACES
 
     names: set[str] = set()
     for namespace, tier in TIER_NAMESPACES.items():
@@ -350,10 +355,6 @@ def _prototype_names() -> set[str]:
 
 def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> list[str]:
     """Why ``obj`` cannot be promoted (empty when it can)."""
-    import torch
-
-    from tvexp._api.tiers import internal_construction, tier_of
-    from tvexp._conformance.table import seeded
 
     problems = []
     doc = inspect.getdoc(obj) or ""
@@ -380,11 +381,9 @@ def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> lis
                     if re.search(rf"\b{re.escape(other)}\b", annotation):
                         problems.append(f"the annotation of {parameter.name!r} names the prototype object {other}")
     if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
-        from tvexp._conformance.cases import LAYER_CASES, LOSS_CASES
-
-        cases = [c for c in LAYER_CASES if c.class_name == short]
-        loss_cases = [c for c in LOSS_CASES if c.module is obj]
-        for case in [c for c in cases if c.reference] or cases[:1]:
+        layer_cases = [c for c in cases.LAYER_CASES if c.class_name == short]
+        loss_cases = [c for c in cases.LOSS_CASES if c.module is obj]
+        for case in [c for c in layer_cases if c.reference] or layer_cases[:1]:
             with warnings.catch_warnings(), internal_construction():
                 warnings.simplefilter("ignore")
                 module = seeded(case.build)
@@ -395,40 +394,34 @@ def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> lis
                     problems.append(
                         f"its reference configuration {case.id} builds the prototype sub-layer {path} ({dependency})"
                     )
-        if not cases and not loss_cases:
+        if not layer_cases and not loss_cases:
             problems.append(
-                f"it has no case in the conformance table (tvexp/_conformance/): add a LayerCase for {short}"
+                f"it has no case in the conformance table (tvexp/_tooling/conformance/): add a LayerCase for {short}"
             )
         if conformance:
-            from tvexp._conformance.checks import failures, run_conformance
-
-            for case in cases:
+            for case in layer_cases:
                 for check, outcome in failures(run_conformance(case)).items():
                     problems.append(f"conformance {case.id} {check}: {outcome}")
     return problems
 
 
 def _package_root() -> Path:
-    import tvexp
 
     return Path(tvexp.__file__).resolve().parent
 
 
 def _released_as_prototype(symbol: str) -> list[str]:
     """The shipped release snapshots in which ``symbol`` is a prototype object."""
-    from tvexp._api.cli import release_snapshots
-    from tvexp._api.snapshot_format import parse_any
 
     releases = []
     for version, path in release_snapshots().items():
-        facts = parse_any(path.read_text(encoding="utf-8"))["objects"].get(symbol)
+        facts = snapshot_format.parse_any(path.read_text(encoding="utf-8"))["objects"].get(symbol)
         if facts is not None and facts.get("tier") == "prototype" and facts.get("kind") != "moved-name":
             releases.append(version)
     return releases
 
 
 def _ensure_source_checkout() -> None:
-    from tvexp._api.cli import is_source_checkout
 
     if not is_source_checkout():
         raise Refusal("this tvexp is installed, not a source checkout: promote and deprecate edit the sources")
@@ -436,10 +429,6 @@ def _ensure_source_checkout() -> None:
 
 def promote(name: str, *, since: str | None = None, skip_conformance: bool = False) -> int:
     """``tvexp-api promote``: prototype -> stable, with the checks, edits, snapshot and diff."""
-    import tvexp
-    from tvexp._api.cli import UsageError, live_snapshot, rewrite_snapshot_and_print_diff
-    from tvexp._api.tiers import Tier, tier_of
-    from tvexp._api.versions import next_release, parse_version
 
     try:
         _ensure_source_checkout()
@@ -474,12 +463,11 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
         add_export(_module_file(target_namespace), short, defining_module)
         print(f'{source_path}: @prototype -> @stable(since="{since}")')
         print(f"{namespace} -> {target_namespace}: moved {short!r} between the __all__ lists and imports")
-        for path in update_references(_package_root() / "_conformance", namespace, target_namespace, short):
+        for path in update_references(_package_root() / "_tooling" / "conformance", namespace, target_namespace, short):
             print(f"{path}: the conformance table now builds {target_namespace}.{short}")
         releases = _released_as_prototype(f"{namespace}.{short}")
         if releases:
-            version = parse_version(since)
-            removed_in = f"{version.major}.{version.minor + 1}.0"
+            removed_in = moved_name_removed_in(since)
             row = (f"{namespace}:{short}", f"{target_namespace}:{short}", since, removed_in)
             add_moved_name_row(_package_root() / "_api" / "moved_names.py", row)
             print(
@@ -499,11 +487,6 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
 
 def deprecate(name: str, *, removed_in: str, instead: str | None = None) -> int:
     """``tvexp-api deprecate``: two decorator lines next to the definition, snapshot and diff."""
-    import tvexp
-    from tvexp._api.cli import UsageError, live_snapshot, rewrite_snapshot_and_print_diff
-    from tvexp._api.deprecation import check_policy
-    from tvexp._api.surface import TIER_NAMESPACES
-    from tvexp._api.versions import next_release
 
     try:
         _ensure_source_checkout()
@@ -526,6 +509,17 @@ def deprecate(name: str, *, removed_in: str, instead: str | None = None) -> int:
         return 0
     except Refusal as refusal:
         raise UsageError(str(refusal)) from None
+
+
+def rewrite_snapshot_and_print_diff(before: dict[str, Any]) -> dict[str, Any]:
+    """Writes the committed snapshot from a fresh interpreter (the sources changed) and prints the diff."""
+    result = run_fresh("-m", "tvexp._tooling", "snapshot")
+    if result.returncode != 0:
+        raise UsageError(f"rewriting the snapshot failed:\n{result.stdout}{result.stderr}")
+    after = snapshot_format.parse_any(current_snapshot_path().read_text(encoding="utf-8"))
+    print(f"rewrote {current_snapshot_path()}")
+    print(api_diff.format_changes(api_diff.diff_snapshots(before, after)), end="")
+    return after
 
 
 def subprocess_environment() -> dict[str, str]:

@@ -18,122 +18,26 @@ deprecate) or a finding that must be fixed (audit); 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from tvexp._api import api_diff, snapshot_format
+import tvexp
+from tvexp._api import deprecation
+from tvexp._api.policy import removal_status
+from tvexp._tooling import api_diff, audit, source_edit
+from tvexp._tooling.errors import UsageError
+from tvexp._tooling.snapshot_store import (
+    check_report,
+    current_snapshot_path,
+    is_source_checkout,
+    live_snapshot,
+    load_ref,
+    write_snapshot,
+)
 
-__all__ = [
-    "main",
-    "get_parser",
-    "SNAPSHOT_DIRECTORY",
-    "CURRENT_SNAPSHOT",
-    "load_ref",
-    "live_snapshot",
-    "is_source_checkout",
-    "release_snapshots",
-]
-
-SNAPSHOT_DIRECTORY = Path(__file__).resolve().parent / "snapshots"
-CURRENT_SNAPSHOT = SNAPSHOT_DIRECTORY / "current.txt"
-ACCEPT_COMMAND = "tvexp-api snapshot"
-
-
-class UsageError(Exception):
-    """A refusal or bad argument: printed as ``tvexp-api: error: ...`` with exit status 1 or 2."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-# --------------------------------------------------------------------------- snapshots
-
-
-def live_snapshot() -> dict[str, Any]:
-    from tvexp._api import surface
-
-    return {"version": surface.version(), "objects": surface.collect()}
-
-
-def is_source_checkout(snapshot_directory: Path | None = None) -> bool:
-    """Whether the package sits in a source tree (a ``pyproject.toml`` or ``.git`` next to it)."""
-    root = (snapshot_directory or SNAPSHOT_DIRECTORY).parent.parent.parent
-    return (root / "pyproject.toml").is_file() or (root / ".git").exists()
-
-
-def release_snapshots(directory: Path | None = None) -> dict[str, Path]:
-    """Shipped release snapshots by version (``0.1.0.txt`` -> ``"0.1.0"``)."""
-    directory = directory or SNAPSHOT_DIRECTORY
-    found = {}
-    for path in sorted(directory.glob("*.*")):
-        if path.stem != "current" and path.suffix in (".txt", ".json"):
-            found[path.stem] = path
-    return found
-
-
-def load_ref(ref: str, directory: Path | None = None) -> dict[str, Any]:
-    """A snapshot named by ``live``, ``current``, a release version or a file path."""
-    directory = directory or SNAPSHOT_DIRECTORY
-    if ref == "live":
-        return live_snapshot()
-    if ref == "current":
-        path = directory / "current.txt"
-    elif ref in release_snapshots(directory):
-        path = release_snapshots(directory)[ref]
-    else:
-        path = Path(ref)
-        if not path.is_file():
-            known = ", ".join(["live", "current", *release_snapshots(directory)])
-            raise UsageError(f"{ref!r} is neither a snapshot file nor a known snapshot ({known})", 2)
-    try:
-        return snapshot_format.parse_any(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise UsageError(f"{path}: {error}", 2) from None
-
-
-def write_snapshot(snapshot: dict[str, Any], path: Path, fmt: str = "text") -> None:
-    text = snapshot_format.render_json(snapshot) if fmt == "json" else snapshot_format.render_text(snapshot)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def text_diff(old: dict[str, Any], new: dict[str, Any], old_name: str, new_name: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            snapshot_format.render_text(old).splitlines(keepends=True),
-            snapshot_format.render_text(new).splitlines(keepends=True),
-            fromfile=old_name,
-            tofile=new_name,
-        )
-    )
-
-
-def current_snapshot_path() -> Path:
-    return SNAPSHOT_DIRECTORY / "current.txt"
-
-
-def check_report(committed_path: Path | None = None) -> tuple[bool, str]:
-    """Compares the live surface with the committed snapshot: ``(equal, report)``."""
-    committed_path = committed_path or current_snapshot_path()
-    live = live_snapshot()
-    if not committed_path.is_file():
-        return False, f"{committed_path} does not exist.\nRun `{ACCEPT_COMMAND}` to create it.\n"
-    committed = snapshot_format.parse_any(committed_path.read_text(encoding="utf-8"))
-    if snapshot_format.render_text(committed) == snapshot_format.render_text(live):
-        return True, "the live API surface matches the committed snapshot\n"
-    changes = api_diff.diff_snapshots(committed, live)
-    report = (
-        "The live API surface differs from the committed snapshot.\n\n"
-        + text_diff(committed, live, f"{committed_path} (committed)", "live")
-        + "\nClassification:\n"
-        + api_diff.format_changes(changes)
-        + f"\nIf the change is intended, accept it with:\n    {ACCEPT_COMMAND}\n"
-    )
-    return False, report
+__all__ = ["main", "get_parser"]
 
 
 # --------------------------------------------------------------------------- commands
@@ -189,23 +93,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def deprecation_status(removed_in: str, current: str) -> str:
-    """``overdue`` (should be gone already), ``due in the next release`` or ``pending``."""
-    from tvexp._api.versions import next_release, parse_version
-
-    upcoming = parse_version(next_release(current)).sort_key()
-    target = parse_version(removed_in).sort_key()
-    if target < upcoming:
-        return "overdue"
-    if target == upcoming:
-        return "due in the next release"
-    return "pending"
-
-
 def _deprecations(_args: argparse.Namespace) -> int:
-    import tvexp
-    from tvexp._api import deprecation
-
     live_snapshot()  # imports every namespace, so that every declaration has registered
     rows = [("kind", "symbol", "since", "removed_in", "status", "instead")]
     for record in sorted(deprecation.REGISTRY, key=lambda r: (r.removed_in, r.symbol)):
@@ -215,7 +103,7 @@ def _deprecations(_args: argparse.Namespace) -> int:
                 record.symbol,
                 record.since,
                 record.removed_in,
-                deprecation_status(record.removed_in, tvexp.__version__),
+                str(removal_status(record.removed_in, tvexp.__version__)),
                 record.instead or "",
             )
         )
@@ -229,36 +117,17 @@ def _deprecations(_args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from tvexp._api import audit
-
     findings = audit.audit_paths([Path(p) for p in args.paths])
     print(audit.format_findings(findings), end="")
     return 1 if audit.must_fail(findings, strict=args.strict) else 0
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from tvexp._api import source_edit
-
     return source_edit.promote(args.name, since=args.since, skip_conformance=args.skip_conformance)
 
 
 def _deprecate(args: argparse.Namespace) -> int:
-    from tvexp._api import source_edit
-
     return source_edit.deprecate(args.name, removed_in=args.removed_in, instead=args.instead)
-
-
-def rewrite_snapshot_and_print_diff(before: dict[str, Any]) -> dict[str, Any]:
-    """Writes the committed snapshot from a fresh interpreter (the sources changed) and prints the diff."""
-    from tvexp._api.source_edit import run_fresh
-
-    result = run_fresh("-m", "tvexp._api.cli", "snapshot")
-    if result.returncode != 0:
-        raise UsageError(f"rewriting the snapshot failed:\n{result.stdout}{result.stderr}")
-    after = snapshot_format.parse_any(current_snapshot_path().read_text(encoding="utf-8"))
-    print(f"rewrote {current_snapshot_path()}")
-    print(api_diff.format_changes(api_diff.diff_snapshots(before, after)), end="")
-    return after
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -326,7 +195,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, so that its exception classes are the ones the commands raise.
-    from tvexp._api.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

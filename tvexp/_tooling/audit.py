@@ -21,6 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+import tvexp
+from tvexp._api.policy import RemovalStatus, removal_status
+from tvexp._api.versions import parse_version
+from tvexp._tooling.snapshot_format import parse_any
+from tvexp._tooling.snapshot_store import live_snapshot, release_snapshots
+
 __all__ = ["Finding", "Knowledge", "audit_source", "audit_paths", "format_findings", "must_fail"]
 
 
@@ -46,9 +52,6 @@ class Knowledge:
 
     @classmethod
     def installed(cls) -> "Knowledge":
-        from tvexp._api.cli import live_snapshot, release_snapshots
-        from tvexp._api.snapshot_format import parse_any
-        from tvexp._api.versions import parse_version
 
         live = live_snapshot()
         released: dict[str, str] = {}
@@ -283,17 +286,12 @@ def audit_paths(paths: Iterable[Path], knowledge: Knowledge | None = None) -> li
 
 
 def _due(removed_in: str | None, version: str) -> bool:
-    from tvexp._api.versions import next_release, parse_version
-
-    if removed_in is None:
-        return False
-    return parse_version(removed_in).sort_key() <= parse_version(next_release(version)).sort_key()
+    """Whether a removal scheduled for ``removed_in`` has happened or happens in the next release."""
+    return removed_in is not None and removal_status(removed_in, version) is not RemovalStatus.PENDING
 
 
 def must_fail(findings: list[Finding], *, strict: bool = False, version: str | None = None) -> bool:
     """Whether the audit fails: something removed in, or due for removal by, the next minor release."""
-    import tvexp
-
     version = version or tvexp.__version__
     for finding in findings:
         if finding.category in ("removed", "unparsable"):

@@ -2,9 +2,9 @@
 
 Developer-only (no tier). The test battery (``tests/conformance``), the API snapshot (state-dict
 schemas of each layer's reference configuration) and ``tvexp-api promote`` (which refuses objects
-that fail the battery) all read the same table from :mod:`tvexp._conformance.cases`.
+that fail the battery) all read the same table from :mod:`tvexp._tooling.conformance.cases`.
 """
 
-from tvexp._conformance.table import CHECKS, LayerCase, LossCase, seeded
+from tvexp._tooling.conformance.table import CHECKS, LayerCase, LossCase, seeded
 
 __all__ = ["CHECKS", "LayerCase", "LossCase", "seeded"]

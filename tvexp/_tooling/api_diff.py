@@ -4,7 +4,7 @@ Every change is a :class:`Change` with the symbol, its tier (``stable``, ``proto
 kind (``parameter-removed``, ``state-dict-shape-changed``, ...), whether it is breaking, and a
 one-line detail. Only stable and core objects can break: prototype changes are reported and never
 breaking. A removal is compatible when a deprecation that followed the policy (at least
-:data:`~tvexp._api.deprecation.MINIMUM_DEPRECATION_MINORS` minor releases) has reached its
+:data:`~tvexp._api.policy.MINIMUM_DEPRECATION_MINORS` minor releases) has reached its
 ``removed_in``; removing the shim earlier is breaking.
 
 Annotations are compared as types, not as text: a parameter may accept more (``int`` to
@@ -18,11 +18,10 @@ import ast
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
+from tvexp._api.policy import MINIMUM_DEPRECATION_MINORS
 from tvexp._api.versions import minor_distance, parse_version, version_reached
 
 __all__ = ["Change", "diff_snapshots", "breaking_changes", "format_changes", "covers"]
-
-MINIMUM_DEPRECATION_MINORS = 2
 
 
 @dataclass(frozen=True)

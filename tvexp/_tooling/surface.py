@@ -31,6 +31,8 @@ import types
 import warnings
 from typing import Any
 
+from tvexp._api.policy import TIER_NAMESPACES
+
 __all__ = [
     "CORE_OBJECTS",
     "TIER_NAMESPACES",
@@ -42,16 +44,6 @@ __all__ = [
 ]
 
 Surface = dict[str, dict[str, Any]]
-
-# Public namespaces and the tier their ``__all__`` lists belong to.
-TIER_NAMESPACES: dict[str, str] = {
-    "tvexp.stable": "stable",
-    "tvexp.stable.functional": "stable",
-    "tvexp.stable.losses": "stable",
-    "tvexp.prototype": "prototype",
-    "tvexp.prototype.functional": "prototype",
-    "tvexp.prototype.losses": "prototype",
-}
 
 # The tier machinery itself: public, tier-less ("core"), kept stable; value = first release.
 CORE_OBJECTS: dict[str, str] = {
@@ -254,7 +246,7 @@ def _members(cls: type, own: frozenset[str] = frozenset({"tvexp"})) -> dict[str,
 
 def _reference_cases(cls: type, public_name: str) -> list[Any]:
     try:
-        from tvexp._conformance.cases import LAYER_CASES, LOSS_CASES
+        from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
     except Exception:  # the table is developer machinery; a broken area must not hide the surface
         return []
     cases = [c for c in LAYER_CASES if c.class_name == public_name]
@@ -367,7 +359,7 @@ def _object_facts(
 
 def _build_quietly(build: Any) -> Any:
     from tvexp._api.tiers import internal_construction
-    from tvexp._conformance.table import seeded
+    from tvexp._tooling.conformance.table import seeded
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from tvexp._conformance.builders import _prototype, _stable
-from tvexp._conformance.table import LayerCase, LossCase, randn
+from tvexp._tooling.conformance.builders import _prototype, _stable
+from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from tvexp._conformance.table import LayerCase, LossCase, randn
 from tvexp._losses.complete_box_iou_loss import CompleteBoxIoULoss, complete_box_iou_loss
 from tvexp._losses.dice_loss import DiceLoss, dice_loss
 from tvexp._losses.distance_box_iou_loss import DistanceBoxIoULoss, distance_box_iou_loss
 from tvexp._losses.focal_loss import SigmoidFocalLoss, sigmoid_focal_loss
 from tvexp._losses.generalized_box_iou_loss import GeneralizedBoxIoULoss, generalized_box_iou_loss
 from tvexp._losses.softmax_focal_loss import SoftmaxFocalLoss, softmax_focal_loss
+from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES", "boxes"]
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.utils._pytree import tree_leaves
 
 from tvexp._api.tiers import internal_construction
-from tvexp._conformance.table import CHECKS, LayerCase, seeded
+from tvexp._tooling.conformance.table import CHECKS, LayerCase, seeded
 
 __all__ = ["CHECK_FUNCTIONS", "PROMOTION_CHECKS", "SLOW_CHECKS", "applies", "run_conformance", "failures"]
 

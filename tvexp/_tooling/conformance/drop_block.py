@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from tvexp._conformance.table import LayerCase, LossCase, randn
+from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
