@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, TypeVar, cast
 
+from tvexp._api.moved_names import MOVED_NAME_ROWS
 from tvexp._api.policy import MINIMUM_DEPRECATION_MINORS, MOVED_NAME_MINORS
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import python_side_wrapper
@@ -256,8 +257,6 @@ def register_moved_name(
 
 
 def _load_moved_names() -> None:
-    from tvexp._api.moved_names import MOVED_NAME_ROWS
-
     for old, new, since, removed_in in MOVED_NAME_ROWS:
         register_moved_name(old, new, since=since, removed_in=removed_in)
 

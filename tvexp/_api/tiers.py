@@ -277,7 +277,7 @@ def _wrap_constructor(cls: type[Any]) -> None:
 
 
 def _is_graph_capture() -> bool:
-    import torch
+    import torch  # local import: `import tvexp` and the tier machinery must not load torch
 
     return torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling()
 

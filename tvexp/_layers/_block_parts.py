@@ -11,6 +11,7 @@ from torch import nn
 from tvexp._layers.layer_builders import LayerBuilder, build_layer
 
 __all__ = [
+    "CONV_NORM_PAIRS_ATTRIBUTE",
     "Device",
     "Factory",
     "check_downsample",
@@ -23,6 +24,10 @@ __all__ = [
 ]
 
 Device = torch.device | str | None
+
+# A block class lists here the (convolution, norm) child names whose norm its forward applies directly
+# to that convolution's output, so conv-norm fusion can fold them without knowing the block's type.
+CONV_NORM_PAIRS_ATTRIBUTE = "__tvexp_conv_norm_pairs__"
 
 
 class Factory(TypedDict):

@@ -64,6 +64,7 @@ class BasicBlock(nn.Module):
     """
 
     expansion: int = 1
+    __tvexp_conv_norm_pairs__ = (("conv1", "bn1"), ("conv2", "bn2"))
 
     def __init__(
         self,

@@ -71,6 +71,7 @@ class Bottleneck(nn.Module):
     """
 
     expansion: int = 4
+    __tvexp_conv_norm_pairs__ = (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"))
 
     def __init__(
         self,

@@ -31,7 +31,13 @@ import types
 import warnings
 from typing import Any
 
+import torch
+
+import tvexp
+from tvexp._api import deprecation
 from tvexp._api.policy import TIER_NAMESPACES
+from tvexp._api.tiers import internal_construction, tier_of
+from tvexp._tooling.conformance.table import seeded
 
 __all__ = [
     "CORE_OBJECTS",
@@ -246,8 +252,9 @@ def _members(cls: type, own: frozenset[str] = frozenset({"tvexp"})) -> dict[str,
 
 def _reference_cases(cls: type, public_name: str) -> list[Any]:
     try:
+        # local import, guarded: the table builds every layer; a broken area must not hide the surface
         from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
-    except Exception:  # the table is developer machinery; a broken area must not hide the surface
+    except Exception:
         return []
     cases = [c for c in LAYER_CASES if c.class_name == public_name]
     chosen = [c for c in cases if c.reference] or cases[:1]
@@ -304,8 +311,6 @@ def _instance_attributes(module: Any) -> dict[str, dict[str, Any]]:
 def _object_facts(
     obj: Any, symbol: str, tier: str, since: str | None, own: frozenset[str] = frozenset({"tvexp"})
 ) -> dict[str, Any]:
-    import torch
-
     facts: dict[str, Any] = {"tier": tier, "since": since}
     if isinstance(obj, type):
         facts["kind"] = "class"
@@ -358,9 +363,6 @@ def _object_facts(
 
 
 def _build_quietly(build: Any) -> Any:
-    from tvexp._api.tiers import internal_construction
-    from tvexp._tooling.conformance.table import seeded
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with internal_construction():
@@ -379,9 +381,6 @@ def collect(
     (rows like :data:`tvexp._api.deprecation.MOVED_NAMES`) default to tvexp's own; tests pass
     small synthetic packages.
     """
-    from tvexp._api import deprecation
-    from tvexp._api.tiers import tier_of
-
     namespaces = TIER_NAMESPACES if namespaces is None else namespaces
     core = CORE_OBJECTS if core is None else core
     moved_names = deprecation.MOVED_NAMES if moved_names is None else moved_names
@@ -420,6 +419,4 @@ def collect(
 
 def version() -> str:
     """The version of the live package."""
-    import tvexp
-
     return tvexp.__version__

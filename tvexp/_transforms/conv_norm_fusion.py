@@ -15,6 +15,8 @@ import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._block_parts import CONV_NORM_PAIRS_ATTRIBUTE
+from tvexp._layers.frozen_batch_norm import _FrozenBatchNorm
 
 __all__ = ["fuse_conv_norm"]
 
@@ -29,8 +31,6 @@ def _is_convolution(module: nn.Module) -> bool:
 
 
 def _is_foldable_norm(module: nn.Module) -> bool:
-    from tvexp._layers.frozen_batch_norm import _FrozenBatchNorm
-
     if type(module) in _BATCH_NORMS:
         # Without running statistics a batch norm normalises with batch statistics even in eval.
         return module.running_mean is not None and module.running_var is not None
@@ -52,21 +52,18 @@ def _pairs_in_sequentials(model: nn.Module) -> list[tuple[str, str]]:
     return pairs
 
 
-def _pairs_in_residual_blocks(model: nn.Module) -> list[tuple[str, str]]:
-    """``conv{k}``/``bn{k}`` children of tvexp's residual blocks (whose forward applies ``bn{k}``
-    to ``conv{k}``'s output and nothing else reads it)."""
-    from tvexp._layers.basic_block import BasicBlock
-    from tvexp._layers.bottleneck import Bottleneck
-
+def _pairs_in_declaring_blocks(model: nn.Module) -> list[tuple[str, str]]:
+    """The (convolution, norm) children that a block's own class declares in ``CONV_NORM_PAIRS``
+    (a promise that its forward applies the norm to the convolution's output and nothing else reads
+    it). Only the declaring class itself counts: a subclass may override ``forward``."""
     pairs = []
     for path, module in model.named_modules():
-        if type(module) not in (BasicBlock, Bottleneck):
-            continue
+        declared = vars(type(module)).get(CONV_NORM_PAIRS_ATTRIBUTE, ())
         prefix = f"{path}." if path else ""
-        for index in (1, 2, 3):
-            conv, norm = getattr(module, f"conv{index}", None), getattr(module, f"bn{index}", None)
+        for conv_name, norm_name in declared:
+            conv, norm = getattr(module, conv_name, None), getattr(module, norm_name, None)
             if conv is not None and norm is not None and _is_convolution(conv) and _is_foldable_norm(norm):
-                pairs.append((f"{prefix}conv{index}", f"{prefix}bn{index}"))
+                pairs.append((prefix + conv_name, prefix + norm_name))
     return pairs
 
 
@@ -109,8 +106,6 @@ def _pairs_in_graph(model: nn.Module) -> list[tuple[str, str]]:
 
 def _fold(convolution: nn.Module, norm: nn.Module) -> None:
     """Folds ``norm`` into ``convolution``'s weight and bias, in place."""
-    from tvexp._layers.frozen_batch_norm import _FrozenBatchNorm
-
     # The callers pass pairs that _is_convolution and _is_foldable_norm accepted.
     assert isinstance(convolution, nn.modules.conv._ConvNd)
     assert isinstance(norm, (nn.modules.batchnorm._BatchNorm, _FrozenBatchNorm))
@@ -213,7 +208,7 @@ def fuse_conv_norm(model: nn.Module, *, pairs: Iterable[tuple[str, str]] = ()) -
     seen: dict[int, int] = {}
     for module in modules.values():
         seen[id(module)] = seen.get(id(module), 0) + 1
-    found = _pairs_in_sequentials(fused) + _pairs_in_residual_blocks(fused) + _pairs_in_graph(fused) + extra
+    found = _pairs_in_sequentials(fused) + _pairs_in_declaring_blocks(fused) + _pairs_in_graph(fused) + extra
     done: set[str] = set()
     for conv_path, norm_path in found:
         if conv_path in done or norm_path in done:

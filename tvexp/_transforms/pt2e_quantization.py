@@ -73,11 +73,12 @@ def quantize_pt2e(
         >>> quantized(x).shape
         torch.Size([2, 8, 14, 14])
     """
-    try:
+    try:  # local import: torchao is the optional `quantization` extra
         from torchao.quantization.pt2e.quantize_pt2e import (
             convert_pt2e,
             prepare_pt2e,
         )
+        # local import: (torchao, as above)
         from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
             X86InductorQuantizer,
             get_default_x86_inductor_quantization_config,

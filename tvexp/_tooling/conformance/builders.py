@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from torch import nn
 
+from tvexp.stable import SqueezeExcitation
+
 __all__ = ["_prototype", "_stable", "v3_squeeze_excitation"]
 
 
@@ -35,6 +37,4 @@ def _prototype(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
 
 def v3_squeeze_excitation(input_channels: int, squeeze_channels: int, **factory: Any) -> nn.Module:
     """MobileNetV3's squeeze-excitation (hard-sigmoid gate), as an ``se_layer`` builder."""
-    from tvexp.stable import SqueezeExcitation
-
     return SqueezeExcitation(input_channels, squeeze_channels, scale_activation=nn.Hardsigmoid, **factory)

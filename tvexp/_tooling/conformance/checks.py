@@ -337,7 +337,7 @@ def check_fx(case: LayerCase) -> None:
 
 
 def check_onnx(case: LayerCase) -> None:
-    import onnxruntime
+    import onnxruntime  # local import: an optional, heavy dependency needed by this check alone
 
     module = construct(case).eval()
     inputs = inputs_of(case)
