@@ -78,6 +78,7 @@ def quantize_pt2e(
             convert_pt2e,
             prepare_pt2e,
         )
+
         # local import: (torchao, as above)
         from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
             X86InductorQuantizer,
