@@ -7,10 +7,13 @@ independently of what the package happens to contain today.
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from tvexp._tooling import api_diff
 from tvexp._tooling.api_diff import covers, diff_snapshots
 
 MODULE = "torch.nn.modules.module.Module"
@@ -491,3 +494,58 @@ def test_prototype_option_of_a_stable_object_may_change() -> None:
 )
 def test_annotation_compatibility(wide: str | None, narrow: str | None, expected: bool) -> None:
     assert covers(wide, narrow) is expected
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("Optional[torch.device]", "torch.device | None"),
+        ("Union[None, int]", "int | None"),
+        ("typing.Union[int, typing.Tuple[int, int]]", "int | tuple[int, int]"),
+        ("Optional[Union[int, None]]", "int | None"),
+        ("typing.Callable[..., torch.nn.Module]", "Callable[..., nn.Module]"),
+        ("List[Dict[str, int]]", "list[dict[str, int]]"),
+        ("not an annotation (", "not an annotation ("),
+    ],
+)
+def test_one_type_has_one_spelling(spelling: str, canonical: str) -> None:
+    from tvexp._tooling.annotations import canonical_annotation
+
+    assert canonical_annotation(spelling) == canonical
+
+
+def test_respelling_an_annotation_is_not_a_change() -> None:
+    old = {"version": "0.1.0", "objects": {"tvexp.stable.f": _function("x: Optional[torch.device] = None")}}
+    new = {"version": "0.2.0", "objects": {"tvexp.stable.f": _function("x: torch.device | None = None")}}
+    assert api_diff.diff_snapshots(old, new) == []
+    widened = {"version": "0.2.0", "objects": {"tvexp.stable.f": _function("x: torch.device | str | None = None")}}
+    (change,) = api_diff.diff_snapshots(old, widened)
+    assert change.kind is api_diff.ChangeKind.PARAMETER_ANNOTATION_WIDENED and not change.breaking
+
+
+def _function(parameter: str) -> dict[str, object]:
+    name, _, rest = parameter.partition(": ")
+    annotation, _, default = rest.partition(" = ")
+    return {
+        "tier": "stable",
+        "since": "0.1.0",
+        "kind": "function",
+        "defined": "m:f",
+        "signature": {
+            "parameters": [
+                {"name": name, "kind": "positional-or-keyword", "default": default, "annotation": annotation}
+            ],
+            "returns": None,
+        },
+    }
+
+
+def test_every_change_kind_is_documented() -> None:
+    from tvexp._tooling.change_kinds import ChangeKind
+
+    assert len({kind.value for kind in ChangeKind}) == len(ChangeKind) > 50
+    source = Path(api_diff.__file__).read_text()
+    for kind in ChangeKind:
+        assert kind.description.endswith("."), kind
+    used = set(re.findall(r"ChangeKind\.([A-Z_]+)", source))
+    assert used == {kind.name for kind in ChangeKind}, "kinds the differ never reports, or reports undeclared"

@@ -37,6 +37,7 @@ import tvexp
 from tvexp._api import deprecation
 from tvexp._api.policy import TIER_NAMESPACES
 from tvexp._api.tiers import internal_construction, tier_of
+from tvexp._tooling.annotations import canonical_annotation
 from tvexp._tooling.conformance.table import seeded
 
 __all__ = [
@@ -84,17 +85,16 @@ def qualified(obj: Any) -> str:
 
 
 def render_annotation(annotation: Any) -> str | None:
-    """An annotation as text: as written in the source when it is a string, else rendered."""
+    """An annotation as text, in the one spelling :func:`~tvexp._tooling.annotations.canonical_annotation` gives."""
     if annotation is inspect.Parameter.empty or annotation is inspect.Signature.empty:
         return None
     if isinstance(annotation, str):
-        return annotation
+        return canonical_annotation(annotation)
     if annotation is None or annotation is type(None):
         return "None"
     if isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias):
         return qualified(annotation)
-    text = repr(annotation)
-    return text.replace("typing.", "")
+    return canonical_annotation(repr(annotation).replace("typing.", ""))
 
 
 def render_default(value: Any) -> str:
