@@ -219,7 +219,7 @@ FIXTURE_CASE = """
 
 LAYER_CASES.append(LayerCase(
     id="ScratchScale/c3",
-    build=lambda: __import__("tvexp.prototype", fromlist=["x"]).ScratchScale(3),
+    build=_prototype("ScratchScale", 3),
     inputs=lambda: (randn(2, 3, 4, 4),),
     output_shape=(2, 3, 4, 4),
     reference=True,
@@ -415,19 +415,21 @@ def test_promotion_refuses_missing_examples_and_prototype_dependencies(monkeypat
 
 
 def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> None:
-    from tvexp._tooling.conformance.checks import PROMOTION_CHECKS, applies, failures, run_conformance
+    from tvexp._tooling.conformance.checks import CHECK_NAMES, CheckStatus, applies, failures, run_conformance
     from tvexp._tooling.conformance.table import LayerCase, randn
 
     _, Documented, _, Branchy = _layer_classes()
     good = LayerCase(id="Documented/default", build=Documented, inputs=lambda: (randn(2, 3),), output_shape=(2, 3))
     # a local class does not pickle, and this toy layer has no hyperparameters for its repr to name
-    local = tuple(check for check in PROMOTION_CHECKS if check not in ("pickle", "repr"))
+    local = tuple(check for check in CHECK_NAMES if check not in ("pickle", "repr"))
     outcomes = run_conformance(good, checks=local)
     assert set(outcomes) == {check for check in local if applies(good, check)}  # 2-d input: no channels_last
     assert failures(outcomes) == {}, outcomes
     from tvexp._tooling.conformance.cases import LAYER_CASES
 
-    assert run_conformance(LAYER_CASES[0], checks=("pickle",)) == {"pickle": "passed"}
+    assert {name: str(o) for name, o in run_conformance(LAYER_CASES[0], checks=("pickle",)).items()} == {
+        "pickle": "passed"
+    }
 
     bad = LayerCase(
         id="Branchy/default",
@@ -437,7 +439,7 @@ def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> Non
         expected_failures={"script": "declared limit"},
     )
     outcomes = run_conformance(bad, checks=("shape", "fx", "script"))
-    assert outcomes["shape"] == "passed"
-    assert outcomes["fx"].startswith("failed: ")
-    assert outcomes["script"] in ("expected failure: declared limit", "unexpectedly passed")
+    assert outcomes["shape"].status is CheckStatus.PASSED
+    assert outcomes["fx"].status is CheckStatus.FAILED and str(outcomes["fx"]).startswith("failed: ")
+    assert str(outcomes["script"]) in ("expected failure: declared limit", "unexpectedly passed")
     assert "fx" in failures(outcomes) and "shape" not in failures(outcomes)

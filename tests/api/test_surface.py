@@ -145,7 +145,7 @@ def test_collection_records_signature_members_markers_and_state(fixture_package,
 
         return fx.impl.Block(4)  # nn.Module is no ABC: an abstractmethod marks, it does not block
 
-    case = LayerCase(id="Block/c4", build=build, inputs=lambda: (), output_shape=(), reference=True)
+    case = LayerCase(id="Block/c4", build=build, inputs=lambda: (), output_shape=(), reference=True, layer="Block")
     monkeypatch.setattr(cases, "LAYER_CASES", [case])
     moved = {"fx.prototype:Gone": MovedName("fx.prototype:Gone", "fx.stable:Block", "0.1.0", "0.2.0")}
     objects = surface.collect(fixture_package, core={}, moved_names=moved)

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from tvexp._tooling.conformance.cases import LAYER_CASES
-from tvexp._tooling.conformance.table import CHECKS, LayerCase, seeded
+from tvexp._tooling.conformance.checks import CHECK_NAMES
+from tvexp._tooling.conformance.table import LayerCase, seeded
 
 _LAYER_NAMESPACES = ("tvexp.stable", "tvexp.prototype")
 _FUNCTIONAL_NAMESPACES = ("tvexp.stable.functional", "tvexp.prototype.functional")
@@ -67,12 +68,13 @@ def test_case_ids_are_unique_and_name_a_class() -> None:
     assert not malformed, f"case ids must read 'ClassName/description': {malformed}"
 
 
-def test_every_case_builds_the_public_class_its_id_names() -> None:
+def test_every_case_builds_the_public_class_it_names() -> None:
     public = set(public_layers().values())
-    wrong_name = {
-        case_id: cls.__name__ for case_id, cls in built_types().items() if cls.__name__ != case_id.split("/", 1)[0]
-    }
-    assert not wrong_name, f"case id prefix differs from the built class: {wrong_name}"
+    names = {case.id: case.class_name for case in LAYER_CASES}
+    wrong_name = {case_id: cls.__name__ for case_id, cls in built_types().items() if cls.__name__ != names[case_id]}
+    assert not wrong_name, f"cases whose builder names another class than the one built: {wrong_name}"
+    wrong_id = [case.id for case in LAYER_CASES if case.id.split("/", 1)[0] != case.class_name]
+    assert not wrong_id, f"case ids must start with the class they configure: {wrong_id}"
     not_public = {case_id: cls.__qualname__ for case_id, cls in built_types().items() if cls not in public}
     assert not not_public, f"cases of classes no tier namespace exports: {not_public}"
 
@@ -92,8 +94,8 @@ def test_every_class_has_exactly_one_reference_case() -> None:
 
 @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda case: case.id)
 def test_expected_failures_name_known_checks_with_a_reason(case: LayerCase) -> None:
-    unknown = sorted(set(case.expected_failures) - set(CHECKS))
-    assert not unknown, f"unknown checks {unknown}; known: {CHECKS}"
+    unknown = sorted(set(case.expected_failures) - set(CHECK_NAMES))
+    assert not unknown, f"unknown checks {unknown}; known: {CHECK_NAMES}"
     empty = [check for check, reason in case.expected_failures.items() if not str(reason).strip()]
     assert not empty, f"expected failures without a reason: {empty}"
 

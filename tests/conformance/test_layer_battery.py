@@ -14,134 +14,34 @@ mode for every layer.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import pytest
 import torch
 from torch import Tensor, nn
 
 from tvexp._tooling.conformance.cases import LAYER_CASES
-from tvexp._tooling.conformance.checks import (
-    CHECK_FUNCTIONS,
-    SLOW_CHECKS,
-    applies,
-    check_bfloat16,
-    check_channels_last,
-    check_compile,
-    check_export,
-    check_float64,
-    check_fx,
-    check_gradients,
-    check_inductor,
-    check_meta,
-    check_onnx,
-    check_pickle,
-    check_repr,
-    check_script,
-    check_shape,
-    check_state_dict,
-    check_train_eval,
-)
-from tvexp._tooling.conformance.table import CHECKS, LayerCase, randn
+from tvexp._tooling.conformance.checks import CHECKS, CHECKS_BY_NAME, Check
+from tvexp._tooling.conformance.table import LayerCase, randn
 
 
-def parameters(check: str, cases: Iterable[LayerCase] = LAYER_CASES) -> list[Any]:
+def battery() -> list[Any]:
+    """Every (check, case) pair the registry says applies, with declared limits as strict xfails."""
     params = []
-    for case in cases:
-        if not applies(case, check):
-            continue
-        marks = [pytest.mark.slow] if check in SLOW_CHECKS else []
-        if check in case.expected_failures:
-            marks.append(pytest.mark.xfail(strict=True, reason=case.expected_failures[check]))
-        params.append(pytest.param(case, id=case.id, marks=marks))
+    for check in CHECKS:
+        for case in LAYER_CASES:
+            if not check.applies(case):
+                continue
+            marks = [pytest.mark.slow] if check.slow else []
+            if check.name in case.expected_failures:
+                marks.append(pytest.mark.xfail(strict=True, reason=case.expected_failures[check.name]))
+            params.append(pytest.param(check, case, id=f"{check.name}-{case.id}", marks=marks))
     return params
 
 
-# ----------------------------------------------------------------------------------------- tests
-
-
-def test_every_check_has_a_function() -> None:
-    assert set(CHECK_FUNCTIONS) == set(CHECKS)
-
-
-@pytest.mark.parametrize("case", parameters("shape"))
-def test_shape(case: LayerCase) -> None:
-    check_shape(case)
-
-
-@pytest.mark.parametrize("case", parameters("gradients"))
-def test_gradients(case: LayerCase) -> None:
-    check_gradients(case)
-
-
-@pytest.mark.parametrize("case", parameters("float64"))
-def test_float64(case: LayerCase) -> None:
-    check_float64(case)
-
-
-@pytest.mark.parametrize("case", parameters("bfloat16"))
-def test_bfloat16(case: LayerCase) -> None:
-    check_bfloat16(case)
-
-
-@pytest.mark.parametrize("case", parameters("state_dict"))
-def test_state_dict(case: LayerCase) -> None:
-    check_state_dict(case)
-
-
-@pytest.mark.parametrize("case", parameters("pickle"))
-def test_pickle(case: LayerCase) -> None:
-    check_pickle(case)
-
-
-@pytest.mark.parametrize("case", parameters("script"))
-def test_script(case: LayerCase) -> None:
-    check_script(case)
-
-
-@pytest.mark.parametrize("case", parameters("export"))
-def test_export(case: LayerCase) -> None:
-    check_export(case)
-
-
-@pytest.mark.parametrize("case", parameters("compile"))
-def test_compile(case: LayerCase) -> None:
-    check_compile(case)
-
-
-@pytest.mark.parametrize("case", parameters("inductor"))
-def test_inductor(case: LayerCase) -> None:
-    check_inductor(case)
-
-
-@pytest.mark.parametrize("case", parameters("fx"))
-def test_fx(case: LayerCase) -> None:
-    check_fx(case)
-
-
-@pytest.mark.parametrize("case", parameters("onnx"))
-def test_onnx(case: LayerCase) -> None:
-    check_onnx(case)
-
-
-@pytest.mark.parametrize("case", parameters("channels_last"))
-def test_channels_last(case: LayerCase) -> None:
-    check_channels_last(case)
-
-
-@pytest.mark.parametrize("case", parameters("train_eval"))
-def test_train_eval(case: LayerCase) -> None:
-    check_train_eval(case)
-
-
-@pytest.mark.parametrize("case", parameters("meta"))
-def test_meta(case: LayerCase) -> None:
-    check_meta(case)
-
-
-@pytest.mark.parametrize("case", parameters("repr"))
-def test_repr(case: LayerCase) -> None:
-    check_repr(case)
+@pytest.mark.parametrize(("check", "case"), battery())
+def test_battery(check: Check, case: LayerCase) -> None:
+    check.run(case)
 
 
 # ------------------------------------------------------- the battery itself: it passes and it can fail
@@ -292,7 +192,7 @@ _BROKEN = [  # (check, case, what the failure must say)
     ("meta", _synthetic(_BufferNotReset), "buffer 'offset'"),
     ("repr", _synthetic(_BareRepr), "define extra_repr"),
 ]
-_CHEAP_CHECKS = [check for check in CHECKS if check not in SLOW_CHECKS]
+_CHEAP_CHECKS = [check.name for check in CHECKS if not check.slow]
 
 
 @pytest.mark.parametrize(
@@ -301,11 +201,11 @@ _CHEAP_CHECKS = [check for check in CHECKS if check not in SLOW_CHECKS]
         pytest.param(case, check, id=f"{case.id}-{check}")
         for case in _CONFORMING
         for check in _CHEAP_CHECKS
-        if applies(case, check)
+        if CHECKS_BY_NAME[check].applies(case)
     ],
 )
 def test_battery_passes_conforming_torch_layers(case: LayerCase, check: str) -> None:
-    CHECK_FUNCTIONS[check](case)
+    CHECKS_BY_NAME[check].run(case)
 
 
 @pytest.mark.parametrize(
@@ -313,7 +213,7 @@ def test_battery_passes_conforming_torch_layers(case: LayerCase, check: str) -> 
 )
 def test_battery_detects_a_broken_layer(check: str, case: LayerCase, message: str) -> None:
     with pytest.raises(Exception, match=re.escape(message)):
-        CHECK_FUNCTIONS[check](case)
+        CHECKS_BY_NAME[check].run(case)
 
 
 def test_every_cheap_check_is_shown_to_fail() -> None:

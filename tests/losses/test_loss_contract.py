@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import torch
@@ -19,20 +19,8 @@ from torch import Tensor, nn
 import tvexp.prototype.losses as prototype_losses
 import tvexp.stable.losses as stable_losses
 from tvexp._tooling.conformance.cases import LOSS_CASES
-from tvexp._tooling.conformance.losses import boxes
 from tvexp._tooling.conformance.table import LossCase
 
-BOX_LOSSES = {"generalized_box_iou_loss", "distance_box_iou_loss", "complete_box_iou_loss"}
-
-# Output shape for reduction="none", from (prediction, target); "mean" and "sum" give a scalar.
-NONE_SHAPE: dict[str, Callable[[Tensor, Tensor], tuple[int, ...]]] = {
-    "sigmoid_focal_loss": lambda prediction, target: tuple(prediction.shape),
-    "generalized_box_iou_loss": lambda prediction, target: tuple(prediction.shape[:-1]),
-    "distance_box_iou_loss": lambda prediction, target: tuple(prediction.shape[:-1]),
-    "complete_box_iou_loss": lambda prediction, target: tuple(prediction.shape[:-1]),
-    "softmax_focal_loss": lambda prediction, target: tuple(target.shape),
-    "dice_loss": lambda prediction, target: (prediction.shape[0],),
-}
 ARGUMENT_NAMES = {("inputs", "targets"), ("boxes1", "boxes2"), ("logits", "target")}
 
 
@@ -55,7 +43,7 @@ def over_cases(check: str) -> Any:
 
 
 def name_of(case: LossCase) -> str:
-    return case.id.split("/", 1)[0]
+    return case.function_name
 
 
 def with_reduction(case: LossCase, reduction: str) -> dict[str, Any]:
@@ -78,7 +66,6 @@ def test_every_public_loss_is_in_the_conformance_table() -> None:
         if not covered:
             missing.append(name)
     assert not missing, f"public losses without a LossCase in tvexp._tooling.conformance: {missing}"
-    assert set(NONE_SHAPE) == {name_of(case) for case in LOSS_CASES}
 
 
 def test_cases_name_their_public_function() -> None:
@@ -109,7 +96,7 @@ def test_prediction_first_target_second(name: str) -> None:
 def test_reduction_output_shape(case: LossCase, reduction: str) -> None:
     prediction, target = case.inputs()
     output = case.function(prediction, target, **with_reduction(case, reduction))
-    expected = NONE_SHAPE[name_of(case)](prediction, target) if reduction == "none" else ()
+    expected = case.none_shape(prediction, target) if reduction == "none" else ()
     assert tuple(output.shape) == expected
     assert torch.isfinite(output).all()
     if reduction == "sum":
@@ -206,41 +193,12 @@ def test_inductor_matches_eager(case: LossCase) -> None:
 # --------------------------------------------------------------------------- numerics
 
 
-def _smooth_box_pair(same_aspect: bool = False) -> tuple[Tensor, Tensor]:
-    # No touching edges or equal coordinates: gradcheck's finite differences need a smooth point.
-    target = boxes(6, seed=11).double()
-    prediction = target + torch.tensor(
-        [
-            [0.3, -0.2, 0.5, 0.1],
-            [1.1, 0.7, -0.4, 0.9],
-            [-0.6, 0.2, 0.3, -0.3],
-            [7.0, 6.0, 8.0, 9.0],
-            [0.2, 0.25, -0.15, -0.35],
-            [-2.1, 0.4, 0.6, 1.3],
-        ],
-        dtype=torch.float64,
-    )
-    if same_aspect:
-        # Scaled copies of the target, shifted: the aspect-ratio term v and its derivative are 0 here.
-        sizes = (target[:, 2:] - target[:, :2]) * torch.tensor(
-            [[1.3], [0.7], [1.1], [0.9], [1.6], [0.8]], dtype=torch.float64
-        )
-        corners = prediction[:, :2]
-        prediction = torch.cat((corners, corners + sizes), dim=1)
-    return prediction.requires_grad_(), target.requires_grad_()
-
-
 @over_cases("float64")
 def test_gradcheck_float64(case: LossCase) -> None:
-    if name_of(case) in BOX_LOSSES:
-        # CIoU's trade-off weight alpha is a constant by design (no gradient), which finite differences
-        # cannot know; gradcheck it where v = 0, and test_box_iou_losses checks its full gradient
-        # against a reference with alpha held fixed.
-        inputs = _smooth_box_pair(same_aspect=name_of(case) == "complete_box_iou_loss")
+    if case.gradcheck_inputs is not None:
+        inputs = case.gradcheck_inputs()
     else:
         inputs = tuple(x.detach().double().requires_grad_() if x.is_floating_point() else x for x in case.inputs())
-        if name_of(case) == "sigmoid_focal_loss":
-            inputs[1].requires_grad_(False)
     assert torch.autograd.gradcheck(lambda *xs: case.function(*xs, **case.kwargs), inputs, fast_mode=True)
 
 
@@ -264,40 +222,23 @@ def test_empty_input(case: LossCase, reduction: str) -> None:
         assert gradient.shape == prediction.shape
 
 
-@pytest.mark.parametrize("name", sorted(BOX_LOSSES))
-def test_degenerate_boxes_are_finite(name: str) -> None:
-    function = getattr(stable_losses, name)
-    prediction = torch.tensor(
-        [
-            [1.0, 1.0, 1.0, 1.0],  # point
-            [1.0, 1.0, 3.0, 1.0],  # zero height
-            [1.0, 1.0, 1.0, 4.0],  # zero width
-            [3.0, 3.0, 1.0, 1.0],  # x2 < x1 and y2 < y1
-            [3.0, 1.0, 1.0, 2.0],  # x2 < x1 only
-            [0.0, 0.0, 0.0, 0.0],  # point, against the same point
-            [2.0, 2.0, 2.0, 2.0],
-            [0.0, 0.0, 2.0, 2.0],  # valid, against a degenerate target
-        ],
-        requires_grad=True,
-    )
-    target = torch.tensor(
-        [
-            [0.0, 0.0, 2.0, 2.0],
-            [0.0, 0.0, 2.0, 2.0],
-            [0.0, 0.0, 2.0, 2.0],
-            [0.0, 0.0, 2.0, 2.0],
-            [2.0, 2.0, 0.0, 0.0],
-            [0.0, 0.0, 0.0, 0.0],
-            [2.0, 2.0, 2.0, 5.0],
-            [1.0, 1.0, 1.0, 1.0],
-        ],
-        requires_grad=True,
-    )
+@pytest.mark.parametrize(
+    "case", [case for case in LOSS_CASES if case.degenerate_inputs is not None], ids=lambda case: case.id
+)
+def test_degenerate_inputs_are_finite(case: LossCase) -> None:
+    assert case.degenerate_inputs is not None
+    prediction, target = case.degenerate_inputs()
     for reduction in ("none", "sum"):
-        output = function(prediction, target, reduction=reduction)
+        output = case.function(prediction, target, **with_reduction(case, reduction))
         assert torch.isfinite(output).all(), output
         gradients = torch.autograd.grad(output.sum(), (prediction, target))
         assert all(torch.isfinite(g).all() for g in gradients), gradients
+
+
+def test_the_box_losses_declare_degenerate_inputs() -> None:
+    # The degenerate-input check is only as good as the table: every box loss function has edge inputs.
+    box_functions = {case.function_name for case in LOSS_CASES if case.degenerate_inputs is not None}
+    assert box_functions == {name for name in stable_losses.__all__ if name.endswith("box_iou_loss")}
 
 
 @over_cases("bfloat16")
@@ -307,8 +248,7 @@ def test_low_precision_inputs(case: LossCase, dtype: torch.dtype) -> None:
     low = tuple(x.to(dtype) if x.is_floating_point() else x for x in inputs)
     low[0].requires_grad_()
     output = case.function(*low, **case.kwargs)
-    # Box losses compute and return float32 (as torchvision); the others return the input dtype.
-    assert output.dtype == (torch.float32 if name_of(case) in BOX_LOSSES else dtype)
+    assert output.dtype == (case.output_dtype or dtype)
     assert torch.isfinite(output).all()
     reference = case.function(*(x.to(torch.float32) if x.is_floating_point() else x for x in low), **case.kwargs)
     tolerance = 1e-2 if dtype == torch.float16 else 4e-2

@@ -5,6 +5,6 @@ schemas of each layer's reference configuration) and ``tvexp-api promote`` (whic
 that fail the battery) all read the same table from :mod:`tvexp._tooling.conformance.cases`.
 """
 
-from tvexp._tooling.conformance.table import CHECKS, LayerCase, LossCase, seeded
+from tvexp._tooling.conformance.table import LayerCase, LossCase, seeded
 
-__all__ = ["CHECKS", "LayerCase", "LossCase", "seeded"]
+__all__ = ["LayerCase", "LossCase", "seeded"]

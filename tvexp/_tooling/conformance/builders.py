@@ -8,31 +8,40 @@ retargets a case by rewriting ``_prototype("Name", ...)`` to ``_stable("Name", .
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from torch import nn
 
 from tvexp.stable import SqueezeExcitation
 
-__all__ = ["_prototype", "_stable", "v3_squeeze_excitation"]
+__all__ = ["TierBuilder", "_prototype", "_stable", "v3_squeeze_excitation"]
 
 
-def _tier_builder(tier: str, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
-    def build() -> nn.Module:
-        layer: nn.Module = getattr(importlib.import_module(f"tvexp.{tier}"), name)(*args, **kwargs)
+@dataclass(frozen=True)
+class TierBuilder:
+    """Builds ``tvexp.<tier>.<layer_name>(*args, **kwargs)``; a case built by it names its class."""
+
+    tier: str
+    layer_name: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self) -> nn.Module:
+        layer: nn.Module = getattr(importlib.import_module(f"tvexp.{self.tier}"), self.layer_name)(
+            *self.args, **self.kwargs
+        )
         return layer
 
-    return build
 
-
-def _stable(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
+def _stable(name: str, *args: Any, **kwargs: Any) -> TierBuilder:
     """A builder for ``tvexp.stable.<name>(*args, **kwargs)``."""
-    return _tier_builder("stable", name, *args, **kwargs)
+    return TierBuilder("stable", name, args, kwargs)
 
 
-def _prototype(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
+def _prototype(name: str, *args: Any, **kwargs: Any) -> TierBuilder:
     """A builder for ``tvexp.prototype.<name>(*args, **kwargs)``."""
-    return _tier_builder("prototype", name, *args, **kwargs)
+    return TierBuilder("prototype", name, args, kwargs)
 
 
 def v3_squeeze_excitation(input_channels: int, squeeze_channels: int, **factory: Any) -> nn.Module:

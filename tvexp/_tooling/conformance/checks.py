@@ -1,4 +1,4 @@
-"""The conformance checks: one plain function per entry of ``CHECKS``.
+"""The conformance checks: one plain function per check, and the registry (:data:`CHECKS`) that names them.
 
 Each ``check_<name>(case)`` raises (``AssertionError`` or the error torch raised) when the case
 does not conform and returns ``None`` otherwise. The pytest battery (``tests/conformance``) and
@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
 import io
 import itertools
 import pickle
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -25,9 +27,19 @@ from torch import Tensor, nn
 from torch.utils._pytree import tree_leaves
 
 from tvexp._api.tiers import internal_construction
-from tvexp._tooling.conformance.table import CHECKS, LayerCase, seeded
+from tvexp._tooling.conformance.table import LayerCase, seeded
 
-__all__ = ["CHECK_FUNCTIONS", "PROMOTION_CHECKS", "SLOW_CHECKS", "applies", "run_conformance", "failures"]
+__all__ = [
+    "CHECKS",
+    "CHECKS_BY_NAME",
+    "CHECK_NAMES",
+    "Check",
+    "CheckOutcome",
+    "CheckStatus",
+    "applies",
+    "failures",
+    "run_conformance",
+]
 
 # float64 and float32 runs of the same layer differ by float32 rounding, amplified by normalisations.
 _DTYPE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
@@ -449,68 +461,121 @@ def check_repr(case: LayerCase) -> None:
     )
 
 
-CHECK_FUNCTIONS: dict[str, Callable[[LayerCase], None]] = {
-    "shape": check_shape,
-    "gradients": check_gradients,
-    "float64": check_float64,
-    "bfloat16": check_bfloat16,
-    "state_dict": check_state_dict,
-    "pickle": check_pickle,
-    "script": check_script,
-    "export": check_export,
-    "compile": check_compile,
-    "inductor": check_inductor,
-    "fx": check_fx,
-    "onnx": check_onnx,
-    "channels_last": check_channels_last,
-    "train_eval": check_train_eval,
-    "meta": check_meta,
-    "repr": check_repr,
-}
-SLOW_CHECKS = frozenset({"inductor", "onnx"})
+def _tagged(tag: str) -> Callable[[LayerCase], bool]:
+    return lambda case: tag in case.tags
 
 
-def applies(case: LayerCase, check: str) -> bool:
-    """Whether ``check`` is run for ``case`` (tag-gated and input-dependent checks)."""
-    if check in ("inductor", "onnx"):
-        return check in case.tags
-    if check == "channels_last":
-        return memory_format_for(inputs_of(case)) is not None
+def _has_image_input(case: LayerCase) -> bool:
+    return memory_format_for(inputs_of(case)) is not None
+
+
+def _always(_case: LayerCase) -> bool:
     return True
 
 
-# What ``tvexp-api promote`` requires of every case of the object it promotes: the whole battery
-# (tag-gated checks run where the case is tagged).
-PROMOTION_CHECKS = CHECKS
+@dataclass(frozen=True)
+class Check:
+    """One check of the battery: what it promises, how to run it, and for which cases.
+
+    A case declares a known limit as ``expected_failures[name] = reason``; the battery turns it into a
+    strict expected failure, so a limit that goes away is noticed too.
+    """
+
+    name: str
+    run: Callable[[LayerCase], None]
+    promise: str
+    slow: bool = False
+    applies: Callable[[LayerCase], bool] = _always
 
 
-def run_conformance(case: LayerCase, checks: tuple[str, ...] = PROMOTION_CHECKS) -> dict[str, str]:
-    """Runs ``checks`` on ``case``: ``check -> "passed" | "failed: ..." | "expected failure: ..." |
-    "unexpectedly passed"`` (a declared limit that no longer holds)."""
-    outcomes: dict[str, str] = {}
+# Every check the battery knows: pytest (tests/conformance/test_layer_battery.py) and
+# ``tvexp-api promote`` both run this registry.
+CHECKS: tuple[Check, ...] = (
+    Check("shape", check_shape, "the output has the case's shape"),
+    Check("gradients", check_gradients, "every parameter that requires grad receives a finite gradient"),
+    Check("float64", check_float64, "a float64 module and input give a float64 output close to float32"),
+    Check("bfloat16", check_bfloat16, "a bfloat16 module and input give a bfloat16 output"),
+    Check("state_dict", check_state_dict, "a state_dict round trip into a fresh instance gives equal outputs"),
+    Check("pickle", check_pickle, "pickle and copy.deepcopy round trips give equal outputs"),
+    Check("script", check_script, "torch.jit.script equals eager"),
+    Check("export", check_export, "torch.export with a dynamic batch dimension equals eager"),
+    Check("compile", check_compile, "torch.compile(fullgraph=True, backend='eager') with zero graph breaks"),
+    Check("inductor", check_inductor, "torch.compile with inductor equals eager", True, _tagged("inductor")),
+    Check("fx", check_fx, "torch.fx.symbolic_trace equals eager"),
+    Check("onnx", check_onnx, "dynamo ONNX export checked with onnxruntime", True, _tagged("onnx")),
+    Check(
+        "channels_last",
+        check_channels_last,
+        "channels_last input gives the same result, and keeps the format where ops do",
+        applies=_has_image_input,
+    ),
+    Check("train_eval", check_train_eval, "train/eval semantics as documented"),
+    Check("meta", check_meta, "construction on the meta device, then to_empty + reset_parameters"),
+    Check("repr", check_repr, "the repr names the class and its hyperparameters"),
+)
+CHECKS_BY_NAME: dict[str, Check] = {check.name: check for check in CHECKS}
+CHECK_NAMES: tuple[str, ...] = tuple(CHECKS_BY_NAME)
+
+
+def applies(case: LayerCase, check: str) -> bool:
+    """Whether the check named ``check`` is run for ``case``."""
+    return CHECKS_BY_NAME[check].applies(case)
+
+
+class CheckStatus(str, enum.Enum):
+    """How one check ended for one case."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    EXPECTED_FAILURE = "expected failure"  # a declared limit that still holds
+    UNEXPECTEDLY_PASSED = "unexpectedly passed"  # a declared limit that no longer holds
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The status of one check on one case, with the first line of the error or the declared reason."""
+
+    status: CheckStatus
+    detail: str = ""
+
+    @property
+    def fails_the_battery(self) -> bool:
+        return self.status in (CheckStatus.FAILED, CheckStatus.UNEXPECTEDLY_PASSED)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail}" if self.detail else str(self.status)
+
+
+def run_conformance(case: LayerCase, checks: tuple[str, ...] = CHECK_NAMES) -> dict[str, CheckOutcome]:
+    """Runs the named checks that apply to ``case``; returns ``check name -> outcome``."""
+    outcomes: dict[str, CheckOutcome] = {}
     for name in checks:
-        if not applies(case, name):
+        check = CHECKS_BY_NAME[name]
+        if not check.applies(case):
             continue
         reason = case.expected_failures.get(name)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                CHECK_FUNCTIONS[name](case)
+                check.run(case)
         except Exception as error:  # any failure of the check is an outcome, not a crash of the caller
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            outcomes[name] = f"expected failure: {reason}" if reason else f"failed: {type(error).__name__}: {first}"
+            outcomes[name] = (
+                CheckOutcome(CheckStatus.EXPECTED_FAILURE, reason)
+                if reason
+                else CheckOutcome(CheckStatus.FAILED, f"{type(error).__name__}: {first}")
+            )
         else:
-            outcomes[name] = "unexpectedly passed" if reason else "passed"
+            outcomes[name] = CheckOutcome(CheckStatus.UNEXPECTEDLY_PASSED if reason else CheckStatus.PASSED)
     return outcomes
 
 
-def failures(outcomes: dict[str, str]) -> dict[str, str]:
+def failures(outcomes: dict[str, CheckOutcome]) -> dict[str, CheckOutcome]:
     """The outcomes that fail the battery: failures and declared limits that no longer hold.
 
-    A declared limit (``expected failure``) passes the battery, as in the pytest battery's strict xfail.
+    A declared limit that still holds passes the battery, as in the pytest battery's strict xfail.
     """
-    return {
-        name: outcome
-        for name, outcome in outcomes.items()
-        if outcome.startswith("failed") or outcome == "unexpectedly passed"
-    }
+    return {name: outcome for name, outcome in outcomes.items() if outcome.fails_the_battery}

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from torch import nn
-
-from tvexp._tooling.conformance.builders import _stable
+from tvexp._tooling.conformance.builders import TierBuilder, _stable
 from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
 
-def _drop_block2d(**kwargs: Any) -> Callable[[], nn.Module]:
+def _drop_block2d(**kwargs: Any) -> TierBuilder:
     return _stable("DropBlock2d", **kwargs)
 
 
-def _drop_block3d(**kwargs: Any) -> Callable[[], nn.Module]:
+def _drop_block3d(**kwargs: Any) -> TierBuilder:
     return _stable("DropBlock3d", **kwargs)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -55,6 +57,84 @@ def _binary_masks() -> tuple[Tensor, Tensor]:
     return logits, (randn(2, 6, 6, seed=9) > 0).float()
 
 
+def _degenerate_box_pair() -> tuple[Tensor, Tensor]:
+    """Points, zero-width or zero-height boxes and inverted corners, against valid and degenerate targets."""
+    prediction = torch.tensor(
+        [
+            [1.0, 1.0, 1.0, 1.0],  # point
+            [1.0, 1.0, 3.0, 1.0],  # zero height
+            [1.0, 1.0, 1.0, 4.0],  # zero width
+            [3.0, 3.0, 1.0, 1.0],  # x2 < x1 and y2 < y1
+            [3.0, 1.0, 1.0, 2.0],  # x2 < x1 only
+            [0.0, 0.0, 0.0, 0.0],  # point, against the same point
+            [2.0, 2.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],  # valid, against a degenerate target
+        ],
+        requires_grad=True,
+    )
+    target = torch.tensor(
+        [
+            [0.0, 0.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],
+            [0.0, 0.0, 2.0, 2.0],
+            [2.0, 2.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [2.0, 2.0, 2.0, 5.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ],
+        requires_grad=True,
+    )
+    return prediction, target
+
+
+def _smooth_box_pair(same_aspect: bool = False) -> tuple[Tensor, Tensor]:
+    # No touching edges or equal coordinates: gradcheck's finite differences need a smooth point.
+    target = boxes(6, seed=11).double()
+    prediction = target + torch.tensor(
+        [
+            [0.3, -0.2, 0.5, 0.1],
+            [1.1, 0.7, -0.4, 0.9],
+            [-0.6, 0.2, 0.3, -0.3],
+            [7.0, 6.0, 8.0, 9.0],
+            [0.2, 0.25, -0.15, -0.35],
+            [-2.1, 0.4, 0.6, 1.3],
+        ],
+        dtype=torch.float64,
+    )
+    if same_aspect:
+        # Scaled copies of the target, shifted: the aspect-ratio term v and its derivative are 0 here.
+        sizes = (target[:, 2:] - target[:, :2]) * torch.tensor(
+            [[1.3], [0.7], [1.1], [0.9], [1.6], [0.8]], dtype=torch.float64
+        )
+        corners = prediction[:, :2]
+        prediction = torch.cat((corners, corners + sizes), dim=1)
+    return prediction.requires_grad_(), target.requires_grad_()
+
+
+def _sigmoid_gradcheck_inputs() -> tuple[Tensor, Tensor]:
+    # The target is a label tensor: finite differences only for the logits.
+    logits, target = _binary_logits()
+    return logits.detach().double().requires_grad_(), target.double()
+
+
+# Output shapes for reduction="none", from (prediction, target).
+def _elementwise(prediction: Tensor, target: Tensor) -> tuple[int, ...]:  # noqa: ARG001 (a shape rule's signature)
+    return tuple(prediction.shape)
+
+
+def _per_box(prediction: Tensor, target: Tensor) -> tuple[int, ...]:  # noqa: ARG001
+    return tuple(prediction.shape[:-1])
+
+
+def _per_target(prediction: Tensor, target: Tensor) -> tuple[int, ...]:  # noqa: ARG001
+    return tuple(target.shape)
+
+
+def _per_sample(prediction: Tensor, target: Tensor) -> tuple[int, ...]:  # noqa: ARG001
+    return (prediction.shape[0],)
+
+
 _BOX_LOSSES = (
     ("generalized_box_iou_loss", generalized_box_iou_loss, GeneralizedBoxIoULoss),
     ("distance_box_iou_loss", distance_box_iou_loss, DistanceBoxIoULoss),
@@ -69,6 +149,8 @@ LOSS_CASES: list[LossCase] = [
         _binary_logits,
         module=SigmoidFocalLoss,
         tags=frozenset({"inductor"}),
+        none_shape=_elementwise,
+        gradcheck_inputs=_sigmoid_gradcheck_inputs,
     ),
     LossCase(
         "sigmoid_focal_loss/no-alpha-gamma0-mean",
@@ -76,6 +158,8 @@ LOSS_CASES: list[LossCase] = [
         _binary_logits,
         kwargs={"alpha": -1, "gamma": 0, "reduction": "mean"},
         module=SigmoidFocalLoss,
+        none_shape=_elementwise,
+        gradcheck_inputs=_sigmoid_gradcheck_inputs,
     ),
     LossCase(
         "sigmoid_focal_loss/sum",
@@ -83,6 +167,8 @@ LOSS_CASES: list[LossCase] = [
         _binary_logits,
         kwargs={"alpha": 0.6, "gamma": 1.5, "reduction": "sum"},
         module=SigmoidFocalLoss,
+        none_shape=_elementwise,
+        gradcheck_inputs=_sigmoid_gradcheck_inputs,
     ),
     *[
         LossCase(
@@ -92,21 +178,41 @@ LOSS_CASES: list[LossCase] = [
             kwargs={"reduction": reduction},
             module=module,
             tags=frozenset({"inductor"}) if reduction == "mean" and name == "complete_box_iou_loss" else frozenset(),
+            none_shape=_per_box,
+            degenerate_inputs=_degenerate_box_pair,
+            # CIoU's trade-off weight alpha is a constant by design (no gradient), which finite differences
+            # cannot know: gradcheck it where v = 0 (tests/losses/test_box_iou_losses.py checks its full
+            # gradient against a reference with alpha held fixed).
+            gradcheck_inputs=functools.partial(_smooth_box_pair, same_aspect=name == "complete_box_iou_loss"),
+            output_dtype=torch.float32,
         )
         for name, function, module in _BOX_LOSSES
         for reduction in ("none", "mean", "sum")
     ],
     *[
-        LossCase(f"{name}/eps", function, _box_pair, kwargs={"eps": 1e-3}, module=module)
+        LossCase(
+            f"{name}/eps",
+            function,
+            _box_pair,
+            kwargs={"eps": 1e-3},
+            module=module,
+            none_shape=_per_box,
+            degenerate_inputs=_degenerate_box_pair,
+            gradcheck_inputs=functools.partial(_smooth_box_pair, same_aspect=name == "complete_box_iou_loss"),
+            output_dtype=torch.float32,
+        )
         for name, function, module in _BOX_LOSSES
     ],
-    LossCase("softmax_focal_loss/default", softmax_focal_loss, _class_logits, module=SoftmaxFocalLoss),
+    LossCase(
+        "softmax_focal_loss/default", softmax_focal_loss, _class_logits, module=SoftmaxFocalLoss, none_shape=_per_target
+    ),
     LossCase(
         "softmax_focal_loss/class-alpha-none",
         softmax_focal_loss,
         _class_logits,
         kwargs={"alpha": [0.25, 0.5, 1.0, 1.0], "gamma": 1.0, "reduction": "none"},
         module=SoftmaxFocalLoss,
+        none_shape=_per_target,
     ),
     LossCase(
         "softmax_focal_loss/scalar-alpha-sum",
@@ -114,14 +220,23 @@ LOSS_CASES: list[LossCase] = [
         _class_logits,
         kwargs={"alpha": 0.5, "gamma": 0.0, "reduction": "sum"},
         module=SoftmaxFocalLoss,
+        none_shape=_per_target,
     ),
-    LossCase("dice_loss/binary", dice_loss, _binary_masks, module=DiceLoss),
+    LossCase("dice_loss/binary", dice_loss, _binary_masks, module=DiceLoss, none_shape=_per_sample),
     LossCase(
         "dice_loss/binary-same-shape-none",
         dice_loss,
         _binary_logits,
         kwargs={"smooth": 0.5, "reduction": "none"},
         module=DiceLoss,
+        none_shape=_per_sample,
     ),
-    LossCase("dice_loss/multiclass-sum", dice_loss, _class_logits, kwargs={"reduction": "sum"}, module=DiceLoss),
+    LossCase(
+        "dice_loss/multiclass-sum",
+        dice_loss,
+        _class_logits,
+        kwargs={"reduction": "sum"},
+        module=DiceLoss,
+        none_shape=_per_sample,
+    ),
 ]

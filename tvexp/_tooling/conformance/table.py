@@ -8,28 +8,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CHECKS", "LayerCase", "LossCase", "seeded", "randn"]
-
-# Every check the battery knows. An entry declares a known limit as ``expected_failures[check] = reason``;
-# the battery turns it into a strict xfail, so a limit that goes away is noticed too.
-CHECKS = (
-    "shape",  # output shape
-    "gradients",  # every parameter that requires grad receives a finite gradient
-    "float64",  # float64 module and input
-    "bfloat16",  # bfloat16 module and input
-    "state_dict",  # state_dict round trip into a differently initialised instance
-    "pickle",  # pickle and copy.deepcopy round trips
-    "script",  # torch.jit.script equals eager
-    "export",  # torch.export with a dynamic batch dimension equals eager
-    "compile",  # torch.compile(fullgraph=True, backend="eager"), zero graph breaks
-    "inductor",  # torch.compile(fullgraph=True) with inductor (only for cases tagged "inductor")
-    "fx",  # torch.fx.symbolic_trace equals eager
-    "onnx",  # dynamo ONNX export checked with onnxruntime (only for cases tagged "onnx")
-    "channels_last",  # channels_last input gives the same result, and keeps the format where ops do
-    "train_eval",  # train/eval semantics as documented (deterministic layers: equal outputs)
-    "meta",  # construction on the meta device, then to_empty + reset_parameters
-    "repr",  # repr names the class and is not the bare default
-)
+__all__ = ["LayerCase", "LossCase", "seeded", "randn"]
 
 
 def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -50,8 +29,10 @@ class LayerCase:
     """One configuration of one public layer.
 
     Attributes:
-        id: ``ClassName/short-description``; the class name prefix groups cases.
-        build: Builds the layer (called under a seeded RNG).
+        id: ``ClassName/short-description`` (a readable test id).
+        build: Builds the layer (called under a seeded RNG); a ``TierBuilder`` (``_stable("Name", ...)``,
+            ``_prototype("Name", ...)``) or a class names the case's class.
+        layer: The public class name, where ``build`` does not name it.
         inputs: Builds the forward inputs (deterministic).
         output_shape: Expected output shape.
         stochastic: The layer is random in training mode (compare outputs in eval mode only).
@@ -65,6 +46,7 @@ class LayerCase:
     build: Callable[[], nn.Module]
     inputs: Callable[[], tuple[Tensor, ...]]
     output_shape: tuple[int, ...]
+    layer: str | None = field(default=None, kw_only=True)
     stochastic: bool = False
     reference: bool = False
     tags: frozenset[str] = field(default_factory=frozenset)
@@ -73,7 +55,13 @@ class LayerCase:
 
     @property
     def class_name(self) -> str:
-        return self.id.split("/", 1)[0]
+        """The public class this case configures."""
+        name = self.layer or getattr(self.build, "layer_name", None)
+        if name is None and isinstance(self.build, type):
+            name = self.build.__name__
+        if name is None:
+            raise ValueError(f"case {self.id!r}: build it with _stable/_prototype or name its class with layer=")
+        return str(name)
 
 
 @dataclass(frozen=True)
@@ -88,6 +76,14 @@ class LossCase:
         module: The public module form, if any; ``module(**kwargs)(prediction, target)`` must equal
             ``function(prediction, target, **kwargs)``.
         tags / expected_failures: as for :class:`LayerCase`.
+        none_shape: The output shape for ``reduction="none"``, from ``(prediction, target)``;
+            ``"mean"`` and ``"sum"`` give a scalar.
+        degenerate_inputs: Inputs at the edge of the domain (empty or inverted boxes, ...) on which
+            the loss and its gradients must stay finite; ``None`` if the loss has no such edge.
+        gradcheck_inputs: float64 inputs (requiring grad where differentiable) on which finite
+            differences are valid; ``None``: the case's inputs in float64.
+        output_dtype: The dtype of the output whatever the input's (box losses compute in float32,
+            as torchvision does); ``None``: the input's dtype.
     """
 
     id: str
@@ -97,3 +93,12 @@ class LossCase:
     module: type[nn.Module] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
     expected_failures: Mapping[str, str] = field(default_factory=dict)
+    none_shape: Callable[[Tensor, Tensor], tuple[int, ...]] = field(kw_only=True)
+    degenerate_inputs: Callable[[], tuple[Tensor, Tensor]] | None = field(default=None, kw_only=True)
+    gradcheck_inputs: Callable[[], tuple[Tensor, ...]] | None = field(default=None, kw_only=True)
+    output_dtype: torch.dtype | None = field(default=None, kw_only=True)
+
+    @property
+    def function_name(self) -> str:
+        """The public function's name (the case's function may be a prototype wrapper)."""
+        return str(getattr(self.function, "__wrapped__", self.function).__name__)
