@@ -246,6 +246,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     root = tmp_path / "checkout"
     shutil.copytree(REPO / "tvexp", root / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copy(REPO / "README.md", root / "README.md")
     layer = root / "tvexp" / "_layers" / "scratch_scale.py"
     layer.write_text(
         FIXTURE_LAYER.replace("from torch import Tensor, nn", "import torch\nfrom torch import Tensor, nn")
@@ -269,6 +270,10 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     result = _run(root, "promote", "ScratchScale", "--skip-conformance")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "promoted to tvexp.stable.ScratchScale" in result.stdout
+    stable_row = next(
+        line for line in (root / "README.md").read_text().splitlines() if line.startswith("| `tvexp.stable`")
+    )
+    assert "`ScratchScale` (since 0.2.0)" in stable_row, "promote regenerates the README's tier table"
     assert '@stable(since="0.2.0")' in layer.read_text()
     assert "from tvexp._api.tiers import stable\n" in layer.read_text()
     stable_init = (root / "tvexp" / "stable" / "__init__.py").read_text()

@@ -26,7 +26,7 @@ from tvexp._api.deprecation import _message, check_policy
 from tvexp._api.policy import PROMOTION_TARGET, TIER_NAMESPACES, moved_name_removed_in
 from tvexp._api.tiers import Tier, internal_construction, tier_of
 from tvexp._api.versions import next_release, parse_version
-from tvexp._tooling import api_diff, snapshot_format
+from tvexp._tooling import api_diff, readme_table, snapshot_format
 from tvexp._tooling.conformance import cases
 from tvexp._tooling.conformance.checks import failures, run_conformance
 from tvexp._tooling.conformance.table import seeded
@@ -405,6 +405,17 @@ def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> lis
     return problems
 
 
+def _rewrite_readme_table() -> None:
+    """Regenerates the README's tier table (from a fresh interpreter: the namespaces changed)."""
+    readme = _package_root().parent / "README.md"
+    if not readme.is_file() or readme_table.BEGIN not in readme.read_text(encoding="utf-8"):
+        return
+    result = run_fresh("-m", "tvexp._tooling.readme_table", str(readme))
+    if result.returncode != 0:
+        raise UsageError(f"rewriting the README's tier table failed:\n{result.stdout}{result.stderr}")
+    print(result.stdout.strip())
+
+
 def _package_root() -> Path:
 
     return Path(tvexp.__file__).resolve().parent
@@ -477,6 +488,7 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
         else:
             print(f"moved names: none needed ({namespace}.{short} was never in a release)")
         rewrite_snapshot_and_print_diff(before)
+        _rewrite_readme_table()
         leftovers = remaining_references(_package_root().parent, namespace, short)
         if leftovers:
             print(f"review these mentions of the old path {namespace}.{short}:\n  " + "\n  ".join(leftovers))
