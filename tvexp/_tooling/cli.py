@@ -26,7 +26,7 @@ from typing import Sequence
 import tvexp
 from tvexp._api import deprecation
 from tvexp._api.policy import removal_status
-from tvexp._tooling import api_diff, audit, source_edit
+from tvexp._tooling import api_diff, audit, readme_table, source_edit
 from tvexp._tooling.errors import UsageError
 from tvexp._tooling.snapshot_store import (
     check_report,
@@ -56,6 +56,9 @@ def _snapshot(args: argparse.Namespace) -> int:
     snapshot = live_snapshot()
     write_snapshot(snapshot, path, args.format)
     print(f"wrote {len(snapshot['objects'])} objects to {path}")
+    readme = Path(tvexp.__file__).resolve().parent.parent / "README.md"
+    if args.output is None and readme.is_file() and readme_table.BEGIN in readme.read_text(encoding="utf-8"):
+        print(f"{readme}: tier table {'updated' if readme_table.update_readme(readme) else 'up to date'}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The README's tier table, generated from the tier namespaces (nothing drawn by hand that code knows).
 
-The table sits between two marker comments in ``README.md``; ``python -m tvexp._tooling.readme_table``
-rewrites it, ``tvexp-api promote`` rewrites it after a promotion, and a test fails when it is stale.
+The table sits between two marker comments in ``README.md``; ``tvexp-api snapshot`` (in a source
+checkout), ``tvexp-api promote`` and ``python -m tvexp._tooling.readme_table`` rewrite it, and a test
+fails when it is stale.
 """
 
 from __future__ import annotations
