@@ -15,7 +15,7 @@ reverse. A missing annotation counts as ``Any``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from tvexp._api.policy import MINIMUM_DEPRECATION_MINORS
 from tvexp._api.versions import minor_distance, parse_version, version_reached
@@ -41,6 +41,11 @@ class Change:
         return facts
 
 
+# ``resolves(old_path, new_path)``: whether the object defined at ``new_path`` (``module:qualname``) can
+# still be reached at ``old_path`` in the new version (so old pickles load). Known only for a live package.
+PathResolver = Callable[[str, str], bool]
+
+
 @dataclass
 class _Diff:
     """The two snapshots being compared and the changes found so far."""
@@ -48,11 +53,16 @@ class _Diff:
     old: dict[str, Any]
     new: dict[str, Any]
     new_version: str
+    resolves: PathResolver | None = None
     changes: list[Change] = field(default_factory=list)
 
-    # Every change passes through here: the tier's policy decides whether it can break.
-    def report(self, symbol: str, tier: str, kind: ChangeKind, breaking: bool, detail: str) -> None:
-        self.changes.append(Change(symbol, tier, kind, breaking and tier in ("stable", "core"), detail))
+    # Every change passes through here: the tier's policy decides whether it can break, except for
+    # promises tvexp's own policy makes (a moved name keeps working until its removed_in), which
+    # break whatever the tier of the old path.
+    def report(
+        self, symbol: str, tier: str, kind: ChangeKind, breaking: bool, detail: str, *, promise: bool = False
+    ) -> None:
+        self.changes.append(Change(symbol, tier, kind, breaking and (promise or tier in ("stable", "core")), detail))
 
 
 _REMOVED_MEMBER_KIND = {
@@ -146,6 +156,7 @@ def _removed(d: _Diff, symbol: str, o: dict[str, Any]) -> set[str]:
                 ChangeKind.SHIM_REMOVED_EARLY,
                 True,
                 f"moved-name shim removed before its removed_in={o['removed_in']} (new version {d.new_version})",
+                promise=True,
             )
         return set()
     deprecation = o.get("deprecated")
@@ -208,7 +219,8 @@ def _compare(d: _Diff, symbol: str, o: dict[str, Any], n: dict[str, Any], rename
     tier = o["tier"]
     if o.get("kind") == "moved-name" and n.get("kind") == "moved-name":
         if o["moved_to"] != n["moved_to"]:
-            d.report(symbol, tier, ChangeKind.MOVED_NAME_RETARGETED, True, f"{o['moved_to']} -> {n['moved_to']}")
+            detail = f"{o['moved_to']} -> {n['moved_to']}"
+            d.report(symbol, tier, ChangeKind.MOVED_NAME_RETARGETED, True, detail, promise=True)
         if o["removed_in"] != n["removed_in"]:
             earlier = parse_version(n["removed_in"]).sort_key() < parse_version(o["removed_in"]).sort_key()
             d.report(
@@ -217,6 +229,7 @@ def _compare(d: _Diff, symbol: str, o: dict[str, Any], n: dict[str, Any], rename
                 ChangeKind.MOVED_NAME_REMOVAL_CHANGED,
                 earlier,
                 f"removed_in {o['removed_in']} -> {n['removed_in']}",
+                promise=True,
             )
         return
     if o.get("kind") == "moved-name":  # an object is back at a path the moved-name table served
@@ -267,36 +280,31 @@ def _compare(d: _Diff, symbol: str, o: dict[str, Any], n: dict[str, Any], rename
 
 
 def _defined(d: _Diff, symbol: str, tier: str, o: dict[str, Any], n: dict[str, Any], renamed: bool) -> None:
+    """Where the object is defined: pickles (``torch.save(model)``) name ``module:qualname``."""
     old, new = o.get("defined", ""), n.get("defined", "")
     if old == new:
         return
     old_module, _, old_qualname = old.partition(":")
-    new_module, _, new_qualname = new.partition(":")
-    if old_module != new_module:
-        d.report(
-            symbol,
-            tier,
-            ChangeKind.DEFINING_MODULE_CHANGED,
-            o.get("kind") == "class",
-            f"{old} -> {new}: whole-module pickles (torch.save(model)) name the old path; "
-            "keep the old name importable there",
-        )
+    new_qualname = new.partition(":")[2]
+    pickled_by_path = o.get("kind") == "class"
+    covered = old.replace(":", ".") in d.new and d.new[old.replace(":", ".")].get("kind") == "moved-name"
+    if d.resolves is not None and (covered or d.resolves(old, new)):
+        how = "a moved-name entry serves it" if covered else "the old path still imports the same object"
+        renamed_here = renamed or symbol.rsplit(".", 1)[1] != new_qualname.rsplit(".", 1)[-1]
+        kind = ChangeKind.RENAMED_WITH_ALIAS if renamed_here else ChangeKind.DEFINING_MODULE_CHANGED
+        d.report(symbol, tier, kind, False, f"{old} -> {new}; {how}, so old imports and pickles still load")
+    elif d.resolves is not None:
+        detail = f"{old} -> {new}: nothing is left at {old}, so whole-model pickles naming it fail to load"
+        d.report(symbol, tier, ChangeKind.PICKLE_PATH_REMOVED, pickled_by_path, detail)
+    elif old_module != new.partition(":")[0]:
+        detail = f"{old} -> {new}: pickles name the old path (not verifiable between two snapshot files)"
+        d.report(symbol, tier, ChangeKind.DEFINING_MODULE_CHANGED, pickled_by_path, detail)
     elif renamed or symbol.rsplit(".", 1)[1] != new_qualname.rsplit(".", 1)[-1]:
-        d.report(
-            symbol,
-            tier,
-            ChangeKind.RENAMED_WITH_ALIAS,
-            False,
-            f"{old_qualname} -> {new_qualname}, old name kept as an alias",
-        )
+        detail = f"{old_qualname} -> {new_qualname}, old name kept as an alias"
+        d.report(symbol, tier, ChangeKind.RENAMED_WITH_ALIAS, False, detail)
     else:
-        d.report(
-            symbol,
-            tier,
-            ChangeKind.QUALNAME_CHANGED,
-            o.get("kind") == "class",
-            f"{old} -> {new}: pickles name the old qualified name",
-        )
+        detail = f"{old} -> {new}: pickles name the old qualified name"
+        d.report(symbol, tier, ChangeKind.QUALNAME_CHANGED, pickled_by_path, detail)
 
 
 def _deprecation(d: _Diff, symbol: str, tier: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
@@ -685,9 +693,14 @@ def _state_dict_entries_changed(d: _Diff, s: _Schemas) -> None:
             d.report(s.symbol, s.tier, ChangeKind.NON_PERSISTENT_BUFFER_CHANGED, False, detail)
 
 
-def diff_snapshots(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every classified change from snapshot ``old`` to snapshot ``new``."""
-    return _run(_Diff(old["objects"], new["objects"], new["version"]))
+def diff_snapshots(old: dict[str, Any], new: dict[str, Any], resolves: PathResolver | None = None) -> list[Change]:
+    """Every classified change from snapshot ``old`` to snapshot ``new``.
+
+    ``resolves`` checks old definition paths against the new version (pass it when ``new`` is the
+    live package, see :func:`tvexp._tooling.snapshot_store.live_path_resolver`); without it a changed
+    defining module of a class is reported as breaking, since it cannot be verified.
+    """
+    return _run(_Diff(old["objects"], new["objects"], new["version"], resolves))
 
 
 def breaking_changes(changes: list[Change]) -> list[Change]:
@@ -700,8 +713,8 @@ def format_changes(changes: list[Change]) -> str:
         return "no API changes\n"
     lines = []
     for c in changes:
-        verdict = "BREAKING" if c.breaking else "compatible" if c.tier != "prototype" else "prototype"
-        lines.append(f"{verdict:<10} {c.tier:<9} {c.symbol}: {c.kind}: {c.detail}")
+        verdict = "BREAKING" if c.breaking else "compatible" if c.tier != "prototype" else "prototype-only"
+        lines.append(f"{verdict:<14} {c.symbol}: {c.kind}: {c.detail}")
     count = len(breaking_changes(changes))
     lines.append(f"{len(changes)} change(s), {count} breaking")
     return "\n".join(lines) + "\n"

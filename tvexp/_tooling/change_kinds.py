@@ -72,6 +72,10 @@ class ChangeKind(str, enum.Enum):
         "The module that defines a class changed; pickles name the old module.",
     )
 
+    PICKLE_PATH_REMOVED = (
+        "pickle-path-removed",
+        "No object is left at a class's old module:qualname: whole-model pickles (torch.save(model)) fail to load.",
+    )
     QUALNAME_CHANGED = ("qualname-changed", "A class's qualified name changed; pickles name the old one.")
 
     DEPRECATED = ("deprecated", "An object was deprecated (breaking when the span is shorter than the policy).")

@@ -21,19 +21,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import tvexp
 from tvexp._api import deprecation
 from tvexp._api.policy import removal_status
-from tvexp._tooling import api_diff, audit, readme_table, source_edit
+from tvexp._tooling import api_diff, audit, readme_table, snapshot_format, source_edit
 from tvexp._tooling.errors import UsageError
 from tvexp._tooling.snapshot_store import (
     check_report,
     current_snapshot_path,
     is_source_checkout,
+    latest_release,
+    live_path_resolver,
     live_snapshot,
     load_ref,
+    unacknowledged_breaking_changes,
     write_snapshot,
 )
 
@@ -54,12 +57,37 @@ def _snapshot(args: argparse.Namespace) -> int:
     else:
         path = Path(args.output)
     snapshot = live_snapshot()
+    if args.output is None:
+        snapshot = _with_acknowledgements(snapshot, path, args.acknowledge_breaking)
     write_snapshot(snapshot, path, args.format)
     print(f"wrote {len(snapshot['objects'])} objects to {path}")
     readme = Path(tvexp.__file__).resolve().parent.parent / "README.md"
     if args.output is None and readme.is_file() and readme_table.BEGIN in readme.read_text(encoding="utf-8"):
         print(f"{readme}: tier table {'updated' if readme_table.update_readme(readme) else 'up to date'}")
     return 0
+
+
+def _with_acknowledgements(snapshot: dict[str, Any], path: Path, reason: str | None) -> dict[str, Any]:
+    """The snapshot to commit: refused while it breaks the last release without an acknowledgement.
+
+    Breaking changes against the latest release stay listed in the committed snapshot with their
+    reason, so the break is a reviewed line of the diff and ``make test`` keeps passing.
+    """
+    committed = snapshot_format.parse_any(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    every_break = {(c.symbol, c.kind.value) for c in unacknowledged_breaking_changes({})}
+    breaks = unacknowledged_breaking_changes(committed)
+    # An acknowledgement stays while its break does; one whose break went away is dropped.
+    kept = [a for a in committed.get("acknowledged", ()) if (a["symbol"], a["kind"]) in every_break]
+    if breaks and not (reason and reason.strip()):
+        raise UsageError(
+            f"refusing to accept a surface that breaks release {latest_release()}:\n"
+            + api_diff.format_changes(breaks)
+            + "Fix the code, or acknowledge the break with a reason that is recorded in the snapshot:\n"
+            + '    tvexp-api snapshot --acknowledge-breaking "REASON"'
+        )
+    added = [{"symbol": c.symbol, "kind": c.kind.value, "reason": " ".join(str(reason).split())} for c in breaks]
+    acknowledged = sorted(kept + added, key=lambda a: (a["symbol"], a["kind"]))
+    return {**snapshot, "acknowledged": acknowledged} if acknowledged else snapshot
 
 
 def _check(_args: argparse.Namespace) -> int:
@@ -70,7 +98,7 @@ def _check(_args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     old, new = load_ref(args.old), load_ref(args.new)
-    changes = api_diff.diff_snapshots(old, new)
+    changes = api_diff.diff_snapshots(old, new, live_path_resolver if args.new == "live" else None)
     if args.format == "json":
         print(json.dumps([c.to_json() for c in changes], indent=2))
     else:
@@ -143,6 +171,11 @@ def get_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("snapshot", help="write the live API surface (default: the committed snapshot)")
     p.add_argument("--output", "-o", help="write here instead of the committed snapshot")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--acknowledge-breaking",
+        metavar="REASON",
+        help="accept breaking changes against the last release; the reason is recorded in the snapshot",
+    )
     p.set_defaults(run=_snapshot)
 
     p = commands.add_parser(

@@ -1,6 +1,8 @@
 """Snapshot files: the surface as sorted, line-oriented text (for review) or JSON (for tools).
 
-A snapshot is ``{"version": ..., "objects": {symbol: facts}}``. The text form has one block per
+A snapshot is ``{"version": ..., "objects": {symbol: facts}}``, with an optional ``"acknowledged"`` list
+of breaking changes against the last release that a maintainer accepted, with the reason
+(``tvexp-api snapshot --acknowledge``). The text form has one block per
 object, sorted by symbol, one fact per line, in a fixed order; it parses back to exactly the same
 mapping (:func:`parse_text`), so release snapshots shipped as text compare like live surfaces::
 
@@ -131,6 +133,8 @@ def render_object(symbol: str, facts: dict[str, Any]) -> list[str]:
 
 def render_text(snapshot: Snapshot) -> str:
     lines = [HEADER, f"version {snapshot['version']}"]
+    for entry in snapshot.get("acknowledged", ()):
+        lines.append(f"acknowledged {entry['symbol']} {entry['kind']} {entry['reason']}")
     for symbol in sorted(snapshot["objects"]):
         lines.append("")
         lines += render_object(symbol, snapshot["objects"][symbol])
@@ -140,7 +144,11 @@ def render_text(snapshot: Snapshot) -> str:
 def render_json(snapshot: Snapshot) -> str:
     return (
         json.dumps(
-            {"version": snapshot["version"], "objects": dict(sorted(snapshot["objects"].items()))},
+            {
+                "version": snapshot["version"],
+                **({"acknowledged": snapshot["acknowledged"]} if snapshot.get("acknowledged") else {}),
+                "objects": dict(sorted(snapshot["objects"].items())),
+            },
             indent=2,
             sort_keys=False,
         )
@@ -199,6 +207,7 @@ def _parse_shape(text: str) -> list[int]:
 def parse_text(text: str) -> Snapshot:
     """Parses a text snapshot back into ``{"version": ..., "objects": ...}``."""
     version = None
+    acknowledged: list[dict[str, str]] = []
     objects: dict[str, dict[str, Any]] = {}
     facts: dict[str, Any] | None = None
     member: dict[str, Any] | None = None
@@ -210,6 +219,10 @@ def parse_text(text: str) -> Snapshot:
             if not raw.startswith(" "):
                 if raw.startswith("version "):
                     version = raw.split(None, 1)[1]
+                    continue
+                if raw.startswith("acknowledged "):
+                    _, symbol, kind, reason = raw.split(" ", 3)
+                    acknowledged.append({"symbol": symbol, "kind": kind, "reason": reason})
                     continue
                 facts = objects.setdefault(raw.strip(), {})
                 member = None
@@ -280,7 +293,10 @@ def parse_text(text: str) -> Snapshot:
         raise ValueError("not a tvexp API snapshot: no 'version' line")
     for facts in objects.values():
         _fill_defaults(facts)
-    return {"version": version, "objects": objects}
+    snapshot: Snapshot = {"version": version, "objects": objects}
+    if acknowledged:
+        snapshot["acknowledged"] = acknowledged
+    return snapshot
 
 
 def _fill_defaults(facts: dict[str, Any]) -> None:

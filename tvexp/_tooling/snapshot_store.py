@@ -7,9 +7,13 @@ version shipped in ``snapshots/`` and a snapshot file path.
 from __future__ import annotations
 
 import difflib
+import importlib
+import inspect
+import warnings
 from pathlib import Path
 from typing import Any
 
+from tvexp._api.versions import parse_version
 from tvexp._tooling import api_diff, snapshot_format, surface
 from tvexp._tooling.errors import UsageError
 
@@ -24,6 +28,9 @@ __all__ = [
     "text_diff",
     "current_snapshot_path",
     "check_report",
+    "latest_release",
+    "live_path_resolver",
+    "unacknowledged_breaking_changes",
 ]
 
 SNAPSHOT_DIRECTORY = Path(__file__).resolve().parent / "snapshots"
@@ -98,14 +105,71 @@ def check_report(committed_path: Path | None = None) -> tuple[bool, str]:
     if not committed_path.is_file():
         return False, f"{committed_path} does not exist.\nRun `{ACCEPT_COMMAND}` to create it.\n"
     committed = snapshot_format.parse_any(committed_path.read_text(encoding="utf-8"))
-    if snapshot_format.render_text(committed) == snapshot_format.render_text(live):
+    surface_only = {"version": committed["version"], "objects": committed["objects"]}
+    if snapshot_format.render_text(surface_only) == snapshot_format.render_text(live):
         return True, "the live API surface matches the committed snapshot\n"
-    changes = api_diff.diff_snapshots(committed, live)
+    changes = api_diff.diff_snapshots(surface_only, live, live_path_resolver)
+    release_breaks = unacknowledged_breaking_changes(committed)
+    if release_breaks:
+        advice = (
+            f"\nThis breaks the compatibility promise against release {latest_release()}:\n"
+            + api_diff.format_changes(release_breaks)
+            + "Fix the code, or, if the break is deliberate and reviewed, accept it with a recorded reason:\n"
+            + f'    {ACCEPT_COMMAND} --acknowledge-breaking "REASON"\n'
+        )
+    else:
+        advice = f"\nIf the change is intended, accept it with:\n    {ACCEPT_COMMAND}\n"
     report = (
         "The live API surface differs from the committed snapshot.\n\n"
-        + text_diff(committed, live, f"{committed_path} (committed)", "live")
+        + text_diff(surface_only, live, f"{committed_path} (committed)", "live")
         + "\nClassification:\n"
         + api_diff.format_changes(changes)
-        + f"\nIf the change is intended, accept it with:\n    {ACCEPT_COMMAND}\n"
+        + advice
     )
     return False, report
+
+
+_MISSING = object()
+
+
+def _find(path: str) -> Any:
+    """The object at ``module:qualname`` in this process, or ``_MISSING``."""
+    module_name, _, qualname = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError:
+        return _MISSING
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a moved name's shim warns; reaching it is what counts here
+        for part in qualname.split("."):
+            obj = getattr(obj, part, _MISSING)
+            if obj is _MISSING:
+                return _MISSING
+    return obj
+
+
+def live_path_resolver(old_path: str, new_path: str) -> bool:
+    """Whether the object defined at ``new_path`` is still reachable at ``old_path`` in the live package
+    (so imports and pickles that name the old path keep working)."""
+    old, new = _find(old_path), _find(new_path)
+    return old is not _MISSING and new is not _MISSING and inspect.unwrap(old) is inspect.unwrap(new)
+
+
+def latest_release() -> str | None:
+    """The newest release snapshot shipped with the package, or ``None``."""
+    releases = release_snapshots()
+    return max(releases, key=lambda version: parse_version(version).sort_key()) if releases else None
+
+
+def unacknowledged_breaking_changes(committed: dict[str, Any] | None = None) -> list[api_diff.Change]:
+    """Breaking changes from the latest release to the live package that the committed snapshot does not
+    acknowledge (``tvexp-api snapshot --acknowledge-breaking REASON`` records them, with the reason)."""
+    release = latest_release()
+    if release is None:
+        return []
+    if committed is None:
+        path = current_snapshot_path()
+        committed = snapshot_format.parse_any(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    acknowledged = {(a["symbol"], a["kind"]) for a in committed.get("acknowledged", ())}
+    changes = api_diff.diff_snapshots(load_ref(release), live_snapshot(), live_path_resolver)
+    return [c for c in api_diff.breaking_changes(changes) if (c.symbol, c.kind.value) not in acknowledged]

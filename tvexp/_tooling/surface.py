@@ -389,7 +389,12 @@ def collect(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for namespace, tier in namespaces.items():
-            module = importlib.import_module(namespace)
+            try:
+                module = importlib.import_module(namespace)
+            except ModuleNotFoundError as error:
+                if error.name != namespace:
+                    raise
+                continue  # a removed public submodule: its names are simply absent (the diff reports them)
             for name in getattr(module, "__all__", ()):
                 obj = getattr(module, name)
                 symbol = f"{namespace}.{name}"

@@ -1,0 +1,166 @@
+"""Breaking-change detection that needs the live package: removed submodules, moved definitions and
+pickle paths, renamed classes that keep their public name, and the release gate (a breaking change
+against the last release is refused unless acknowledged with a reason recorded in the snapshot).
+
+The scratch-copy tests edit a copy of the package, as a maintainer would, and run the command line on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tvexp._tooling import api_diff, snapshot_format, snapshot_store, surface
+from tvexp._tooling.change_kinds import ChangeKind
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _scratch(tmp_path: Path) -> Path:
+    root = tmp_path / "checkout"
+    shutil.copytree(REPO / "tvexp", root / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [sys.executable, "-m", "tvexp._tooling", *args],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path} no longer contains {old!r}: update the test's edit"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the gate on main itself
+
+
+def test_no_unacknowledged_breaking_change_against_the_last_release() -> None:
+    breaks = snapshot_store.unacknowledged_breaking_changes()
+    assert breaks == [], (
+        f"breaking changes against release {snapshot_store.latest_release()}:\n"
+        + api_diff.format_changes(breaks)
+        + 'fix them, or acknowledge them: tvexp-api snapshot --acknowledge-breaking "REASON"'
+    )
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _snapshot(version: str, **objects: dict[str, object]) -> dict[str, object]:
+    return {"version": version, "objects": {name.replace("__", "."): facts for name, facts in objects.items()}}
+
+
+def test_a_moved_name_removed_before_its_removed_in_breaks_whatever_the_old_tier() -> None:
+    moved = {"tier": "prototype", "since": "0.2.0", "kind": "moved-name", "moved_to": "tvexp.stable.X"}
+    old = _snapshot("0.2.0", tvexp__prototype__X={**moved, "removed_in": "0.4.0"})
+    (change,) = api_diff.diff_snapshots(old, _snapshot("0.3.0"))
+    assert change.kind is ChangeKind.SHIM_REMOVED_EARLY and change.breaking
+    (change,) = api_diff.diff_snapshots(old, _snapshot("0.4.0"))
+    assert change.kind is ChangeKind.MOVED_NAME_REMOVED and not change.breaking
+    earlier = _snapshot("0.3.0", tvexp__prototype__X={**moved, "removed_in": "0.3.0"})
+    (change,) = api_diff.diff_snapshots(old, earlier)
+    assert change.kind is ChangeKind.MOVED_NAME_REMOVAL_CHANGED and change.breaking
+
+
+def _class(defined: str) -> dict[str, object]:
+    return {"tier": "stable", "since": "0.1.0", "kind": "class", "defined": defined, "signature": None}
+
+
+@pytest.mark.parametrize(
+    ("still_reachable", "kind", "breaking"),
+    [(True, ChangeKind.DEFINING_MODULE_CHANGED, False), (False, ChangeKind.PICKLE_PATH_REMOVED, True)],
+)
+def test_a_moved_definition_breaks_only_when_the_old_pickle_path_is_gone(
+    still_reachable: bool, kind: ChangeKind, breaking: bool
+) -> None:
+    old = _snapshot("0.1.0", tvexp__stable__Block=_class("tvexp._layers.old:Block"))
+    new = _snapshot("0.2.0", tvexp__stable__Block=_class("tvexp._layers.new:Block"))
+    (change,) = api_diff.diff_snapshots(old, new, lambda _old, _new: still_reachable)
+    assert (change.kind, change.breaking) == (kind, breaking)
+    (unverified,) = api_diff.diff_snapshots(old, new)  # two files: nothing to import, so assume the worst
+    assert unverified.kind is ChangeKind.DEFINING_MODULE_CHANGED and unverified.breaking
+
+
+def test_live_path_resolver_follows_objects_not_names() -> None:
+    resolve = snapshot_store.live_path_resolver
+    defined = "tvexp._layers.conv_norm_activation:Conv2dNormActivation"
+    assert resolve("tvexp.stable:Conv2dNormActivation", defined)
+    assert not resolve("tvexp.stable:MLP", defined)
+    assert not resolve("tvexp._layers.no_such_module:Conv2dNormActivation", defined)
+
+
+def test_a_missing_public_submodule_is_skipped_not_a_crash() -> None:
+    objects = surface.collect(namespaces={"tvexp.stable": "stable", "tvexp.stable.no_such": "stable"}, core={})
+    assert "tvexp.stable.MLP" in objects and not any(name.startswith("tvexp.stable.no_such") for name in objects)
+
+
+# --------------------------------------------------------------------------- scratch copies
+
+
+@pytest.mark.subprocess
+def test_removed_public_submodule_reports_every_name(tmp_path: Path) -> None:
+    root = _scratch(tmp_path)
+    (root / "tvexp" / "stable" / "losses.py").unlink()
+    check = _run(root, "check")
+    assert check.returncode == 1 and "Traceback" not in check.stderr, check.stderr
+    diff = _run(root, "diff", "0.1.0", "live")
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    for name in ("sigmoid_focal_loss", "generalized_box_iou_loss", "distance_box_iou_loss", "complete_box_iou_loss"):
+        assert f"BREAKING       tvexp.stable.losses.{name}: object-removed" in diff.stdout, diff.stdout
+
+
+@pytest.mark.subprocess
+def test_renamed_class_with_its_public_name_kept_is_compatible(tmp_path: Path) -> None:
+    root = _scratch(tmp_path)
+    layer = root / "tvexp" / "_layers" / "permute.py"
+    _edit(layer, "class Permute(nn.Module):", "class PermuteDims(nn.Module):")
+    layer.write_text(layer.read_text() + "\n\nPermute = PermuteDims  # the old name, for imports and pickles\n")
+    _edit(layer, '__all__ = ["Permute"]', '__all__ = ["Permute", "PermuteDims"]')
+    diff = _run(root, "diff", "0.1.0", "live")
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    assert "tvexp.stable.Permute: renamed-with-alias" in diff.stdout
+    permute = [line for line in diff.stdout.splitlines() if "tvexp.stable.Permute:" in line]
+    assert permute and all(line.startswith("compatible") for line in permute), permute
+    assert not any("state-dict" in line or "removed" in line for line in permute), permute
+
+
+@pytest.mark.subprocess
+def test_snapshot_refuses_a_break_unless_acknowledged_with_a_reason(tmp_path: Path) -> None:
+    root = _scratch(tmp_path)
+    _edit(
+        root / "tvexp" / "_layers" / "stochastic_depth.py",
+        '__all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]',
+        '__all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]\nBREAK = True',
+    )
+    _edit(root / "tvexp" / "stable" / "__init__.py", '    "StochasticDepth",\n', "")
+    refused = _run(root, "snapshot")
+    assert refused.returncode == 1 and "refusing to accept a surface that breaks release 0.1.0" in refused.stderr
+    assert "tvexp.stable.StochasticDepth: object-removed" in refused.stderr
+    check = _run(root, "check")
+    assert check.returncode == 1 and "--acknowledge-breaking" in check.stdout, check.stdout
+    accepted = _run(root, "snapshot", "--acknowledge-breaking", "merged into DropPath (review #12)")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    committed = snapshot_format.parse_any((root / "tvexp" / "_tooling" / "snapshots" / "current.txt").read_text())
+    assert committed["acknowledged"] == [
+        {
+            "symbol": "tvexp.stable.StochasticDepth",
+            "kind": "object-removed",
+            "reason": "merged into DropPath (review #12)",
+        }
+    ]
+    assert _run(root, "check").returncode == 0
