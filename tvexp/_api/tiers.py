@@ -311,9 +311,11 @@ def _within(module: str, names: frozenset[str]) -> bool:
 def _silenced(*modules: str | None) -> bool:
     """Whether a use attributed to any of ``modules`` is acknowledged by a scope or a block."""
     block = _block.get()
+    scopes = _scopes
+    if block is None and not scopes.names:
+        return False
     if block is not None and block.everything:
         return True
-    scopes = _scopes
     for module in modules:
         if module is None:
             continue
@@ -329,11 +331,12 @@ def _silenced(*modules: str | None) -> bool:
 
 def _warn_once(key: str, text: Callable[[], str], owner_module: str | None = None) -> None:
     """Warns ``text()`` at the user's line unless silenced or ``key`` already warned (called from tvexp code)."""
-    if is_opted_in():
-        _warned.add(key)
-        return
     level, module = external_caller()
     if _silenced(module, owner_module):
+        return
+    # After the scopes: reading the environment costs more than finding the caller (microseconds).
+    if is_opted_in():
+        _warned.add(key)
         return
     with _lock:
         if key in _warned:
