@@ -12,6 +12,8 @@ Prototype objects warn :class:`~tvexp.PrototypeWarning` once per object per proc
 use. A class warns in its constructor; a function warns from a thin Python wrapper that is skipped
 while scripting, tracing, exporting or compiling (so the function stays compilable). Nothing runs
 inside ``forward``. Objects that a tvexp object builds internally do not warn on their own.
+An application opts in for the process (``opt_in()``), a library for its own code only
+(``opt_in(scope="mylib")``), and ``opted_in()`` silences a block of code in its thread.
 """
 
 from __future__ import annotations
@@ -269,12 +271,13 @@ def opted_in(*, scope: str | None = None) -> Iterator[None]:
 
     Example:
         >>> import warnings
+        >>> import tvexp
         >>> import tvexp.prototype as tvp
         >>> with warnings.catch_warnings(record=True) as caught:
         ...     warnings.simplefilter("always")
         ...     with tvp.opted_in():
         ...         norm = tvp.LayerNorm2d(8)
-        >>> [w for w in caught if issubclass(w.category, tvp.PrototypeWarning)]
+        >>> [w for w in caught if issubclass(w.category, tvexp.PrototypeWarning)]
         []
     """
     if scope is not None:
