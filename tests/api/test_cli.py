@@ -128,6 +128,7 @@ def test_list_prints_a_table_filtered_by_tier(capsys) -> None:
         "tvexp.TvexpDeprecationWarning",
         "tvexp.__version__",
         "tvexp.prototype.opt_in",
+        "tvexp.prototype.opted_in",
     }
     assert all(line.split()[1] == "core" for line in lines[1:])
 

@@ -66,8 +66,9 @@ def test_core_objects_have_no_tier_and_are_exported():
     assert issubclass(tvexp.PrototypeWarning, UserWarning)
     assert issubclass(tvexp.TvexpDeprecationWarning, FutureWarning)
     assert tier_of(tvexp.PrototypeWarning) is None and tier_of(tvexp.TvexpDeprecationWarning) is None
-    assert callable(tvexp.prototype.opt_in) and "opt_in" not in tvexp.prototype.__all__
-    assert tier_of(tvexp.prototype.opt_in) is None
+    for name in ("opt_in", "opted_in"):
+        assert callable(getattr(tvexp.prototype, name)) and name not in tvexp.prototype.__all__
+        assert tier_of(getattr(tvexp.prototype, name)) is None
 
 
 def _stable_classes():
@@ -236,8 +237,9 @@ def test_prototype_class_warns_once_per_class_not_per_instance(python_subprocess
     result = _run(python_subprocess, "layers = [Outer() for _ in range(50)]\nlayers[0](torch.ones(1, 2))\n")
     lines = _warning_lines(result.stderr)
     assert len(lines) == 1, result.stderr
-    assert "Outer is a prototype class (tier 'prototype')" in lines[0]
+    assert "__main__.Outer is a prototype class: its name, arguments and checkpoint layout may change" in lines[0]
     assert "tvexp.prototype.opt_in()" in lines[0] and "TVEXP_PROTOTYPE_OPT_IN=1" in lines[0]
+    assert 'opt_in(scope="<package>") in a library' in lines[0]
 
 
 def test_prototype_built_inside_another_tvexp_object_does_not_warn(python_subprocess):
@@ -293,7 +295,8 @@ print("ok")
 """
     result = _run(python_subprocess, body, warnings_filter="default")
     lines = _warning_lines(result.stderr)
-    assert len(lines) == 1 and "scale is a prototype function" in lines[0], result.stderr
+    assert len(lines) == 1 and "__main__.scale is a prototype function" in lines[0], result.stderr
+    assert "checkpoint" not in lines[0], "functions have no checkpoint layout"
     assert result.stdout.strip() == "ok"
 
 
@@ -302,7 +305,7 @@ def test_prototype_parameter_warns_once_only_when_used(python_subprocess):
     assert "PrototypeWarning" not in result.stderr
     result = _run(python_subprocess, "Stable(fancy=True); Stable(True); Stable(fancy=True)\n")
     lines = _warning_lines(result.stderr)
-    assert len(lines) == 1 and "Stable(fancy=...) is a prototype option" in lines[0], result.stderr
+    assert len(lines) == 1 and "__main__.Stable(fancy=...) is a prototype option of a stable class" in lines[0]
 
 
 def test_importing_prototype_does_not_warn(python_subprocess):
@@ -375,5 +378,5 @@ print("ok")
 """
     result = _run(python_subprocess, body, warnings_filter="default")
     lines = _warning_lines(result.stderr)
-    assert len(lines) == 1 and "shift(boost=...) is a prototype option" in lines[0], result.stderr
+    assert len(lines) == 1 and "__main__.shift(boost=...) is a prototype option of a stable function" in lines[0]
     assert result.stdout.strip() == "ok"

@@ -6,12 +6,15 @@ import os
 import sys
 from types import FrameType
 
-__all__ = ["external_stacklevel"]
+__all__ = ["external_stacklevel", "external_caller"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # Frames of torch.nn.Module machinery (``__call__``, ``load_state_dict``) are skipped too, so a
 # warning raised while torch drives a tvexp module still lands on the user's call.
 _TORCH_NN_DIR: str | None = None
+# ``co_filename`` -> whether it is internal; filled once torch is imported (before that the torch.nn
+# folder is unknown and nothing is remembered).
+_INTERNAL_FILES: dict[str, bool] = {}
 
 
 def _torch_nn_dir() -> str | None:
@@ -25,10 +28,34 @@ def _torch_nn_dir() -> str | None:
 
 
 def _is_internal(filename: str) -> bool:
-    if filename.startswith(_PACKAGE_DIR):
-        return True
-    nn_dir = _torch_nn_dir()
-    return nn_dir is not None and filename.startswith(nn_dir)
+    known = _INTERNAL_FILES.get(filename)
+    if known is not None:
+        return known
+    path = os.path.abspath(filename)
+    if path.startswith(_PACKAGE_DIR):
+        internal = True
+    else:
+        nn_dir = _torch_nn_dir()
+        if nn_dir is None:
+            return False
+        internal = path.startswith(nn_dir)
+    _INTERNAL_FILES[filename] = internal
+    return internal
+
+
+def external_caller() -> tuple[int, str | None]:
+    """The ``stacklevel`` of the first frame outside tvexp, and that frame's module ``__name__``.
+
+    Counts from the function that calls this one (stacklevel 1 is that function), so that
+    ``warnings.warn(..., stacklevel=level)`` in the caller points at the returned frame. The module
+    is read from the frame's globals; it is ``None`` when the stack has no frame outside tvexp.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and _is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    return level, (frame.f_globals.get("__name__") if frame is not None else None)
 
 
 def external_stacklevel() -> int:
@@ -38,7 +65,7 @@ def external_stacklevel() -> int:
     """
     frame: FrameType | None = sys._getframe(1)  # the caller, which is the frame that will call warnings.warn
     level = 1
-    while frame is not None and _is_internal(os.path.abspath(frame.f_code.co_filename)):
+    while frame is not None and _is_internal(frame.f_code.co_filename):
         frame = frame.f_back
         level += 1
     return level

@@ -12,21 +12,26 @@ Prototype objects warn :class:`~tvexp.PrototypeWarning` once per object per proc
 use. A class warns in its constructor; a function warns from a thin Python wrapper that is skipped
 while scripting, tracing, exporting or compiling (so the function stays compilable). Nothing runs
 inside ``forward``. Objects that a tvexp object builds internally do not warn on their own.
+An application opts in for the process (``opt_in()``), a library for its own code only
+(``opt_in(scope="mylib")``), and ``opted_in()`` silences a block of code in its thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
 import os
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, TypeVar, cast
+from typing import Any, Callable, Literal, NamedTuple, TypeVar, cast
 
-from tvexp._api.policy import PROTOTYPE_NAMESPACES
-from tvexp._api.stacklevel import external_stacklevel
+from tvexp._api.policy import PROTOTYPE_NAMESPACES, TIER_NAMESPACES
+from tvexp._api.stacklevel import external_caller
 from tvexp._api.versions import parse_version
 from tvexp._api.warnings import PrototypeWarning
 
@@ -36,6 +41,7 @@ __all__ = [
     "prototype",
     "tier_of",
     "opt_in",
+    "opted_in",
     "is_opted_in",
     "internal_construction",
     "python_side_wrapper",
@@ -97,7 +103,7 @@ def prototype(*, since: str) -> Callable[[T], T]:
             _set_tier(obj, tier)
             return obj
         assert callable(obj)  # _check_markable let only classes and functions through
-        wrapped = python_side_wrapper(obj, functools.partial(_announce, obj))
+        wrapped = python_side_wrapper(obj, functools.partial(_announce, obj, _qualified_name(obj)))
         _set_tier(wrapped, tier)
         # The wrapper takes obj's place with obj's signature (functools.wraps), which T cannot express.
         return cast(T, wrapped)
@@ -161,48 +167,200 @@ def _announce_parameter(fn: Any, owner: str, name: str) -> None:
     key = f"{fn.__module__}.{fn.__qualname__}:{name}"
     if key in _warned:
         return
-    _warned.add(key)
-    if is_opted_in():
-        return
-    warnings.warn(
-        f"{owner}({name}=...) is a prototype option (tier 'prototype') of a stable object: it may "
-        "change in any release. Call tvexp.prototype.opt_in() or set "
-        f"{OPT_IN_ENVIRONMENT_VARIABLE}=1 to acknowledge this and silence the warning.",
-        PrototypeWarning,
-        stacklevel=external_stacklevel(),
+    kind = "class" if fn.__name__ == "__init__" else "function"
+    _warn_once(
+        key,
+        lambda: (
+            f"{_public_owner(fn, owner)}({name}=...) is a prototype option of a stable {kind}: "
+            "it may change in any release."
+        ),
     )
 
 
+def _public_owner(fn: Any, owner: str) -> str:
+    """Where users reach the class or function that ``fn`` (its ``__init__``, or itself) belongs to."""
+    for namespace in TIER_NAMESPACES:
+        module = sys.modules.get(namespace)
+        if module is None or owner not in getattr(module, "__all__", ()):
+            continue
+        exported = getattr(module, owner, None)
+        candidate = vars(exported).get("__init__") if isinstance(exported, type) else exported
+        while candidate is not None:
+            if candidate is fn:
+                return f"{namespace}.{owner}"
+            candidate = getattr(candidate, "__wrapped__", None)
+    return f"{fn.__module__}.{owner}"
+
+
 # --------------------------------------------------------------------------- opt-in and warn-once
+#
+# A use of a prototype is attributed to the first stack frame outside tvexp (and torch.nn), the
+# frame the warning points at. It is silent when the process opted in (``opt_in()`` or the
+# environment variable), when that frame's module lies in a scope that opted in
+# (``opt_in(scope="mylib")`` covers ``mylib`` and ``mylib.*``), or inside an ``opted_in()`` block
+# of the current thread. Only the process-wide opt-in and an actual warning use up an object's
+# single warning: a use silenced by a scope or a block leaves it for the user's own first use.
+
+
+class _Scopes(NamedTuple):
+    """The scopes that opted in for the process, with a cache of module name -> covered."""
+
+    names: frozenset[str]
+    covered: dict[str, bool]
+
+
+class _Block(NamedTuple):
+    """What an ``opted_in()`` block acknowledges in its thread: everything, or some scopes."""
+
+    everything: bool
+    names: frozenset[str]
+
 
 _opted_in = False
 _warned: set[str] = set()
 _state = threading.local()
+_lock = threading.Lock()  # guards changes of _scopes and the check-and-add of _warned before a warning
+# Replaced as a whole under _lock, never changed in place, so that readers need no lock.
+_scopes = _Scopes(frozenset(), {})
+_block: contextvars.ContextVar[_Block | None] = contextvars.ContextVar("tvexp_prototype_opted_in", default=None)
 
 
-def opt_in() -> None:
-    """Opts in to prototype layers for this process: silences :class:`~tvexp.PrototypeWarning`.
+def opt_in(*, scope: str | None = None) -> None:
+    """Opts in to prototype objects: silences :class:`~tvexp.PrototypeWarning`.
 
-    Setting the environment variable ``TVEXP_PROTOTYPE_OPT_IN=1`` before the first use does the
-    same, and so does an ordinary ``warnings.filterwarnings("ignore", category=tvexp.PrototypeWarning)``.
+    Without ``scope`` (an application), every use in the process is silent. Setting the
+    environment variable ``TVEXP_PROTOTYPE_OPT_IN=1`` before the first use does the same.
+
+    With ``scope`` (a library), only the uses from the code of that package are silent: a use
+    belongs to the module of the first frame outside tvexp, the line the warning would point at,
+    or to the module of the class being built when it subclasses a prototype class. ``"mylib"``
+    covers ``mylib`` and its submodules ``mylib.*``. The library's users still see the warning,
+    once, at their own first direct use of the same prototype. The opt-in cannot be undone; for a
+    block of code, use :func:`opted_in`.
+
+    Args:
+        scope: a dotted module name (usually the library's top-level package, ``__name__`` in its
+            ``__init__.py``), or ``None`` for the whole process.
 
     Example:
         >>> import tvexp.prototype
-        >>> tvexp.prototype.opt_in()
+        >>> tvexp.prototype.opt_in(scope="mylib")  # in mylib/__init__.py: mylib's own uses only
+        >>> tvexp.prototype.opt_in()  # in an application: every use in the process
     """
-    global _opted_in
-    _opted_in = True
+    global _opted_in, _scopes
+    if scope is None:
+        _opted_in = True
+        return
+    _check_scope(scope)
+    with _lock:
+        _scopes = _Scopes(_scopes.names | {scope}, {})
+
+
+@contextlib.contextmanager
+def opted_in(*, scope: str | None = None) -> Iterator[None]:
+    """A block of code in which prototype objects do not warn; the previous state returns on exit.
+
+    Without ``scope``, every use inside the block is silent; with ``scope``, the uses from that
+    package's code (as for :func:`opt_in`). The block acts in the current thread only (precisely:
+    the current :mod:`contextvars` context, so also per asyncio task): other threads keep warning.
+    Blocks nest. A use silenced by a block does not use up the warning: the first use after the
+    block still warns. The state is restored also when the block raises. Works as a decorator too.
+
+    Args:
+        scope: a dotted module name, or ``None`` for all code running in the block.
+
+    Example:
+        >>> import warnings
+        >>> import tvexp
+        >>> import tvexp.prototype as tvp
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     with tvp.opted_in():
+        ...         norm = tvp.LayerNorm2d(8)
+        >>> [w for w in caught if issubclass(w.category, tvexp.PrototypeWarning)]
+        []
+    """
+    if scope is not None:
+        _check_scope(scope)
+    previous = _block.get()
+    everything = scope is None or (previous is not None and previous.everything)
+    names = previous.names if previous is not None else frozenset()
+    _block.set(_Block(everything, names | {scope} if scope is not None else names))
+    try:
+        yield
+    finally:
+        _block.set(previous)
 
 
 def is_opted_in() -> bool:
-    """Whether prototype warnings are silenced by :func:`opt_in` or ``TVEXP_PROTOTYPE_OPT_IN``."""
+    """Whether the whole process opted in, by :func:`opt_in` without a scope or ``TVEXP_PROTOTYPE_OPT_IN``.
+
+    Scoped opt-ins and :func:`opted_in` blocks silence only some uses and do not count here.
+    """
     return _opted_in or os.environ.get(OPT_IN_ENVIRONMENT_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
+def _check_scope(scope: object) -> None:
+    if not isinstance(scope, str):
+        raise TypeError(f"scope must be a module name (str) or None, got {type(scope).__name__} {scope!r}")
+    if not all(part.isidentifier() for part in scope.split(".")):
+        raise ValueError(f"scope must be a dotted module name such as 'mylib' or 'mylib.models', got {scope!r}")
+
+
+def _within(module: str, names: frozenset[str]) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in names)
+
+
+def _silenced(*modules: str | None) -> bool:
+    """Whether a use attributed to any of ``modules`` is acknowledged by a scope or a block."""
+    block = _block.get()
+    scopes = _scopes
+    if block is None and not scopes.names:
+        return False
+    if block is not None and block.everything:
+        return True
+    for module in modules:
+        if module is None:
+            continue
+        if block is not None and _within(module, block.names):
+            return True
+        covered = scopes.covered.get(module)
+        if covered is None:
+            covered = scopes.covered[module] = _within(module, scopes.names)
+        if covered:
+            return True
+    return False
+
+
+def _warn_once(key: str, text: Callable[[], str], owner_module: str | None = None) -> None:
+    """Warns ``text()`` at the user's line unless silenced or ``key`` already warned (called from tvexp code)."""
+    level, module = external_caller()
+    if _silenced(module, owner_module):
+        return
+    # After the scopes: reading the environment costs more than finding the caller (microseconds).
+    if is_opted_in():
+        _warned.add(key)
+        return
+    with _lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    # level counts from this function, which calls warnings.warn
+    warnings.warn(f"{text()} {_HINT}", PrototypeWarning, stacklevel=level)
+
+
+_HINT = (
+    f"Silence: tvexp.prototype.opt_in() or {OPT_IN_ENVIRONMENT_VARIABLE}=1 in an application, "
+    'opt_in(scope="<package>") in a library.'
+)
+
+
 def _reset_for_tests() -> None:
-    """Forgets the opt-in and which objects already warned (tests only)."""
-    global _opted_in
+    """Forgets the opt-ins, the block of this context and which objects already warned (tests only)."""
+    global _opted_in, _scopes
     _opted_in = False
+    _scopes = _Scopes(frozenset(), {})
+    _block.set(None)
     _warned.clear()
 
 
@@ -242,31 +400,32 @@ class internal_construction:
         _state.depth = _depth() - 1
 
 
-def _announce(obj: Any) -> None:
-    """Warns once per prototype object per process, unless silenced or built internally."""
-    key = _qualified_name(obj)
+_CHANGES = {
+    "class": "its name, arguments and checkpoint layout may change in any release.",
+    "function": "its name and arguments may change in any release.",
+}
+
+
+def _announce(obj: Any, key: str, owner_module: str | None = None) -> None:
+    """Warns once per prototype object (``key``), unless silenced or built internally.
+
+    ``owner_module`` is the module of the class being built when it is a subclass of ``obj``.
+    """
     if key in _warned or _depth() > 0:
         return
-    _warned.add(key)
-    if is_opted_in():
-        return
     kind = "class" if isinstance(obj, type) else "function"
-    warnings.warn(
-        f"{_public_name(obj)} is a prototype {kind} (tier 'prototype'): its name, arguments and "
-        "checkpoint layout may change in any release. Call tvexp.prototype.opt_in() or set "
-        f"{OPT_IN_ENVIRONMENT_VARIABLE}=1 to acknowledge this and silence the warning.",
-        PrototypeWarning,
-        stacklevel=external_stacklevel(),
-    )
+    _warn_once(key, lambda: f"{_public_name(obj)} is a prototype {kind}: {_CHANGES[kind]}", owner_module)
 
 
 def _wrap_constructor(cls: type[Any]) -> None:
     original_init = cls.__init__
+    key = _qualified_name(cls)
 
     @functools.wraps(original_init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if _depth() == 0 and _qualified_name(cls) not in _warned:
-            _announce(cls)
+        if key not in _warned and _depth() == 0:
+            built = type(self)
+            _announce(cls, key, built.__module__ if built is not cls else None)
         _state.depth = _depth() + 1
         try:
             original_init(self, *args, **kwargs)

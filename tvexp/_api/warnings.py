@@ -10,9 +10,11 @@ __all__ = ["PrototypeWarning", "TvexpDeprecationWarning"]
 class PrototypeWarning(UserWarning):
     """Warned once per prototype class or function per process, at its first use.
 
-    A prototype object may change or disappear in any release. Silence the warning with
-    :func:`tvexp.prototype.opt_in`, the environment variable ``TVEXP_PROTOTYPE_OPT_IN=1``, or
-    ``warnings.filterwarnings("ignore", category=tvexp.PrototypeWarning)``.
+    A prototype object may change or disappear in any release. An application silences the warning
+    with :func:`tvexp.prototype.opt_in`, the environment variable ``TVEXP_PROTOTYPE_OPT_IN=1``, or
+    ``warnings.filterwarnings("ignore", category=tvexp.PrototypeWarning)``; a library silences it
+    for its own code only with ``tvexp.prototype.opt_in(scope="mylib")``, and
+    :func:`tvexp.prototype.opted_in` does so for a block of code.
 
     Example:
         >>> import tvexp

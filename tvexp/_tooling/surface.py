@@ -58,6 +58,7 @@ CORE_OBJECTS: dict[str, str] = {
     "tvexp.TvexpDeprecationWarning": "0.1.0",
     "tvexp.__version__": "0.1.0",
     "tvexp.prototype.opt_in": "0.1.0",
+    "tvexp.prototype.opted_in": "0.2.0",
 }
 
 _KIND_NAMES = {

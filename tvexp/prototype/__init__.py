@@ -2,12 +2,13 @@
 
 Importing this namespace does not warn. Each prototype class or function warns
 :class:`tvexp.PrototypeWarning` once per process at its first use; :func:`opt_in` (or the
-environment variable ``TVEXP_PROTOTYPE_OPT_IN=1``) acknowledges the tier and silences it.
+environment variable ``TVEXP_PROTOTYPE_OPT_IN=1``) acknowledges the tier and silences it, and
+``opt_in(scope="mylib")`` does so for a library's own code only; :func:`opted_in` for a block.
 Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvexp.prototype.losses`.
 """
 
 from tvexp._api.deprecation import moved_name_getattr
-from tvexp._api.tiers import opt_in  # noqa: F401  (a function of the namespace, not a tiered object)
+from tvexp._api.tiers import opt_in, opted_in  # noqa: F401  (functions of the namespace, not tiered objects)
 from tvexp._layers.basic_block import BasicBlock
 from tvexp._layers.bottleneck import Bottleneck
 from tvexp._layers.channel_rounding import make_divisible
