@@ -660,28 +660,105 @@ def test_folders_skip_hidden_folders_and_virtual_environments_but_not_a_hidden_p
     assert [Path(f.path).relative_to(root).as_posix() for f in audit.audit_paths([root], knowledge)] == ["src/m.py"]
 
 
-def test_write_report_survives_a_closed_pipe() -> None:
+def test_audit_command_is_quiet_on_a_closed_pipe(tmp_path: Path, monkeypatch) -> None:
+    """``tvexp-api audit src | head``: the reader goes away; no BrokenPipeError, now or at exit."""
+    (tmp_path / "many.py").write_text("import tvexp.prototype as tvp\n" + "tvp.LayerNorm2d(3)\n" * 500)
     read, write = os.pipe()
     os.close(read)
-    stream = os.fdopen(write, "w")
-    audit.write_report("line\n" * 100_000, stream)  # would raise BrokenPipeError
-    stream.close()  # and so would the final flush, had the stream not been pointed at /dev/null
+    with os.fdopen(write, "w") as stream:
+        monkeypatch.setattr(sys, "stdout", stream)
+        assert cli.main(["audit", "--strict", str(tmp_path)]) == 1
+        monkeypatch.undo()
+    # closing flushed what was left into /dev/null, where the stream now points
 
 
 @pytest.mark.subprocess
-def test_missing_path_and_closed_pipe_in_a_fresh_process(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "tvexp._tooling", "audit"]
+def test_a_missing_path_is_a_one_line_usage_error_in_a_fresh_process(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    missing = subprocess.run([*command, str(tmp_path / "nope")], capture_output=True, text=True, env=env, timeout=120)
-    assert missing.returncode == 2 and missing.stdout == ""
-    assert missing.stderr == f"tvexp-api: error: {tmp_path / 'nope'}: no such file or directory\n"
-
-    (tmp_path / "many.py").write_text("import tvexp.prototype as tvp\n" + "tvp.LayerNorm2d(3)\n" * 3000)
-    process = subprocess.Popen(
-        [*command, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    result = subprocess.run(
+        [sys.executable, "-m", "tvexp._tooling", "audit", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
-    assert process.stdout is not None and process.stderr is not None
-    assert "prototype" in process.stdout.readline()
-    process.stdout.close()  # what `| head -1` does
-    stderr = process.stderr.read()
-    assert process.wait(timeout=120) == 0 and stderr == "", stderr
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"tvexp-api: error: {tmp_path / 'nope'}: no such file or directory\n"
+
+
+# --------------------------------------------------------------------------- references, for promote
+
+
+def test_find_references_in_python_and_documents(tmp_path: Path, knowledge) -> None:
+    (tmp_path / "model.py").write_text(
+        textwrap.dedent("""\
+        import tvexp.prototype as tvp
+        from tvexp.prototype import LayerNorm2d as LN
+        from timm.layers import LayerNorm2d
+        norm = tvp.LayerNorm2d(3)
+        other = LayerNorm2d(3)
+        message = "tvexp.prototype.LayerNorm2d is a prototype"  # not tvexp.prototype.LayerNorm2dX
+        size = tvp.LayerNorm2d.__init__
+        """)
+    )
+    (tmp_path / "star.py").write_text("from tvexp.prototype import *\n\nLayerNorm2d(3)\n")
+    (tmp_path / "guide.rst").write_text(
+        textwrap.dedent("""\
+        ``LayerNorm2d``
+           A norm.
+
+        >>> import tvexp.prototype as tvp
+        >>> tvp.LayerNorm2d(3)
+        See :class:`~tvexp.prototype.LayerNorm2d` and ``fancy``.
+        Not ``LayerNorm2dX``, nor tvexp.prototype.LayerNorm2dX.
+        """)
+    )
+    (tmp_path / "README.md").write_text(
+        "| `tvexp.prototype` | `LayerNorm{1,2}d`, `FrozenBatchNorm1d/3d` |\n"
+        "| other | `LayerNorm3d` |\n"
+        "from tvexp.prototype import BasicBlock, LayerNorm2d\n"
+    )
+    found = [
+        (r.path.name, r.line, r.how)
+        for r in audit.find_references("tvexp.prototype.LayerNorm2d", [tmp_path], knowledge)
+    ]
+    assert found == [
+        ("README.md", 1, "name"),
+        ("README.md", 3, "text"),
+        ("guide.rst", 1, "name"),
+        ("guide.rst", 5, "alias"),
+        ("guide.rst", 6, "text"),
+        ("model.py", 2, "code"),
+        ("model.py", 4, "code"),
+        ("model.py", 6, "text"),
+        ("model.py", 7, "code"),
+        ("star.py", 3, "code"),
+    ]
+    # A bare name that another public object shares is not evidence of either.
+    shared = audit.Knowledge({**OBJECTS, "tvexp.stable.functional.fancy": OBJECTS["tvexp.stable.MLP"]}, "0.3.0")
+    assert [r.line for r in audit.find_references("tvexp.prototype.functional.fancy", [tmp_path], shared)] == []
+    assert [r.line for r in audit.find_references("tvexp.prototype.functional.fancy", [tmp_path], knowledge)] == [6]
+
+
+def test_find_references_finds_the_places_promote_used_to_miss() -> None:
+    repo = Path(__file__).parents[2]
+    found = {
+        (r.path.relative_to(repo).as_posix(), r.line)
+        for r in audit.find_references(
+            "tvexp.prototype.LayerNorm2d",
+            [repo / "examples", repo / "tests" / "distributed", repo / "docs", repo / "README.md"],
+        )
+    }
+
+    def line_of(path: str, text: str) -> tuple[str, int]:
+        lines = (repo / path).read_text().splitlines()
+        return path, next(number for number, line in enumerate(lines, 1) if text in line)
+
+    expected = {
+        line_of("examples/train_digits.py", "tvp.LayerNorm2d(64)"),
+        line_of("tests/distributed/ddp_worker.py", "norm_layer=tvp.LayerNorm2d"),
+        line_of("docs/_examples/detector.py", "tvp.LayerNorm2d(32)"),
+        line_of("README.md", "`LayerNorm2d`"),
+        line_of("docs/guide/differences.rst", "``LayerNorm2d``"),
+    }
+    assert expected <= found, expected - found
