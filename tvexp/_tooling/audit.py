@@ -27,6 +27,7 @@ import json
 import os
 import re
 import tokenize
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, TextIO
@@ -116,6 +117,9 @@ class Finding:
     change: str
     removed_in: str | None = None
     column: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "category", AuditCategory(self.category))  # a plain string works too
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -229,12 +233,16 @@ _AnyFunction = ast.FunctionDef | ast.AsyncFunctionDef
 class _StringAnnotations(ast.NodeTransformer):
     """Replaces string constants inside an annotation by the expression they spell."""
 
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        name = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+        return node if name == "Literal" else self.generic_visit(node)  # Literal["..."] holds values
+
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if not isinstance(node.value, str):
             return node
         try:
             parsed = ast.parse(node.value.strip(), mode="eval").body
-        except SyntaxError:
+        except (SyntaxError, ValueError):
             return node
         for child in ast.walk(parsed):
             if isinstance(child, (ast.expr, ast.keyword)):
@@ -248,7 +256,7 @@ class _Visitor(ast.NodeVisitor):
         self.path = path
         self.k = knowledge
         self.scopes: list[_Scope] = [_Scope("module")]
-        self.deferred: list[tuple[_AnyFunction | ast.Lambda | ast.expr, list[_Scope]]] = []
+        self.deferred: deque[tuple[_AnyFunction | ast.Lambda | ast.expr, list[_Scope]]] = deque()
         self.findings: list[Finding] = []
         self.uses: list[tuple[int, int, str]] = []  # (line, column, dotted path) of every tvexp use
         self.reported: set[tuple[int, str, str]] = set()
@@ -256,7 +264,7 @@ class _Visitor(ast.NodeVisitor):
     def run(self, tree: ast.Module) -> None:
         self.visit(tree)
         while self.deferred:  # function bodies run after the module: they see its final names
-            function, scopes = self.deferred.pop(0)
+            function, scopes = self.deferred.popleft()
             if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):  # an annotation
                 self.scopes = scopes
                 self.visit(_StringAnnotations().visit(function))
