@@ -571,11 +571,12 @@ def test_categories_are_a_documented_string_enum() -> None:
     assert all(f"``{value}``" in page for value in values), "every category is described in the audit docs"
 
 
-def _sample_report(tmp_path: Path, knowledge) -> audit.AuditReport:
-    (tmp_path / "m.py").write_text(
-        "import tvexp.prototype as tvp\nimport tvexp.stable as tvs\n"
-        "tvp.LayerNorm2d(3)\ntvs.Old(3)\nfrom tvexp.stable import Gone\ntvp.LayerNorm2d(4)  # tvexp: ignore\n"
-    )
+def _sample_report(tmp_path: Path, knowledge, write: bool = True) -> audit.AuditReport:
+    if write:
+        (tmp_path / "m.py").write_text(
+            "import tvexp.prototype as tvp\nimport tvexp.stable as tvs\n"
+            "tvp.LayerNorm2d(3)\ntvs.Old(3)\nfrom tvexp.stable import Gone\ntvp.LayerNorm2d(4)  # tvexp: ignore\n"
+        )
     return audit.run_audit([tmp_path / "m.py"], audit.Knowledge(OBJECTS, "0.3.0.dev0", released=RELEASED))
 
 
@@ -621,7 +622,13 @@ def test_sarif_format(tmp_path: Path, knowledge, monkeypatch) -> None:
         location = result["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"] == "m.py" and location["region"]["startLine"] >= 1
     assert results[3]["suppressions"] == [{"kind": "inSource"}]
-    assert results[0]["partialFingerprints"] == results[3]["partialFingerprints"], "keyed by path, symbol, category"
+    prints = [r["partialFingerprints"]["tvexpAudit/v1"] for r in results]
+    assert len(set(prints)) == 4, "two uses of one name in one file are two alerts"
+    # An edit above the findings moves their lines, not their fingerprints.
+    (tmp_path / "m.py").write_text("'''Docstring.'''\n\n" + (tmp_path / "m.py").read_text())
+    moved = json.loads(audit.render(_sample_report(tmp_path, knowledge, write=False), "sarif", version="0.3.0"))
+    assert [r["partialFingerprints"]["tvexpAudit/v1"] for r in moved["runs"][0]["results"]] == prints
+    assert moved["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
 
 
 def test_github_format(tmp_path: Path, knowledge) -> None:

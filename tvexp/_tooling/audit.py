@@ -1067,14 +1067,23 @@ def _uri(path: str) -> str:
         return absolute.as_uri()
 
 
-def _fingerprint(finding: Finding) -> str:
-    key = "\0".join((_baseline_path(finding.path, Path.cwd()), finding.symbol, finding.category.value))
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+def _fingerprints(findings: Iterable[Finding]) -> dict[Finding, str]:
+    """A fingerprint per finding that survives edits elsewhere: path, symbol, category, and which use
+    of that symbol in that file it is (the first, the second, ...), never the line number."""
+    seen: dict[tuple[str, str, str], int] = {}
+    prints = {}
+    for finding in sorted(findings, key=lambda f: (f.path, f.line, f.column)):
+        key = (_baseline_path(finding.path, Path.cwd()), finding.symbol, finding.category.value)
+        seen[key] = seen.get(key, 0) + 1
+        text = "\0".join((*key, str(seen[key])))
+        prints[finding] = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return prints
 
 
 def _sarif(report: AuditReport, *, strict: bool, version: str) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one rule per category; acknowledged findings carry a ``suppressions`` entry."""
     rules = list(AuditCategory)
+    fingerprints = _fingerprints([*report.findings, *report.suppressed, *report.baselined])
 
     def level(category: AuditCategory) -> str:
         if category in _ALWAYS_FAIL or (strict and category in _STRICT_FAIL):
@@ -1091,7 +1100,7 @@ def _sarif(report: AuditReport, *, strict: bool, version: str) -> dict[str, Any]
             "level": "error" if finding_fails(finding, strict=strict, version=version) else level(finding.category),
             "message": {"text": f"{finding.symbol} {finding.message}. Change: {finding.change}.".lstrip()},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(finding.path)}, "region": region}}],
-            "partialFingerprints": {"tvexpAudit/v1": _fingerprint(finding)},
+            "partialFingerprints": {"tvexpAudit/v1": fingerprints[finding]},
             "properties": {"symbol": finding.symbol, "removedIn": finding.removed_in},
         }
         if suppression is not None:
