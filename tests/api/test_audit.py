@@ -452,8 +452,9 @@ def test_importlib_import_module_is_followed(knowledge) -> None:
         b"x = 1\x00\n",
         b"# -*- coding: no-such-codec -*-\nimport tvexp\n",
         b"name = '\xff\xfe'\n",
+        b"x = " + b" + ".join([b"a"] * 20_000) + b"\n",
     ],
-    ids=["syntax-error", "nul-byte", "unknown-codec", "not-utf8"],
+    ids=["syntax-error", "nul-byte", "unknown-codec", "not-utf8", "too-deep"],
 )
 def test_an_unparsable_file_is_a_failing_finding_not_a_crash(tmp_path: Path, knowledge, content: bytes) -> None:
     (tmp_path / "bad.py").write_bytes(content)

@@ -294,7 +294,8 @@ class _Visitor(ast.NodeVisitor):
         scope = self.scopes[-1]
         if name in scope.declared_global:
             scope = self.scopes[0]
-        scope.bindings[name] = alias
+        if alias is not None or name in scope.bindings or self.lookup(name) is not None:
+            scope.bindings[name] = alias  # (other names need no entry: they keep the snapshots small)
 
     def bind_target(self, target: ast.expr, alias: _Alias | None = None) -> None:
         """Bind the names assigned by ``target``; names inside tuples or starred targets get ``None``."""
@@ -764,6 +765,8 @@ _SUPPRESSION = re.compile(r"#\s*tvexp:\s*ignore(?:\[(?P<categories>[^\]]*)\])?",
 def _suppressions(source: str) -> dict[int, frozenset[str] | None]:
     """Line -> the categories its ``# tvexp: ignore[...]`` comment names (``None``: every category)."""
     found: dict[int, frozenset[str] | None] = {}
+    if not _SUPPRESSION.search(source):
+        return found  # tokenizing costs more than the audit itself
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
@@ -800,6 +803,8 @@ def _parse(source: str, path: str) -> ast.Module | Finding:
         return _unparsable(path, error.lineno or 0, error.offset or 0, f"cannot be parsed: {error.msg}")
     except ValueError as error:  # e.g. a NUL byte
         return _unparsable(path, 0, 0, f"cannot be parsed: {error}")
+    except (RecursionError, MemoryError):
+        return _unparsable(path, 0, 0, "is nested too deeply to be parsed")
 
 
 def _scan(source: str, path: str, knowledge: Knowledge) -> tuple[list[Finding], list[Finding]]:
@@ -808,9 +813,12 @@ def _scan(source: str, path: str, knowledge: Knowledge) -> tuple[list[Finding], 
     if isinstance(tree, Finding):
         return [tree], []
     visitor = _Visitor(path, knowledge)
-    visitor.run(tree)
+    try:
+        visitor.run(tree)
+    except RecursionError:
+        return [_unparsable(path, 0, 0, "is nested too deeply to be analysed")], []
     findings = sorted(visitor.findings, key=lambda f: (f.line, f.category.value, f.symbol))
-    suppressions = _suppressions(source)
+    suppressions = _suppressions(source) if findings else {}
     kept = [f for f in findings if not _suppressed(f, suppressions)]
     return kept, [f for f in findings if _suppressed(f, suppressions)]
 
