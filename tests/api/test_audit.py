@@ -654,10 +654,11 @@ def test_exit_status_0_clean_1_failing_2_usage(tmp_path: Path, capsys) -> None:
     assert cli.main(["audit", str(tmp_path / "missing.py")]) == 2
     assert cli.main(["audit", str(tmp_path / "clean.py"), "--format", "yaml"]) == 2
     assert cli.main(["audit"]) == 2
+    assert cli.main(["audit", str(tmp_path), "--write-baseline", str(tmp_path / "no" / "such" / "b.json")]) == 2
     assert f"tvexp-api: error: {tmp_path / 'missing.py'}: no such file or directory" in capsys.readouterr().err
 
 
-def test_folders_skip_hidden_folders_and_virtual_environments_but_not_a_hidden_parent(
+def test_folders_skip_hidden_folders_and_virtual_environments_and_scan_each_file_once(
     tmp_path: Path, knowledge
 ) -> None:
     root = tmp_path / ".cache" / "project"
@@ -666,6 +667,8 @@ def test_folders_skip_hidden_folders_and_virtual_environments_but_not_a_hidden_p
         (root / folder / "m.py").write_text("from tvexp.stable import Nope\n")
     (root / "venv" / "pyvenv.cfg").write_text("home = /usr\n")
     assert [Path(f.path).relative_to(root).as_posix() for f in audit.audit_paths([root], knowledge)] == ["src/m.py"]
+    twice = audit.audit_paths([root / "src", root / "src" / "m.py", root], knowledge)
+    assert len(twice) == 1, "a file named twice is scanned once"
 
 
 def test_audit_command_is_quiet_on_a_closed_pipe(tmp_path: Path, monkeypatch) -> None:

@@ -868,7 +868,13 @@ def _collect(paths: Iterable[Path], suffixes: tuple[str, ...] = (".py",)) -> lis
             files.append(path)
         else:
             raise UsageError(f"{path}: no such file or directory", status=2)
-    return files
+    seen: set[str] = set()
+    unique = []
+    for file in files:  # a file named twice, or inside two folders named, is scanned once
+        if os.path.realpath(file) not in seen:
+            seen.add(os.path.realpath(file))
+            unique.append(file)
+    return unique
 
 
 # --------------------------------------------------------------------------- baseline
@@ -939,7 +945,10 @@ class Baseline:
         }
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        try:
+            path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"{path}: cannot write the baseline: {error.strerror or error}", status=2) from None
 
     def split(self, findings: list[Finding]) -> tuple[list[Finding], list[Finding], list[dict[str, Any]]]:
         """(new findings, baselined findings, baseline entries that matched fewer findings than counted)."""
