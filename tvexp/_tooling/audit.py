@@ -40,6 +40,7 @@ from tvexp._tooling.snapshot_format import parse_any
 from tvexp._tooling.snapshot_store import live_snapshot, release_snapshots
 
 __all__ = [
+    "FORMATS",
     "AuditCategory",
     "AuditReport",
     "Baseline",
@@ -52,6 +53,7 @@ __all__ = [
     "finding_fails",
     "format_findings",
     "must_fail",
+    "render",
     "run_audit",
     "write_report",
 ]
