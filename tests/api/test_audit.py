@@ -531,6 +531,9 @@ def test_cli_write_baseline_then_strict_with_baseline(tmp_path: Path, monkeypatc
     assert cli.main(["audit", "--strict", "src"]) == 1
     assert cli.main(["audit", "--strict", "src", "--write-baseline", "baseline.json"]) == 0
     assert "wrote 3 finding(s) to the baseline baseline.json" in capsys.readouterr().err
+    assert {entry["path"] for entry in json.loads((tmp_path / "baseline.json").read_text())["findings"]} == {
+        "src/model.py"
+    }
     assert cli.main(["audit", "--strict", "src", "--baseline", "baseline.json"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("no uses of") and "3 acknowledged by the baseline" in out

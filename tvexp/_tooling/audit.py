@@ -905,11 +905,16 @@ class Baseline:
     so a change to it reviews as a small diff.
     """
 
-    root: Path
+    root: Path  # the baseline file's folder
     counts: dict[_BaselineKey, int]
+
+    def __post_init__(self) -> None:
+        self.root = Path(os.path.abspath(self.root))
 
     @classmethod
     def from_findings(cls, findings: Iterable[Finding], root: Path) -> "Baseline":
+        """The baseline of ``findings`` for a baseline file in the folder ``root``."""
+        root = Path(os.path.abspath(root))
         counts: dict[_BaselineKey, int] = {}
         for finding in findings:
             key = (_baseline_path(finding.path, root), finding.symbol, finding.category.value)
@@ -934,7 +939,7 @@ class Baseline:
                 "write one with --write-baseline",
                 status=2,
             ) from None
-        return cls(Path(os.path.abspath(path.parent)), counts)
+        return cls(path.parent, counts)
 
     def to_json(self) -> dict[str, Any]:
         return {

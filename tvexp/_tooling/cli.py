@@ -9,8 +9,7 @@ Subcommands::
     tvexp-api deprecate NAME --removed-in VERSION [--instead NEW]
     tvexp-api deprecations                                   every deprecation and moved name with its status
     tvexp-api list [--tier T]                                the public API as a table
-    tvexp-api audit PATH... [--strict] [--format text|json|sarif|github] [--baseline FILE] [--write-baseline FILE]
-                                                             static upgrade audit of user code
+    tvexp-api audit PATH... [--strict]                       static upgrade audit of user code
 
 Exit status: 0 success; 1 a difference (check), a breaking change (diff), a refusal (promote,
 deprecate) or a finding that must be fixed (audit); 2 bad usage.
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -124,7 +122,7 @@ def _audit(args: argparse.Namespace) -> int:
     if args.write_baseline:
         path = Path(args.write_baseline)
         everything = report.findings + report.baselined
-        audit.Baseline.from_findings(everything, Path(os.path.abspath(path.parent))).write(path)
+        audit.Baseline.from_findings(everything, path.parent).write(path)
         print(f"wrote {len(everything)} finding(s) to the baseline {path}", file=sys.stderr)
         return 0
     audit.write_report(audit.render(report, args.format, strict=args.strict), sys.stdout)
