@@ -639,14 +639,19 @@ def test_github_format(tmp_path: Path, knowledge) -> None:
     lines = audit.render(_sample_report(tmp_path, knowledge), "github", version="0.3.0").splitlines()
     path = str(tmp_path / "m.py").replace(":", "%3A").replace(",", "%2C")
     assert lines == [
-        f"::warning file={path},line=3,col=1,title=tvexp-api audit%3A prototype::tvexp.prototype.LayerNorm2d is a "
+        f"::warning file={path},line=3,col=1,title=tvexp-api audit (prototype)::tvexp.prototype.LayerNorm2d is a "
         "prototype object: it may change in any release. Change: pin tvexp, or call tvexp.prototype.opt_in() to "
         "acknowledge it.",
-        f"::error file={path},line=4,col=1,title=tvexp-api audit%3A deprecated::tvexp.stable.Old deprecated since "
+        f"::error file={path},line=4,col=1,title=tvexp-api audit (deprecated)::tvexp.stable.Old deprecated since "
         "0.2.0, removed in 0.4.0. Change: use tvexp.stable.MLP.",
-        f"::error file={path},line=5,col=1,title=tvexp-api audit%3A removed::tvexp.stable.Gone was public in tvexp "
+        f"::error file={path},line=5,col=1,title=tvexp-api audit (removed)::tvexp.stable.Gone was public in tvexp "
         "0.2.0 and is gone in 0.3.0.dev0. Change: see the changelog for its replacement.",
     ]
+    odd = audit.Finding("a,b:c.py", 2, "unparsable", "", "cannot be parsed: 100% wrong\nhere", "fix it")
+    assert audit.render(audit.AuditReport([odd]), "github") == (
+        "::error file=a%2Cb%3Ac.py,line=2,title=tvexp-api audit (unparsable)::cannot be parsed: 100%25 wrong%0Ahere. "
+        "Change: fix it.\n"
+    )
 
 
 def test_exit_status_0_clean_1_failing_2_usage(tmp_path: Path, capsys) -> None:

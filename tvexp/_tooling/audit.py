@@ -1175,7 +1175,7 @@ def _github(report: AuditReport, *, strict: bool, version: str) -> str:
         place = f"file={_github_escape(f.path, property_value=True)},line={max(f.line, 1)}"
         if f.column > 0:
             place += f",col={f.column}"
-        title = _github_escape(f"tvexp-api audit: {f.category}", property_value=True)
+        title = _github_escape(f"tvexp-api audit ({f.category})", property_value=True)
         message = _github_escape(f"{f.symbol} {f.message}. Change: {f.change}.".lstrip())
         lines.append(f"::{command} {place},title={title}::{message}")
     return "".join(f"{line}\n" for line in lines)
