@@ -148,9 +148,16 @@ def _deprecations(_args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    findings = audit.audit_paths([Path(p) for p in args.paths])
-    print(audit.format_findings(findings), end="")
-    return 1 if audit.must_fail(findings, strict=args.strict) else 0
+    baseline = audit.Baseline.load(Path(args.baseline)) if args.baseline else None
+    report = audit.run_audit([Path(p) for p in args.paths], baseline=baseline)
+    if args.write_baseline:
+        path = Path(args.write_baseline)
+        everything = report.findings + report.baselined
+        audit.Baseline.from_findings(everything, path.parent).write(path)
+        print(f"wrote {len(everything)} finding(s) to the baseline {path}", file=sys.stderr)
+        return 0
+    audit.write_report(audit.render(report, args.format, strict=args.strict), sys.stdout)
+    return 1 if audit.must_fail(report.findings, strict=args.strict) else 0
 
 
 def _promote(args: argparse.Namespace) -> int:
@@ -210,9 +217,25 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", choices=("stable", "prototype", "core"))
     p.set_defaults(run=_list)
 
-    p = commands.add_parser("audit", help="scan your code for prototype, deprecated and moved tvexp names")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--strict", action="store_true", help="also fail on prototype uses")
+    p = commands.add_parser(
+        "audit",
+        help="scan your code for prototype, deprecated, moved and private tvexp names",
+        description="Exit status: 0 nothing that must be fixed; 1 a finding that fails (removed, unknown, "
+        "unparsable, due for removal; with --strict also prototype and private); 2 bad usage, such as a "
+        "missing path or an unreadable baseline. A '# tvexp: ignore[CATEGORY,...]' comment on a line "
+        "acknowledges its findings.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="Python files, or folders to scan for .py files")
+    p.add_argument("--strict", action="store_true", help="also fail on prototype and private uses")
+    p.add_argument("--format", choices=audit.FORMATS, default="text", help="output format (default: text)")
+    p.add_argument(
+        "--baseline", metavar="FILE", help="acknowledged findings (from --write-baseline): report only new ones"
+    )
+    p.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="write every current finding to FILE as the baseline, and exit 0",
+    )
     p.set_defaults(run=_audit)
     return parser
 
