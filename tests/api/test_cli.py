@@ -449,3 +449,13 @@ def test_run_conformance_passes_a_conforming_layer_and_reports_failures() -> Non
     assert outcomes["fx"].status is CheckStatus.FAILED and str(outcomes["fx"]).startswith("failed: ")
     assert str(outcomes["script"]) in ("expected failure: declared limit", "unexpectedly passed")
     assert "fx" in failures(outcomes) and "shape" not in failures(outcomes)
+
+
+def test_promote_lists_uses_found_by_the_audit_engine_aliases_included() -> None:
+    from tvexp._tooling.source_edit import references_to_review
+
+    found = references_to_review(REPO, "tvexp.prototype.LayerNorm2d")
+    files = {entry.split(":", 1)[0] for entry in found}
+    # tvp.LayerNorm2d in the demo and a distributed worker, the README table, a docs example.
+    assert {"examples/train_digits.py", "README.md", "tests/distributed/ddp_worker.py"} <= files, found
+    assert any(entry.startswith("docs/") for entry in found), found

@@ -26,7 +26,7 @@ from tvexp._api.deprecation import _message, check_policy
 from tvexp._api.policy import PROMOTION_TARGET, TIER_NAMESPACES, moved_name_removed_in
 from tvexp._api.tiers import Tier, internal_construction, tier_of
 from tvexp._api.versions import next_release, parse_version
-from tvexp._tooling import api_diff, readme_table, snapshot_format
+from tvexp._tooling import api_diff, audit, readme_table, snapshot_format
 from tvexp._tooling.conformance import cases
 from tvexp._tooling.conformance.checks import failures, run_conformance
 from tvexp._tooling.conformance.table import seeded
@@ -301,22 +301,17 @@ def update_references(directory: Path, namespace: str, target: str, name: str) -
     return changed
 
 
-def remaining_references(root: Path, namespace: str, name: str) -> list[str]:
-    """``file:line`` of other mentions of the old path in the source tree (for the developer to review)."""
-    pattern = re.compile(
-        rf"\b{re.escape(namespace)}\.{re.escape(name)}\b|from {re.escape(namespace)} import .*\b{re.escape(name)}\b"
-    )
-    hits = []
-    for folder in ("tests", "examples", "docs"):
-        for path in (
-            sorted((root / folder).rglob("*.py"))
-            + sorted((root / folder).rglob("*.rst"))
-            + sorted((root / folder).rglob("*.md"))
-        ):
-            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-                if pattern.search(line):
-                    hits.append(f"{path.relative_to(root)}:{number}")
-    return hits
+def references_to_review(root: Path, symbol: str) -> list[str]:
+    """``file:line (how)`` of every place in the checkout's tests, examples, benchmarks, docs and README
+    that refers to ``symbol``, found by the audit engine (aliases such as ``tvp.Name`` included).
+
+    Call it before the sources change: the audit resolves names against the surface as it is."""
+    paths = [root / name for name in ("tests", "examples", "benchmarks", "docs", "README.md") if (root / name).exists()]
+    return [
+        f"{reference.path.relative_to(root)}:{reference.line} ({reference.how})"
+        for reference in audit.find_references(symbol, paths)
+        if "_build" not in reference.path.parts
+    ]
 
 
 def _quote(text: str) -> str:
@@ -462,6 +457,7 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
         if parse_version(since).sort_key() < parse_version(next_release(tvexp.__version__)).sort_key():
             raise Refusal(f"--since={since} is before the next release {next_release(tvexp.__version__)}")
         before = live_snapshot()
+        to_review = references_to_review(_package_root().parent, f"{namespace}.{short}")
         print(f"checking {namespace}.{short} for promotion (docstring, prototype dependencies, conformance battery)...")
         problems = promotion_problems(short, obj, conformance=not skip_conformance)
         if problems:
@@ -489,9 +485,8 @@ def promote(name: str, *, since: str | None = None, skip_conformance: bool = Fal
             print(f"moved names: none needed ({namespace}.{short} was never in a release)")
         rewrite_snapshot_and_print_diff(before)
         _rewrite_readme_table()
-        leftovers = remaining_references(_package_root().parent, namespace, short)
-        if leftovers:
-            print(f"review these mentions of the old path {namespace}.{short}:\n  " + "\n  ".join(leftovers))
+        if to_review:
+            print(f"review these uses of the old path {namespace}.{short}:\n  " + "\n  ".join(to_review))
         return 0
     except Refusal as refusal:
         raise UsageError(str(refusal)) from None
