@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.import_graph import LAYERS, RUNTIME_LAYERS, Graph, layer_of, read_graph
+from tests.tools.import_graph import LAYERS, RUNTIME_LAYERS, Graph, layer_of, read_graph
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tvexp"
 
@@ -22,7 +22,7 @@ def graph() -> Graph:
 
 def test_every_module_belongs_to_a_layer(graph: Graph) -> None:
     unassigned = [module for module in graph.modules if layer_of(module) < 0]
-    assert unassigned == [], f"modules outside every layer of tests/api/import_graph.py LAYERS: {unassigned}"
+    assert unassigned == [], f"modules outside every layer of tests.tools.import_graph.py LAYERS: {unassigned}"
 
 
 def test_no_import_cycles(graph: Graph) -> None:
