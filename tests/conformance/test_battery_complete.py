@@ -166,3 +166,17 @@ def test_functional_coverage_detects_a_call() -> None:
     finally:
         sys.setprofile(previous)
     assert marker.__code__ in called
+
+
+def test_every_stable_class_records_bad_uses_that_raise() -> None:
+    # Their exception types are in the API snapshot: a change of type is a reviewed, breaking change.
+
+    stable = {name for name in importlib.import_module("tvexp.stable").__all__}
+    for case in LAYER_CASES:
+        if not case.reference or case.class_name not in stable:
+            continue
+        assert case.rejects, f"{case.id}: record at least one bad use in rejects="
+        for description, call in case.rejects.items():
+            with pytest.raises((TypeError, ValueError, RuntimeError)):
+                call()
+                pytest.fail(f"{case.id}: {description} did not raise")

@@ -549,3 +549,41 @@ def test_every_change_kind_is_documented() -> None:
         assert kind.description.endswith("."), kind
     used = set(re.findall(r"ChangeKind\.([A-Z_]+)", source))
     assert used == {kind.name for kind in ChangeKind}, "kinds the differ never reports, or reports undeclared"
+
+
+def _layer(behaviour: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tier": "stable",
+        "since": "0.1.0",
+        "kind": "class",
+        "defined": "m:Block",
+        "signature": None,
+        "state_dict_version": None,
+        "state_dict": {},
+        "behaviour": {"Block/default": behaviour},
+    }
+
+
+def test_behaviour_changes_are_classified() -> None:
+    before = {
+        "output": "Tensor(2,8) float32",
+        "capabilities": ["compile", "export", "script"],
+        "raises": {"in_channels=0": "ValueError", "3-d input": "RuntimeError"},
+    }
+    after = {
+        "output": "tuple[Tensor(2,8) float32; Tensor(2) float32]",
+        "capabilities": ["compile", "export", "fx"],
+        "raises": {"in_channels=0": "TypeError", "channels=-1": "ValueError"},
+    }
+    old = {"version": "0.1.0", "objects": {"tvexp.stable.Block": _layer(before)}}
+    new = {"version": "0.2.0", "objects": {"tvexp.stable.Block": _layer(after)}}
+    found = {(c.kind.value, c.breaking) for c in diff_snapshots(old, new)}
+    assert found == {
+        ("output-changed", True),
+        ("capability-lost", True),
+        ("capability-gained", False),
+        ("exception-changed", True),
+        ("rejection-added", False),
+        ("rejection-dropped", False),
+    }
+    assert diff_snapshots(old, copy.deepcopy(old)) == []

@@ -277,6 +277,7 @@ def _compare(d: _Diff, symbol: str, o: dict[str, Any], n: dict[str, Any], rename
     if o.get("kind") == "class":
         _members(d, symbol, tier, o.get("members", {}), n.get("members", {}))
         _state_dict(d, symbol, tier, o, n)
+        _behaviour(d, symbol, tier, o.get("behaviour", {}), n.get("behaviour", {}))
 
 
 def _defined(d: _Diff, symbol: str, tier: str, o: dict[str, Any], n: dict[str, Any], renamed: bool) -> None:
@@ -691,6 +692,34 @@ def _state_dict_entries_changed(d: _Diff, s: _Schemas) -> None:
         if not entry["persistent"] and key not in old_keys and key not in new_keys:
             detail = f"{s.case_id}: non-persistent buffer {key} {'removed' if key in s.old else 'added'}"
             d.report(s.symbol, s.tier, ChangeKind.NON_PERSISTENT_BUFFER_CHANGED, False, detail)
+
+
+def _behaviour(d: _Diff, symbol: str, tier: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """What users observe of each reference configuration present on both sides (a snapshot from before
+    behaviour was recorded compares nothing)."""
+    for case_id in sorted(set(old) & set(new)):
+        a, b = old[case_id], new[case_id]
+        if a.get("output") != b.get("output"):
+            detail = f"{case_id}: output {a.get('output')} -> {b.get('output')}"
+            d.report(symbol, tier, ChangeKind.OUTPUT_CHANGED, True, detail)
+        if "capabilities" in a and "capabilities" in b:
+            for check in sorted(set(a["capabilities"]) - set(b["capabilities"])):
+                detail = f"{case_id}: no longer passes the {check} check"
+                d.report(symbol, tier, ChangeKind.CAPABILITY_LOST, True, detail)
+            for check in sorted(set(b["capabilities"]) - set(a["capabilities"])):
+                d.report(symbol, tier, ChangeKind.CAPABILITY_GAINED, False, f"{case_id}: now passes the {check} check")
+        old_raises, new_raises = a.get("raises", {}), b.get("raises", {})
+        for description in sorted(set(old_raises) | set(new_raises)):
+            before, after = old_raises.get(description), new_raises.get(description)
+            if before is None:
+                detail = f"{case_id}: {description} raises {after}"
+                d.report(symbol, tier, ChangeKind.REJECTION_ADDED, False, detail)
+            elif after is None:
+                detail = f"{case_id}: {description} (raised {before}) is no longer recorded"
+                d.report(symbol, tier, ChangeKind.REJECTION_DROPPED, False, detail)
+            elif before != after:
+                detail = f"{case_id}: {description} raised {before}, now {after}"
+                d.report(symbol, tier, ChangeKind.EXCEPTION_CHANGED, True, detail)
 
 
 def diff_snapshots(old: dict[str, Any], new: dict[str, Any], resolves: PathResolver | None = None) -> list[Change]:

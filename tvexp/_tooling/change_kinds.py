@@ -201,6 +201,21 @@ class ChangeKind(str, enum.Enum):
         "A non-persistent buffer was added or removed (checkpoints unaffected).",
     )
 
+    OUTPUT_CHANGED = (
+        "output-changed",
+        "A reference configuration's forward returns another structure, shape or dtype for the same input.",
+    )
+    CAPABILITY_LOST = (
+        "capability-lost",
+        "A conformance check (scripting, export, compile, ...) the class passed is now a declared limit.",
+    )
+    CAPABILITY_GAINED = ("capability-gained", "The class now passes a conformance check it did not.")
+    EXCEPTION_CHANGED = (
+        "exception-changed",
+        "A recorded bad use raises another exception type (or none): callers' except clauses miss it.",
+    )
+    REJECTION_ADDED = ("rejection-added", "A new bad use is recorded with the exception it raises.")
+    REJECTION_DROPPED = ("rejection-dropped", "A recorded bad use is no longer in the conformance table.")
     STATE_DICT_VERSION_CHANGED = ("state-dict-version-changed", "A class's state-dict ``_version`` changed.")
 
     def __str__(self) -> str:

@@ -128,6 +128,12 @@ def render_object(symbol: str, facts: dict[str, Any]) -> list[str]:
             if not entry["persistent"]:
                 text += " non-persistent"
             lines.append(text)
+    for case_id, behaviour in facts.get("behaviour", {}).items():
+        lines.append(f"{i}output {case_id} {behaviour['output']}")
+        if "capabilities" in behaviour:
+            lines.append(f"{i}capabilities {case_id} {','.join(behaviour['capabilities']) or '-'}")
+        for description, raised in behaviour.get("raises", {}).items():
+            lines.append(f"{i}raises {case_id} {raised} {description}")
     return lines
 
 
@@ -285,6 +291,16 @@ def parse_text(text: str) -> Snapshot:
                     "shape": _parse_shape(parts[4]),
                     "persistent": "non-persistent" not in parts[5:],
                 }
+            elif key in ("output", "capabilities", "raises"):
+                case_id, _, value = rest.partition(" ")
+                behaviour = facts.setdefault("behaviour", {}).setdefault(case_id, {})
+                if key == "output":
+                    behaviour["output"] = value
+                elif key == "capabilities":
+                    behaviour["capabilities"] = [] if value == "-" else value.split(",")
+                else:
+                    raised, _, description = value.partition(" ")
+                    behaviour.setdefault("raises", {})[description] = raised
             else:
                 raise ValueError(f"unknown fact {key!r}")
         except (ValueError, AssertionError, IndexError, KeyError, TypeError) as error:
@@ -318,6 +334,9 @@ def _fill_defaults(facts: dict[str, Any]) -> None:
     if "state_dict_version" in facts:
         facts.setdefault("state_dict_migrations", [])
         facts.setdefault("state_dict", {})
+        facts.setdefault("behaviour", {})
+        for behaviour in facts["behaviour"].values():
+            behaviour.setdefault("raises", {})
 
 
 def parse_json(text: str) -> Snapshot:

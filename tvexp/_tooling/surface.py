@@ -38,6 +38,7 @@ from tvexp._api import deprecation
 from tvexp._api.policy import TIER_NAMESPACES
 from tvexp._api.tiers import internal_construction, tier_of
 from tvexp._tooling.annotations import canonical_annotation
+from tvexp._tooling.conformance.checks import CHECKS
 from tvexp._tooling.conformance.table import seeded
 
 __all__ = [
@@ -252,6 +253,8 @@ def _members(cls: type, own: frozenset[str] = frozenset({"tvexp"})) -> dict[str,
 
 
 def _reference_cases(cls: type, public_name: str) -> list[Any]:
+    """The reference cases of a class: layer cases found by the public name (a renamed class that keeps
+    its public name keeps its cases), loss cases by their module."""
     try:
         # local import, guarded: the table builds every layer; a broken area must not hide the surface
         from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
@@ -260,11 +263,55 @@ def _reference_cases(cls: type, public_name: str) -> list[Any]:
     cases = [c for c in LAYER_CASES if c.class_name == public_name]
     chosen = [c for c in cases if c.reference] or cases[:1]
     if chosen:
-        return [(c.id, c.build) for c in chosen]
-    for case in LOSS_CASES:
-        if case.module is cls:
-            return [(case.id, functools.partial(case.module, **case.kwargs))]
-    return []
+        return chosen
+    return [case for case in LOSS_CASES if case.module is cls][:1]
+
+
+def _builder(case: Any) -> Any:
+    build = getattr(case, "build", None)
+    return build if build is not None else functools.partial(case.module, **case.kwargs)
+
+
+def _structure(value: Any) -> str:
+    """A forward output's structure: ``Tensor(2,8,5,6) float32``, tuples and dicts of those, or a type."""
+    if isinstance(value, torch.Tensor):
+        return f"Tensor({','.join(str(size) for size in value.shape)}) {str(value.dtype).removeprefix('torch.')}"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__}[{'; '.join(_structure(item) for item in value)}]"
+    if isinstance(value, dict):
+        return "dict[" + "; ".join(f"{key}: {_structure(item)}" for key, item in value.items()) + "]"
+    return type(value).__name__
+
+
+def _outcome(call: Any) -> str:
+    """The exception type ``call()`` raises, or ``returned`` when it does not raise."""
+    try:
+        with warnings.catch_warnings(), internal_construction():
+            warnings.simplefilter("ignore")
+            seeded(call)
+    except Exception as error:  # the type is the recorded fact
+        return type(error).__name__
+    return "returned"
+
+
+def _behaviour(case: Any, module: Any) -> dict[str, Any]:
+    """What a reference case's users observe: the output structure, the declared capabilities (the
+    battery's checks that apply and are not declared limits; ``make test`` runs each of them), and the
+    exception type of each recorded bad use."""
+    facts: dict[str, Any] = {}
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            module.eval()
+            facts["output"] = _structure(seeded(lambda: module(*case.inputs())))
+    except Exception as error:  # a forward that fails on its own reference input is a fact, not a crash
+        facts["output"] = f"raises {type(error).__name__}"
+    if hasattr(case, "build"):  # a layer case: the battery's capabilities
+        facts["capabilities"] = sorted(
+            check.name for check in CHECKS if check.applies(case) and check.name not in case.expected_failures
+        )
+    facts["raises"] = {description: _outcome(call) for description, call in sorted(case.rejects.items())}
+    return facts
 
 
 def _state_dict_schema(module: Any) -> dict[str, dict[str, Any]]:
@@ -353,12 +400,15 @@ def _object_facts(
                 for m in getattr(obj, "__tvexp_state_dict_migrations__", ())
             ]
             schemas: dict[str, Any] = {}
-            for case_id, build in _reference_cases(obj, symbol.rsplit(".", 1)[1]):
-                module = _build_quietly(build)
-                schemas[case_id] = _state_dict_schema(module)
+            behaviour: dict[str, Any] = {}
+            for case in _reference_cases(obj, symbol.rsplit(".", 1)[1]):
+                module = _build_quietly(_builder(case))
+                schemas[case.id] = _state_dict_schema(module)
                 for name, attribute in _instance_attributes(module).items():
                     members.setdefault(name, attribute)
+                behaviour[case.id] = _behaviour(case, module)
             facts["state_dict"] = schemas
+            facts["behaviour"] = behaviour
         facts["members"] = dict(sorted(members.items()))
     return facts
 

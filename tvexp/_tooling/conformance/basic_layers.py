@@ -20,6 +20,11 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 3, 9, 9, seed=1),),
         output_shape=(2, 8, 9, 9),
         reference=True,
+        rejects={
+            "in_channels=0": _stable("Conv2dNormActivation", 0, 8),
+            "kernel_size=(3, 3, 3) for a 2-d convolution": _stable("Conv2dNormActivation", 3, 8, (3, 3, 3)),
+            "input with 4 channels for 3": lambda: _stable("Conv2dNormActivation", 3, 8)()(randn(1, 4, 5, 5)),
+        },
         tags=_ONNX_AND_INDUCTOR,
     ),
     LayerCase(
@@ -40,6 +45,7 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 3, 4, 6, 6, seed=4),),
         output_shape=(2, 4, 4, 6, 6),
         reference=True,
+        rejects={"out_channels=-1": _stable("Conv3dNormActivation", 3, -1)},
     ),
     LayerCase(
         id="Conv3dNormActivation/1x3x3-stride-no-act",
@@ -53,6 +59,7 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 3, 16, seed=6),),
         output_shape=(2, 6, 16),
         reference=True,
+        rejects={"stride=0": _stable("Conv1dNormActivation", 3, 6, 5, 0)},
     ),
     LayerCase(
         id="ConvTranspose1dNormActivation/k3-stride2",
@@ -88,6 +95,10 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 8, 5, 5, seed=11),),
         output_shape=(2, 8, 5, 5),
         reference=True,
+        rejects={
+            "squeeze_channels=0": _stable("SqueezeExcitation", 8, 0),
+            'activation="relu" (a string)': _stable("SqueezeExcitation", 8, 4, activation="relu"),
+        },
         tags=_ONNX_AND_INDUCTOR,
     ),
     LayerCase(
@@ -103,6 +114,7 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 3, 8, seed=13),),
         output_shape=(2, 3, 4),
         reference=True,
+        rejects={"hidden_channels=[]": _stable("MLP", 8, []), "dropout=1.5": _stable("MLP", 8, [4], dropout=1.5)},
     ),
     LayerCase(
         id="MLP/layernorm-gelu-dropout",
@@ -138,6 +150,10 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 3, 4, 5, seed=18),),
         output_shape=(2, 4, 5, 3),
         reference=True,
+        rejects={
+            "dims=[0, 2, 3, 3] (not a permutation)": _stable("Permute", [0, 2, 3, 3]),
+            "3-d input for 4 dims": lambda: _stable("Permute", [0, 2, 3, 1])()(randn(2, 3, 4)),
+        },
         expected_failures={
             "channels_last": "changing the layout is the point: permuting a channels_last NCHW tensor to NHWC "
             "gives a contiguous NHWC tensor (the same data order), not a channels_last one",
@@ -155,6 +171,10 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 8, 4, 5, seed=20),),
         output_shape=(2, 8, 4, 5),
         reference=True,
+        rejects={
+            "num_features=0": _stable("FrozenBatchNorm2d", 0),
+            "eps=-1.0": _stable("FrozenBatchNorm2d", 8, eps=-1.0),
+        },
     ),
     LayerCase(
         id="FrozenBatchNorm2d/eps0",
@@ -183,6 +203,7 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(4, 3, 5, 5),
         stochastic=True,
         reference=True,
+        rejects={"p=1.5": _stable("StochasticDepth", 1.5, "row"), 'mode="col"': _stable("StochasticDepth", 0.5, "col")},
     ),
     LayerCase(
         id="StochasticDepth/batch",

@@ -26,6 +26,7 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(2, 4, 10, 10),
         stochastic=True,
         reference=True,
+        rejects={"p=-0.1": _drop_block2d(p=-0.1, block_size=3), "block_size=0": _drop_block2d(p=0.1, block_size=0)},
         tags=frozenset({"inductor", "onnx"}),
     ),
     LayerCase(
@@ -49,6 +50,10 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(2, 3, 6, 7, 8),
         stochastic=True,
         reference=True,
+        rejects={
+            "p=1.1": _drop_block3d(p=1.1, block_size=3),
+            "block_size=(2, 2)": _drop_block3d(p=0.1, block_size=(2, 2)),
+        },
     ),
     LayerCase(
         id="DropBlock3d/cuboid-block",

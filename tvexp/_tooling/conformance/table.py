@@ -40,6 +40,9 @@ class LayerCase:
         tags: Opt-in to expensive checks: ``"inductor"``, ``"onnx"``.
         expected_failures: ``check -> reason`` for declared known limits.
         dynamic_batch: Whether ``torch.export`` can use a dynamic batch dimension.
+        rejects: Recorded bad uses, ``description -> call`` that must raise (a bad constructor argument,
+            a wrong input); the exception type of a reference case's entries goes into the API snapshot,
+            so changing it is a reviewed (for stable layers, breaking) change.
     """
 
     id: str
@@ -52,6 +55,7 @@ class LayerCase:
     tags: frozenset[str] = field(default_factory=frozenset)
     expected_failures: Mapping[str, str] = field(default_factory=dict)
     dynamic_batch: bool = True
+    rejects: Mapping[str, Callable[[], Any]] = field(default_factory=dict, kw_only=True)
 
     @property
     def class_name(self) -> str:
@@ -93,6 +97,7 @@ class LossCase:
     module: type[nn.Module] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
     expected_failures: Mapping[str, str] = field(default_factory=dict)
+    rejects: Mapping[str, Callable[[], Any]] = field(default_factory=dict, kw_only=True)
     none_shape: Callable[[Tensor, Tensor], tuple[int, ...]] = field(kw_only=True)
     degenerate_inputs: Callable[[], tuple[Tensor, Tensor]] | None = field(default=None, kw_only=True)
     gradcheck_inputs: Callable[[], tuple[Tensor, ...]] | None = field(default=None, kw_only=True)
