@@ -629,7 +629,7 @@ class _Schemas:
 
 
 def _state_dict_keys_removed(d: _Diff, s: _Schemas, migration: _Migration) -> set[str]:
-    """Reports saved keys that are gone; returns the new keys that a migration renamed them to."""
+    """Reports saved keys that are gone; returns the new keys already accounted for (renamed to)."""
     migrated_to: set[str] = set()
     old_keys, new_keys = s.old_keys, s.new_keys
     for key in sorted(old_keys - new_keys):
@@ -656,6 +656,7 @@ def _state_dict_keys_removed(d: _Diff, s: _Schemas, migration: _Migration) -> se
                 and k not in migration.renames.values()
             ]
             if lookalikes:
+                migrated_to.add(lookalikes[0])  # reported as renamed, not also as added
                 detail = f"{s.case_id}: {key} looks renamed to {lookalikes[0]} without a state-dict migration"
                 d.report(s.symbol, s.tier, ChangeKind.STATE_DICT_KEY_RENAMED, True, detail)
             else:
