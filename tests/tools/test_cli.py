@@ -96,18 +96,31 @@ def test_diff_of_files_exit_status_and_json(tmp_path: Path, capsys) -> None:
     assert cli.main(["diff", str(old), str(changed)]) == 1
     assert "BREAKING" in capsys.readouterr().out
     assert cli.main(["diff", str(old), str(changed), "--format", "json"]) == 1
-    changes = json.loads(capsys.readouterr().out)
-    assert changes == [
-        {
-            "symbol": "tvexp.stable.functional.f",
-            "tier": "stable",
-            "kind": "parameter-default-changed",
-            "breaking": True,
-            "detail": "parameter p default 0.5 -> 0.1",
-        }
-    ]
+    document = json.loads(capsys.readouterr().out)
+    assert document["old"] == {"source": str(old), "version": "0.1.0"}
+    assert document["new"] == {"source": str(changed), "version": "0.2.0"} and document["breaking"] == 1
+    (change,) = document["changes"]
+    assert change == {
+        "symbol": "tvexp.stable.functional.f",
+        "tier": "stable",
+        "verdict": "BREAKING",
+        "breaking": True,
+        "kind": "parameter-default-changed",
+        "description": change["description"],
+        "detail": "parameter p default 0.5 -> 0.1",
+        "since": "0.1.0",
+        "removed_in": None,
+        "defined": "tvexp._layers.x:f",
+        "location": None,
+    }
+    assert change["description"].startswith("A parameter's default value changed")
+    assert cli.main(["diff", str(old), str(changed), "--format", "markdown"]) == 1
+    markdown = capsys.readouterr().out
+    assert "1 change(s), 1 breaking" in markdown and "| ❌ breaking | `tvexp.stable.functional.f` |" in markdown
+    assert cli.main(["diff", str(old), str(changed), "--format", "github"]) == 1
+    assert capsys.readouterr().out.startswith("::error title=breaking API change::tvexp.stable.functional.f: ")
     assert cli.main(["diff", str(old), str(compatible), "--format", "json"]) == 0
-    assert [c["kind"] for c in json.loads(capsys.readouterr().out)] == ["object-added"]
+    assert [c["kind"] for c in json.loads(capsys.readouterr().out)["changes"]] == ["object-added"]
 
 
 def test_diff_against_a_shipped_release_and_live(snapshot_directory: Path, capsys) -> None:
@@ -184,7 +197,7 @@ def test_console_script_runs_as_a_subprocess() -> None:
         [*command, "diff", "current", "current", "--format", "json"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == []
+    assert json.loads(result.stdout)["changes"] == []
 
 
 # --------------------------------------------------------------------------- end to end on a scratch copy
@@ -459,3 +472,44 @@ def test_promote_lists_uses_found_by_the_audit_engine_aliases_included() -> None
     # tvp.LayerNorm2d in the demo and a distributed worker, the README table, a docs example.
     assert {"examples/train_digits.py", "README.md", "tests/distributed/ddp_worker.py"} <= files, found
     assert any(entry.startswith("docs/") for entry in found), found
+
+
+def test_diff_against_live_locates_definitions_for_annotations(capsys) -> None:
+    assert cli.main(["diff", "0.1.0", "live", "--format", "json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    added = next(c for c in changes if c["symbol"] == "tvexp.prototype.make_divisible")
+    assert added["location"].endswith("tvexp/_layers/channel_rounding.py:" + added["location"].rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [
+        (["diff", "no/such/file.txt", "live"], 2),
+        (["diff", "0.1.0"], 2),
+        (["no-such-command"], 2),
+        (["list", "--format", "json"], 0),
+        (["deprecations", "--format", "json"], 0),
+        (["check", "--format", "json"], 0),
+    ],
+)
+def test_exit_status(argv: list[str], status: int, capsys) -> None:
+    assert cli.main(argv) == status
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    if status == 0:
+        assert json.loads(captured.out)
+
+
+@pytest.mark.subprocess
+def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "tvexp._tooling", "list", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(10)
+    reader.stdout.close()  # as `| head -c 10` does
+    stderr = reader.stderr.read().decode()
+    reader.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

@@ -2,23 +2,27 @@
 
 Subcommands::
 
-    tvexp-api snapshot [--output PATH] [--format text|json]   write the live surface
-    tvexp-api check                                          live surface == committed snapshot?
-    tvexp-api diff OLD NEW [--format text|json]              classified changes (OLD/NEW: file, version, live, current)
-    tvexp-api promote NAME [--since VERSION]                 prototype -> stable
+    tvexp-api snapshot [--output PATH] [--format text|json] [--acknowledge-breaking REASON]
+    tvexp-api check [--format text|json]                      live surface == committed snapshot?
+    tvexp-api diff OLD NEW [--format text|json|markdown|github]
+                           OLD/NEW: a release version, a snapshot file, ``current`` or ``live``
+    tvexp-api promote NAME [--since VERSION]                  prototype -> stable
     tvexp-api deprecate NAME --removed-in VERSION [--instead NEW]
-    tvexp-api deprecations                                   every deprecation and moved name with its status
-    tvexp-api list [--tier T]                                the public API as a table
-    tvexp-api audit PATH... [--strict]                       static upgrade audit of user code
+    tvexp-api deprecations [--format text|json]               every deprecation and moved name
+    tvexp-api list [--tier T] [--format text|json]            the public API as a table
+    tvexp-api audit PATH... [--strict] [--format text|json|sarif|github] [--baseline F] [--write-baseline F]
 
-Exit status: 0 success; 1 a difference (check), a breaking change (diff), a refusal (promote,
-deprecate) or a finding that must be fixed (audit); 2 bad usage.
+Exit status: 0 success (also when the reader of the output went away, as with ``| head``); 1 a
+difference (check), an uncovered breaking change (diff), a refusal (snapshot, promote, deprecate) or a
+finding that must be fixed (audit); 2 bad usage (unknown command or option, a missing file or an
+unknown snapshot name).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,7 +30,7 @@ from typing import Any, Sequence
 import tvexp
 from tvexp._api import deprecation
 from tvexp._api.policy import removal_status
-from tvexp._tooling import api_diff, audit, readme_table, snapshot_format, source_edit
+from tvexp._tooling import api_diff, audit, change_report, readme_table, snapshot_format, source_edit
 from tvexp._tooling.errors import UsageError
 from tvexp._tooling.snapshot_store import (
     check_report,
@@ -90,24 +94,41 @@ def _with_acknowledgements(snapshot: dict[str, Any], path: Path, reason: str | N
     return {**snapshot, "acknowledged": acknowledged} if acknowledged else snapshot
 
 
-def _check(_args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> int:
     equal, report = check_report()
-    print(report, end="")
+    if args.format == "json":
+        committed = load_ref("current")
+        surface_only = {"version": committed["version"], "objects": committed["objects"]}
+        changes = [] if equal else api_diff.diff_snapshots(surface_only, live_snapshot(), live_path_resolver)
+        release_breaks = unacknowledged_breaking_changes(committed)
+        document = {
+            "matches": equal,
+            "changes": [change.to_json() for change in changes],
+            "unacknowledged_breaking_changes_against_release": [change.to_json() for change in release_breaks],
+            "release": latest_release(),
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(report, end="")
     return 0 if equal else 1
 
 
 def _diff(args: argparse.Namespace) -> int:
     old, new = load_ref(args.old), load_ref(args.new)
     changes = api_diff.diff_snapshots(old, new, live_path_resolver if args.new == "live" else None)
-    if args.format == "json":
-        print(json.dumps([c.to_json() for c in changes], indent=2))
-    else:
-        print(api_diff.format_changes(changes), end="")
+    report = change_report.render_changes(
+        changes, old, new, args.format, names=(args.old, args.new), live=args.new == "live"
+    )
+    print(report, end="")
     return 1 if api_diff.breaking_changes(changes) else 0
 
 
 def _list(args: argparse.Namespace) -> int:
     objects = live_snapshot()["objects"]
+    if args.format == "json":
+        chosen = {s: f for s, f in objects.items() if not args.tier or f["tier"] == args.tier}
+        print(json.dumps({"version": tvexp.__version__, "objects": chosen}, indent=2))
+        return 0
     rows = [("symbol", "tier", "since", "kind", "status")]
     for symbol, facts in objects.items():
         if args.tier and facts["tier"] != args.tier:
@@ -124,8 +145,15 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deprecations(_args: argparse.Namespace) -> int:
+def _deprecations(args: argparse.Namespace) -> int:
     live_snapshot()  # imports every namespace, so that every declaration has registered
+    if args.format == "json":
+        records = [
+            {**vars(record), "status": str(removal_status(record.removed_in, tvexp.__version__))}
+            for record in sorted(deprecation.REGISTRY, key=lambda r: (r.removed_in, r.symbol))
+        ]
+        print(json.dumps({"version": tvexp.__version__, "deprecations": records}, indent=2))
+        return 0
     rows = [("kind", "symbol", "since", "removed_in", "status", "instead")]
     for record in sorted(deprecation.REGISTRY, key=lambda r: (r.removed_in, r.symbol)):
         rows.append(
@@ -188,6 +216,7 @@ def get_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "check", help="compare the live surface with the committed snapshot (exit 1 if they differ)"
     )
+    p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=_check)
 
     p = commands.add_parser(
@@ -195,7 +224,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("old", metavar="OLD", help="snapshot file, release version, 'current' or 'live'")
     p.add_argument("new", metavar="NEW", help="snapshot file, release version, 'current' or 'live'")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=change_report.FORMATS, default="text")
     p.set_defaults(run=_diff)
 
     p = commands.add_parser("promote", help="make a prototype object stable")
@@ -211,10 +240,12 @@ def get_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_deprecate)
 
     p = commands.add_parser("deprecations", help="every deprecation and moved name with its status")
+    p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=_deprecations)
 
     p = commands.add_parser("list", help="the public API as a table")
     p.add_argument("--tier", choices=("stable", "prototype", "core"))
+    p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=_list)
 
     p = commands.add_parser(
@@ -251,6 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"tvexp-api: error: {error}", file=sys.stderr)
         return error.status
+    except BrokenPipeError:
+        # The reader went away (`tvexp-api diff ... | head`): stop quietly, and keep Python from
+        # reporting the failed flush of stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
