@@ -7,6 +7,7 @@ The scratch-copy tests edit a copy of the package, as a maintainer would, and ru
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -164,3 +165,17 @@ def test_snapshot_refuses_a_break_unless_acknowledged_with_a_reason(tmp_path: Pa
         }
     ]
     assert _run(root, "check").returncode == 0
+
+
+@pytest.mark.subprocess
+def test_diff_sources_git_revision_and_installed_tree(tmp_path: Path) -> None:
+    # A git revision is snapshotted from `git archive` in a fresh interpreter; so is an installed tree.
+    by_revision = _run(REPO, "diff", "HEAD", "live", "--format", "json")
+    assert by_revision.returncode in (0, 1), by_revision.stderr
+    assert json.loads(by_revision.stdout)["old"]["source"] == "HEAD"
+    site = tmp_path / "site-packages"
+    shutil.copytree(REPO / "tvexp", site / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
+    installed = _run(REPO, "diff", str(site), "live")
+    assert installed.returncode == 0 and "no API changes" in installed.stdout, installed.stdout + installed.stderr
+    unknown = _run(REPO, "diff", "no-such-revision-or-file", "live")
+    assert unknown.returncode == 2 and "git revision" in unknown.stderr and "Traceback" not in unknown.stderr

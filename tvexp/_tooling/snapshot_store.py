@@ -9,7 +9,14 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +65,9 @@ def release_snapshots(directory: Path | None = None) -> dict[str, Path]:
 
 
 def load_ref(ref: str, directory: Path | None = None) -> dict[str, Any]:
-    """A snapshot named by ``live``, ``current``, a release version or a file path."""
+    """A snapshot named by ``live``, ``current``, a release version, a snapshot file, an installed tvexp
+    (a wheel file, or a directory such as ``site-packages`` that holds a ``tvexp`` package) or a git
+    revision of the checkout (``HEAD~1``, a tag, a branch)."""
     directory = directory or SNAPSHOT_DIRECTORY
     if ref == "live":
         return live_snapshot()
@@ -68,9 +77,20 @@ def load_ref(ref: str, directory: Path | None = None) -> dict[str, Any]:
         path = release_snapshots(directory)[ref]
     else:
         path = Path(ref)
+        if path.suffix == ".whl" and path.is_file():
+            return _snapshot_of_wheel(path)
+        if path.is_dir() and (path / "tvexp" / "__init__.py").is_file():
+            return _snapshot_of_tree(path, f"the tvexp installed in {path}")
         if not path.is_file():
+            revision = _git_revision(ref)
+            if revision is not None:
+                return _snapshot_of_revision(ref, revision)
             known = ", ".join(["live", "current", *release_snapshots(directory)])
-            raise UsageError(f"{ref!r} is neither a snapshot file nor a known snapshot ({known})", 2)
+            raise UsageError(
+                f"{ref!r} is not a snapshot file, a wheel, a directory holding tvexp, a git revision of this "
+                f"checkout, or a known snapshot ({known})",
+                2,
+            )
     try:
         return snapshot_format.parse_any(path.read_text(encoding="utf-8"))
     except ValueError as error:
@@ -173,3 +193,64 @@ def unacknowledged_breaking_changes(committed: dict[str, Any] | None = None) -> 
     acknowledged = {(a["symbol"], a["kind"]) for a in committed.get("acknowledged", ())}
     changes = api_diff.diff_snapshots(load_ref(release), live_snapshot(), live_path_resolver)
     return [c for c in api_diff.breaking_changes(changes) if (c.symbol, c.kind.value) not in acknowledged]
+
+
+# --------------------------------------------------------------------------- other versions of tvexp
+
+
+def _repository_root() -> Path:
+    return Path(tvexp_package_directory()).parent
+
+
+def tvexp_package_directory() -> Path:
+    """The directory of the imported ``tvexp`` package."""
+    return SNAPSHOT_DIRECTORY.parent.parent
+
+
+def _git_revision(ref: str) -> str | None:
+    """The commit ``ref`` names in the checkout this tvexp lives in, or ``None``."""
+    root = _repository_root()
+    if not (root / ".git").exists():
+        return None
+    result = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _snapshot_of_tree(root: Path, what: str) -> dict[str, Any]:
+    """Snapshots the tvexp under ``root`` in a fresh interpreter (its own imports, not this process's)."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "snapshot.json"
+        # Releases before the tooling moved to tvexp._tooling (0.1.0) ran it as tvexp._api.cli.
+        module = "tvexp._tooling" if (root / "tvexp" / "_tooling" / "__main__.py").is_file() else "tvexp._api.cli"
+        command = [sys.executable, "-m", module, "snapshot", "--output", str(output), "--format", "json"]
+        result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=scratch)
+        if result.returncode != 0 or not output.is_file():
+            lines = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise UsageError(f"could not snapshot {what}: " + " / ".join(lines), 2)
+        return snapshot_format.parse_any(output.read_text(encoding="utf-8"))
+
+
+def _snapshot_of_wheel(path: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch:
+        with zipfile.ZipFile(path) as wheel:
+            wheel.extractall(scratch)
+        return _snapshot_of_tree(Path(scratch), f"the wheel {path}")
+
+
+def _snapshot_of_revision(ref: str, revision: str) -> dict[str, Any]:
+    """Snapshots the package as committed at ``revision`` (extracted with ``git archive``, no worktree)."""
+    root = _repository_root()
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", "--format=tar", revision, "tvexp"], capture_output=True
+        )
+        if archive.returncode != 0:
+            raise UsageError(f"git archive {ref} failed: {archive.stderr.decode().strip()}", 2)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(scratch, filter="data")
+        return _snapshot_of_tree(Path(scratch), f"revision {ref} ({revision[:10]})")
