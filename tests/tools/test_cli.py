@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 import tvexp
 from tvexp._api.deprecation import Deprecation
@@ -129,7 +130,7 @@ def test_diff_against_a_shipped_release_and_live(snapshot_directory: Path, capsy
     assert cli.main(["diff", "0.1.0", "live"]) == 0
     assert capsys.readouterr().out == "no API changes\n"
     assert cli.main(["diff", "0.0.9", "live"]) == 2
-    assert "neither a snapshot file nor a known snapshot" in capsys.readouterr().err
+    assert "is not a snapshot file, a wheel, a directory holding tvexp, a git revision" in capsys.readouterr().err
 
 
 def test_list_prints_a_table_filtered_by_tier(capsys) -> None:
@@ -185,7 +186,8 @@ def test_promote_and_deprecate_refuse_without_editing(capsys) -> None:
     assert "already stable" in capsys.readouterr().err
     assert cli.main(["promote", "NoSuchLayer"]) == 1
     assert cli.main(["deprecate", stable_name, "--removed-in", tvexp.__version__.split(".dev")[0]]) == 1
-    assert "the deprecation policy needs at least 2" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "the deprecation policy needs at least 2: the earliest allowed removed_in is '0.4.0'" in error, error
     assert (REPO / "tvexp" / "stable" / "__init__.py").read_text() == source
 
 
@@ -513,3 +515,22 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
     stderr = reader.stderr.read().decode()
     reader.wait(timeout=120)
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_promotion_refuses_code_that_calls_a_prototype_function() -> None:
+    from tvexp._tooling.source_edit import promotion_problems, runtime_prototype_calls
+    from tvexp.prototype.losses import DiceLoss, dice_loss
+
+    namespace: dict[str, object] = {"dice_loss": dice_loss, "nn": torch.nn}
+    exec(  # a stable-looking loss whose forward calls the prototype function form, as DiceLoss once did
+        "class Wrapper(nn.Module):\n"
+        "    def forward(self, logits, target):\n"
+        "        return (lambda: dice_loss(logits, target))()\n",
+        namespace,
+    )
+    wrapper = namespace["Wrapper"]
+    assert runtime_prototype_calls(wrapper) == ["tvexp._losses.dice_loss.dice_loss"]  # found in a nested lambda
+    problems = promotion_problems("Wrapper", wrapper, conformance=False)
+    assert any("calls the prototype object tvexp._losses.dice_loss.dice_loss" in p for p in problems), problems
+    # DiceLoss's forward runs the private implementation it shares with the function: promotable on this count.
+    assert runtime_prototype_calls(DiceLoss) == []

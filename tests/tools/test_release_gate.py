@@ -179,3 +179,40 @@ def test_diff_sources_git_revision_and_installed_tree(tmp_path: Path) -> None:
     assert installed.returncode == 0 and "no API changes" in installed.stdout, installed.stdout + installed.stderr
     unknown = _run(REPO, "diff", "no-such-revision-or-file", "live")
     assert unknown.returncode == 2 and "git revision" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_deprecating_a_stable_layer_leaves_the_suite_green(tmp_path: Path) -> None:
+    root = _scratch(tmp_path)
+    for name in ("tests", "examples"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "fixtures"))
+    shutil.copy(REPO / "README.md", root / "README.md")
+    deprecated = _run(root, "deprecate", "tvexp.stable.Permute", "--removed-in", "0.4.0", "--instead", "torch.permute")
+    assert deprecated.returncode == 0, deprecated.stdout + deprecated.stderr
+    assert "tvexp.stable.Permute: deprecated" in deprecated.stdout
+    environment = {**os.environ, "PYTHONPATH": str(root)}
+    for selection in (
+        [
+            "-k",
+            "stable or expiry or Permute or surface or readme or acknowledged or reference or case",
+            "tests/core/test_tiers.py",
+            "tests/core/test_expiry.py",
+            "tests/layers/test_permute.py",
+            "tests/tools/test_surface.py",
+            "tests/tools/test_readme_table.py",
+            "tests/tools/test_release_gate.py::test_no_unacknowledged_breaking_change_against_the_last_release",
+            "tests/conformance/test_battery_complete.py",
+        ],
+        ["-k", "Permute", "tests/conformance/test_layer_battery.py"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow", *selection],
+            cwd=root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert " passed" in result.stdout and " deselected" in result.stdout

@@ -73,10 +73,12 @@ def check_policy(
     parse_version(removed_in)
     distance = minor_distance(since, removed_in)
     if distance < minimum_minors:
+        start = parse_version(since)
+        earliest = f"{start.major}.{start.minor + minimum_minors}.0"
         raise ValueError(
             f"removed_in={removed_in!r} is {distance} minor release(s) after since={since!r}"
             f"{' for ' + what if what else ''}; the deprecation policy needs at least "
-            f"{minimum_minors} (e.g. deprecated in 0.3.0, removed in 0.5.0 at the earliest)"
+            f"{minimum_minors}: the earliest allowed removed_in is {earliest!r}"
         )
 
 

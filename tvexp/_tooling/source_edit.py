@@ -348,6 +348,37 @@ def _prototype_names() -> set[str]:
     return names
 
 
+def _functions_of(obj: Any) -> list[Any]:
+    """The Python functions that run when ``obj`` is used: the function itself, or a class's own methods."""
+    if not isinstance(obj, type):
+        return [inspect.unwrap(obj)]
+    found = []
+    for value in vars(obj).values():
+        value = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+        if isinstance(value, property):
+            found += [f for f in (value.fget, value.fset, value.fdel) if f is not None]
+        elif inspect.isfunction(value):
+            found.append(inspect.unwrap(value))
+    return found
+
+
+def runtime_prototype_calls(obj: Any) -> list[str]:
+    """Prototype objects that ``obj``'s code names as globals (a stable loss whose forward calls the
+    prototype function form, say): promoting it would make stable code depend on prototype code."""
+    found: set[str] = set()
+    for function in _functions_of(obj):
+        codes = [function.__code__]
+        while codes:
+            code = codes.pop()
+            codes += [const for const in code.co_consts if inspect.iscode(const)]
+            for name in code.co_names:
+                value = function.__globals__.get(name)
+                marker = tier_of(value) if value is not None and value is not obj else None
+                if marker is not None and marker.level == "prototype":
+                    found.add(f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', name)}")
+    return sorted(found)
+
+
 def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> list[str]:
     """Why ``obj`` cannot be promoted (empty when it can)."""
 
@@ -375,6 +406,8 @@ def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> lis
                 for other in sorted(others):
                     if re.search(rf"\b{re.escape(other)}\b", annotation):
                         problems.append(f"the annotation of {parameter.name!r} names the prototype object {other}")
+    for dependency in runtime_prototype_calls(obj):
+        problems.append(f"its code calls the prototype object {dependency} at run time: promote that first")
     if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
         layer_cases = [c for c in cases.LAYER_CASES if c.class_name == short]
         loss_cases = [c for c in cases.LOSS_CASES if c.module is obj]

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch.utils._pytree import tree_leaves
 
 from tvexp._api.tiers import internal_construction
+from tvexp._api.warnings import TvexpDeprecationWarning
 from tvexp._tooling.conformance.table import LayerCase, seeded
 
 __all__ = [
@@ -57,8 +58,10 @@ def build(case: LayerCase, seed: int = 0) -> nn.Module:
 
 
 def construct(case: LayerCase, seed: int = 0) -> nn.Module:
-    """The case's layer under a seeded RNG, without prototype warnings (the battery is not a user)."""
-    with internal_construction():
+    """The case's layer under a seeded RNG, without prototype or deprecation warnings (the battery is not a
+    user: a deprecated stable layer is still a stable layer and still passes the battery)."""
+    with internal_construction(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", TvexpDeprecationWarning)
         return seeded(case.build, seed)
 
 
