@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import tvexp
+from tests.tools.scratch import run_tooling
 from tvexp._api.deprecation import Deprecation
 from tvexp._api.policy import removal_status
 from tvexp._tooling import cli, snapshot_format, snapshot_store
@@ -243,18 +244,6 @@ LAYER_CASES.append(LayerCase(
 """
 
 
-def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run(
-        [sys.executable, "-m", "tvexp._tooling", *args],
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.mark.subprocess
 def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     from tvexp._tooling.source_edit import add_export
@@ -283,7 +272,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     _write(root / "tvexp" / "_tooling" / "snapshots" / "0.1.0.txt", release, "0.1.0")
     init.write_text(init.read_text().replace(f'__version__ = "{tvexp.__version__}"', '__version__ = "0.2.0.dev0"'))
 
-    result = _run(root, "promote", "ScratchScale", "--skip-conformance")
+    result = run_tooling(root, "promote", "ScratchScale", "--skip-conformance")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "promoted to tvexp.stable.ScratchScale" in result.stdout
     stable_row = next(
@@ -330,7 +319,7 @@ def test_promote_then_deprecate_on_a_scratch_copy(tmp_path: Path) -> None:
     assert old_path.returncode == 0, old_path.stderr
     assert "TvexpDeprecationWarning: tvexp.prototype.ScratchScale is deprecated since tvexp 0.2.0" in old_path.stderr
 
-    result = _run(root, "deprecate", "ScratchScale", "--removed-in", "0.4.0", "--instead", "tvexp.stable.MLP")
+    result = run_tooling(root, "deprecate", "ScratchScale", "--removed-in", "0.4.0", "--instead", "tvexp.stable.MLP")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deprecated: deprecated since 0.2.0, removed in 0.4.0" in result.stdout
     source = layer.read_text()

@@ -16,29 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools.scratch import REPO, run_tooling, scratch_copy
 from tvexp._tooling import api_diff, snapshot_format, snapshot_store, surface
 from tvexp._tooling.change_kinds import ChangeKind
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _scratch(tmp_path: Path) -> Path:
-    root = tmp_path / "checkout"
-    shutil.copytree(REPO / "tvexp", root / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
-    return root
-
-
-def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run(
-        [sys.executable, "-m", "tvexp._tooling", *args],
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -115,11 +95,11 @@ def test_a_missing_public_submodule_is_skipped_not_a_crash() -> None:
 
 @pytest.mark.subprocess
 def test_removed_public_submodule_reports_every_name(tmp_path: Path) -> None:
-    root = _scratch(tmp_path)
+    root = scratch_copy(tmp_path)
     (root / "tvexp" / "stable" / "losses.py").unlink()
-    check = _run(root, "check")
+    check = run_tooling(root, "check")
     assert check.returncode == 1 and "Traceback" not in check.stderr, check.stderr
-    diff = _run(root, "diff", "0.1.0", "live")
+    diff = run_tooling(root, "diff", "0.1.0", "live")
     assert diff.returncode == 1, diff.stdout + diff.stderr
     for name in ("sigmoid_focal_loss", "generalized_box_iou_loss", "distance_box_iou_loss", "complete_box_iou_loss"):
         assert f"BREAKING       tvexp.stable.losses.{name}: object-removed" in diff.stdout, diff.stdout
@@ -127,12 +107,12 @@ def test_removed_public_submodule_reports_every_name(tmp_path: Path) -> None:
 
 @pytest.mark.subprocess
 def test_renamed_class_with_its_public_name_kept_is_compatible(tmp_path: Path) -> None:
-    root = _scratch(tmp_path)
+    root = scratch_copy(tmp_path)
     layer = root / "tvexp" / "_layers" / "permute.py"
     _edit(layer, "class Permute(nn.Module):", "class PermuteDims(nn.Module):")
     layer.write_text(layer.read_text() + "\n\nPermute = PermuteDims  # the old name, for imports and pickles\n")
     _edit(layer, '__all__ = ["Permute"]', '__all__ = ["Permute", "PermuteDims"]')
-    diff = _run(root, "diff", "0.1.0", "live")
+    diff = run_tooling(root, "diff", "0.1.0", "live")
     assert diff.returncode == 0, diff.stdout + diff.stderr
     assert "tvexp.stable.Permute: renamed-with-alias" in diff.stdout
     permute = [line for line in diff.stdout.splitlines() if "tvexp.stable.Permute:" in line]
@@ -142,19 +122,19 @@ def test_renamed_class_with_its_public_name_kept_is_compatible(tmp_path: Path) -
 
 @pytest.mark.subprocess
 def test_snapshot_refuses_a_break_unless_acknowledged_with_a_reason(tmp_path: Path) -> None:
-    root = _scratch(tmp_path)
+    root = scratch_copy(tmp_path)
     _edit(
         root / "tvexp" / "_layers" / "stochastic_depth.py",
         '__all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]',
         '__all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]\nBREAK = True',
     )
     _edit(root / "tvexp" / "stable" / "__init__.py", '    "StochasticDepth",\n', "")
-    refused = _run(root, "snapshot")
+    refused = run_tooling(root, "snapshot")
     assert refused.returncode == 1 and "refusing to accept a surface that breaks release 0.1.0" in refused.stderr
     assert "tvexp.stable.StochasticDepth: object-removed" in refused.stderr
-    check = _run(root, "check")
+    check = run_tooling(root, "check")
     assert check.returncode == 1 and "--acknowledge-breaking" in check.stdout, check.stdout
-    accepted = _run(root, "snapshot", "--acknowledge-breaking", "merged into DropPath (review #12)")
+    accepted = run_tooling(root, "snapshot", "--acknowledge-breaking", "merged into DropPath (review #12)")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     committed = snapshot_format.parse_any((root / "tvexp" / "_tooling" / "snapshots" / "current.txt").read_text())
     assert committed["acknowledged"] == [
@@ -164,31 +144,30 @@ def test_snapshot_refuses_a_break_unless_acknowledged_with_a_reason(tmp_path: Pa
             "reason": "merged into DropPath (review #12)",
         }
     ]
-    assert _run(root, "check").returncode == 0
+    assert run_tooling(root, "check").returncode == 0
 
 
 @pytest.mark.subprocess
 def test_diff_sources_git_revision_and_installed_tree(tmp_path: Path) -> None:
     # A git revision is snapshotted from `git archive` in a fresh interpreter; so is an installed tree.
-    by_revision = _run(REPO, "diff", "HEAD", "live", "--format", "json")
+    by_revision = run_tooling(REPO, "diff", "HEAD", "live", "--format", "json")
     assert by_revision.returncode in (0, 1), by_revision.stderr
     assert json.loads(by_revision.stdout)["old"]["source"] == "HEAD"
     site = tmp_path / "site-packages"
     shutil.copytree(REPO / "tvexp", site / "tvexp", ignore=shutil.ignore_patterns("__pycache__"))
-    installed = _run(REPO, "diff", str(site), "live")
+    installed = run_tooling(REPO, "diff", str(site), "live")
     assert installed.returncode == 0 and "no API changes" in installed.stdout, installed.stdout + installed.stderr
-    unknown = _run(REPO, "diff", "no-such-revision-or-file", "live")
+    unknown = run_tooling(REPO, "diff", "no-such-revision-or-file", "live")
     assert unknown.returncode == 2 and "git revision" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
 @pytest.mark.slow
 @pytest.mark.subprocess
 def test_deprecating_a_stable_layer_leaves_the_suite_green(tmp_path: Path) -> None:
-    root = _scratch(tmp_path)
-    for name in ("tests", "examples"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "fixtures"))
-    shutil.copy(REPO / "README.md", root / "README.md")
-    deprecated = _run(root, "deprecate", "tvexp.stable.Permute", "--removed-in", "0.4.0", "--instead", "torch.permute")
+    root = scratch_copy(tmp_path, "tests", "examples", "README.md")
+    deprecated = run_tooling(
+        root, "deprecate", "tvexp.stable.Permute", "--removed-in", "0.4.0", "--instead", "torch.permute"
+    )
     assert deprecated.returncode == 0, deprecated.stdout + deprecated.stderr
     assert "tvexp.stable.Permute: deprecated" in deprecated.stdout
     environment = {**os.environ, "PYTHONPATH": str(root)}
