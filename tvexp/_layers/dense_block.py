@@ -1,6 +1,7 @@
 """DenseNet's dense layer, dense block and transition (Huang et al., arXiv:1608.06993)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: TorchScript resolves the annotations of the
+# ``@torch.jit.unused`` checkpointing method, and cannot read them as strings.
 
 from typing import Union
 
@@ -64,7 +65,9 @@ class DenseLayer(nn.Module):
         drop_rate: Dropout probability on the output in training.
         memory_efficient: Recompute the concatenation, first norm, activation and 1x1 convolution in
             the backward pass (gradient checkpointing) when an input requires grad; slower, and
-            the concatenated input is not kept for the backward pass.
+            the concatenated input is not kept for the backward pass. Ignored in TorchScript (which
+            cannot checkpoint) and not symbolically traceable with ``torch.fx`` (it reads
+            ``requires_grad``); ``torch.compile`` and ``torch.export`` handle it.
         norm_layer: Builds each norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`.
         activation_layer: Builds the activations (``inplace=True`` is passed where accepted).
         device: Device of the parameters.
@@ -123,16 +126,34 @@ class DenseLayer(nn.Module):
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
         reset_children(self)
 
-    def _bottleneck(self, *features: Tensor) -> Tensor:
+    def _bottleneck(self, features: list[Tensor]) -> Tensor:
         x = features[0] if len(features) == 1 else torch.cat(features, 1)
         return self.conv1(self.relu1(self.norm1(x)))
 
+    @torch.jit.unused
+    def _checkpointed_bottleneck(self, features: list[Tensor]) -> Tensor:
+        def bottleneck(*inputs: Tensor) -> Tensor:
+            return self._bottleneck(list(inputs))
+
+        return checkpoint.checkpoint(bottleneck, *features, use_reentrant=False)
+
+    def _checkpoint(self, features: list[Tensor]) -> bool:
+        if not self.memory_efficient or torch.jit.is_scripting():
+            return False
+        for feature in features:
+            if feature.requires_grad:
+                return True
+        return False
+
     def forward(self, input: Union[Tensor, list[Tensor]]) -> Tensor:
-        features = list(input) if isinstance(input, (list, tuple)) else [input]
-        if self.memory_efficient and any(feature.requires_grad for feature in features):
-            bottleneck = checkpoint.checkpoint(self._bottleneck, *features, use_reentrant=False)
+        if isinstance(input, list):
+            features = input
         else:
-            bottleneck = self._bottleneck(*features)
+            features = [input]
+        if self._checkpoint(features):
+            bottleneck = self._checkpointed_bottleneck(features)
+        else:
+            bottleneck = self._bottleneck(features)
         out = self.conv2(self.relu2(self.norm2(bottleneck)))
         if self.drop_rate > 0:
             out = F.dropout(out, p=self.drop_rate, training=self.training)

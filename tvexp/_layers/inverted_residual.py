@@ -153,6 +153,9 @@ class InvertedResidual(nn.Module):
         # torchvision's detection and segmentation backbones find stage boundaries through this flag.
         self._is_cn = stride > 1
 
+        # The branch is registered under the torchvision name of the chosen layout (``conv``, ``block``
+        # or ``layers``); the other names stay None, so checkpoints hold only one of them.
+        self.layers: nn.Sequential | None = None
         if layout == "mnasnet":
             self.conv = self.block = None
             self.layers = self._mnasnet_layers(
@@ -168,7 +171,6 @@ class InvertedResidual(nn.Module):
             )
             self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
             return
-        self.layers = None
         layers: list[nn.Module] = []
         if expanded_channels != in_channels:
             layers.append(
