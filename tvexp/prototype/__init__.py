@@ -31,6 +31,8 @@ from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNorm
 from tvexp._layers.quantizable.inverted_residual import QuantizableInvertedResidual
 from tvexp._layers.quantizable.mbconv import QuantizableFusedMBConv, QuantizableMBConv
 from tvexp._layers.quantizable.mlp import QuantizableMLP
+from tvexp._layers.quantizable.named_conv_norm_activation import QuantizableNamedConv2dNormActivation
+from tvexp._layers.quantizable.shufflenet_unit import QuantizableShuffleNetV2Unit
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.regnet_bottleneck import RegNetBottleneck
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
@@ -63,6 +65,8 @@ __all__: list[str] = [
     "QuantizableInvertedResidual",
     "QuantizableMBConv",
     "QuantizableMLP",
+    "QuantizableNamedConv2dNormActivation",
+    "QuantizableShuffleNetV2Unit",
     "QuantizableSqueezeExcitation",
     "RegNetBottleneck",
     "ShuffleNetV2Unit",

@@ -97,6 +97,20 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(2, 8, 6, 9),
     ),
     LayerCase(
+        id="QuantizableNamedConv2dNormActivation/bn-relu",
+        build=_prototype("QuantizableNamedConv2dNormActivation", 4, 8, 3, 2),
+        inputs=lambda: (randn(2, 4, 8, 8, seed=142),),
+        output_shape=(2, 8, 4, 4),
+        reference=True,
+    ),
+    LayerCase(
+        id="QuantizableShuffleNetV2Unit/stride2",
+        build=_prototype("QuantizableShuffleNetV2Unit", 8, 16, 2),
+        inputs=lambda: (randn(2, 8, 8, 8, seed=143),),
+        output_shape=(2, 16, 4, 4),
+        reference=True,
+    ),
+    LayerCase(
         id="InvertedResidual/mnasnet-k5-residual",
         build=_prototype("InvertedResidual", 8, 8, 1, 3, kernel_size=5, activation_layer=nn.ReLU, layout="mnasnet"),
         inputs=lambda: (randn(2, 8, 7, 7, seed=141),),
