@@ -2,8 +2,8 @@
 
 Each builder returns a network whose ``state_dict`` keys and shapes are exactly those of the
 torchvision model of the same name (checked against torchvision 0.29 in
-``tests/parity/test_parity_blocks.py``), so torchvision's pretrained weights load with
-``strict=True`` and give the same outputs::
+``tests/parity/test_parity_blocks.py`` and ``tests/parity/test_parity_classification.py``), so
+torchvision's pretrained weights load with ``strict=True`` and give the same outputs::
 
     import torchvision
     from examples.torchvision_models import resnet50
