@@ -214,6 +214,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
     tvs = optional("tvexp.stable")
     tvp = optional("tvexp.prototype")
     ops = optional("torchvision.ops")
+    tv_models = optional("torchvision.models")
     timm_layers = optional("timm.layers")
     n, c, h = (2, 8, 8) if tiny else (8, 64, 56)
     batch, tokens, dim = (2, 4, 16) if tiny else (64, 196, 256)
@@ -223,6 +224,13 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
 
     def tv(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
         return None if ops is None or not hasattr(ops, name) else (lambda: getattr(ops, name)(*args, **kwargs))
+
+    def tv_block(path: str, *args: Any) -> Callable[[], nn.Module] | None:
+        """A block class private to a torchvision model file, e.g. ``"regnet.ResBottleneckBlock"``."""
+        if tv_models is None:
+            return None
+        module_name, class_name = path.split(".")
+        return lambda: getattr(getattr(tv_models, module_name), class_name)(*args)
 
     def tm(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
         if timm_layers is None or not hasattr(timm_layers, name):
@@ -315,6 +323,18 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             None,
             _scale_floor,
             modes=("train",),
+        ),
+        LayerBench(
+            "RegNetBottleneck Y (prototype)",
+            feature,
+            ours(tvp, "RegNetBottleneck", c, c, group_width=min(16, c), se_ratio=0.25),
+            tv_block("regnet.ResBottleneckBlock", c, c, 1, nn.BatchNorm2d, nn.ReLU, min(16, c), 1.0, 0.25),
+        ),
+        LayerBench(
+            "DenseLayer (prototype)",
+            feature,
+            ours(tvp, "DenseLayer", c, c // 2),
+            tv_block("densenet._DenseLayer", c, c // 2, 4, 0.0),
         ),
         LayerBench(
             "LayerNorm2d (prototype)",

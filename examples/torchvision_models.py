@@ -2,8 +2,8 @@
 
 Each builder returns a network whose ``state_dict`` keys and shapes are exactly those of the
 torchvision model of the same name (checked against torchvision 0.29 in
-``tests/parity/test_parity_blocks.py``), so torchvision's pretrained weights load with
-``strict=True`` and give the same outputs::
+``tests/parity/test_parity_blocks.py`` and ``tests/parity/test_parity_classification.py``), so
+torchvision's pretrained weights load with ``strict=True`` and give the same outputs::
 
     import torchvision
     from examples.torchvision_models import resnet50
@@ -497,3 +497,1170 @@ def efficientnet_b2(**kwargs: Any) -> nn.Module:
 
 def efficientnet_b3(**kwargs: Any) -> nn.Module:
     return efficientnet(width_mult=1.2, depth_mult=1.4, dropout=0.3, **kwargs)
+
+
+# =================================================================================================
+# Classification families of tracker issue 13: RegNet, DenseNet, SqueezeNet, ShuffleNetV2, MNASNet,
+# GoogLeNet, Inception v3, VGG, AlexNet, EfficientNet B4-B7 and V2, the remaining ResNeXt/Wide ResNet.
+# =================================================================================================
+
+from collections import OrderedDict  # noqa: E402
+
+import torch.nn.functional as F  # noqa: E402
+
+from tvexp.prototype import (  # noqa: E402
+    DenseBlock,
+    DenseTransition,
+    Fire,
+    FusedMBConv,
+    RegNetBottleneck,
+    ShuffleNetV2Unit,
+)
+
+# ------------------------------------------------------------------------------------------ RegNet
+
+
+def regnet_block_params(
+    depth: int,
+    w_0: int,
+    w_a: float,
+    w_m: float,
+    group_width: int,
+    bottleneck_multiplier: float = 1.0,
+) -> list[tuple[int, int, int, int, float]]:
+    """RegNet's quantized linear width rule (the paper's Eq. 2-4, torchvision's ``BlockParams.from_init_params``).
+
+    Returns one ``(width, stride, depth, group_width, bottleneck_multiplier)`` per stage. The same
+    torch operations as torchvision are used, so the rounding (and the checkpoint shapes) agree.
+    """
+    if w_a < 0 or w_0 <= 0 or w_m <= 1 or w_0 % 8 != 0:
+        raise ValueError(
+            f"invalid RegNet settings: w_0={w_0} (positive multiple of 8), w_a={w_a} (>= 0), w_m={w_m} (> 1)"
+        )
+    widths_cont = torch.arange(depth) * w_a + w_0
+    block_capacity = torch.round(torch.log(widths_cont / w_0) / math.log(w_m))
+    block_widths = (torch.round(torch.divide(w_0 * torch.pow(w_m, block_capacity), 8)) * 8).int().tolist()
+    # A new stage starts wherever the width changes.
+    splits = [w != wp for w, wp in zip(block_widths + [0], [0] + block_widths)]
+    stage_widths = [w for w, split in zip(block_widths, splits[:-1]) if split]
+    stage_depths = torch.diff(torch.tensor([d for d, split in enumerate(splits) if split])).int().tolist()
+    stages = []
+    for width, stage_depth in zip(stage_widths, stage_depths):
+        # Make the bottleneck width divisible by the group width (which is capped at the bottleneck width).
+        bottleneck = int(width * bottleneck_multiplier)
+        group = min(group_width, bottleneck)
+        bottleneck = make_divisible(bottleneck, group)
+        stages.append((int(bottleneck / bottleneck_multiplier), 2, stage_depth, group, bottleneck_multiplier))
+    return stages
+
+
+class RegNet(nn.Module):
+    """torchvision's RegNet layout (``stem``, ``trunk_output.block{i}.block{i}-{j}``, ``fc``) from tvexp blocks."""
+
+    def __init__(
+        self,
+        stages: list[tuple[int, int, int, int, float]],
+        se_ratio: float | None = None,
+        num_classes: int = 1000,
+        stem_width: int = 32,
+        norm_layer: NormBuilder | None = None,
+        activation: NormBuilder | None = None,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        norm = nn.BatchNorm2d if norm_layer is None else norm_layer
+        act = nn.ReLU if activation is None else activation
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.stem = Conv2dNormActivation(3, stem_width, 3, 2, norm_layer=norm, activation_layer=act, **factory)
+        width_in = stem_width
+        trunk: OrderedDict[str, nn.Module] = OrderedDict()
+        for i, (width, stride, depth, group_width, multiplier) in enumerate(stages, start=1):
+            blocks: OrderedDict[str, nn.Module] = OrderedDict()
+            for j in range(depth):
+                blocks[f"block{i}-{j}"] = RegNetBottleneck(
+                    width_in if j == 0 else width,
+                    width,
+                    stride if j == 0 else 1,
+                    norm,
+                    act,
+                    group_width,
+                    multiplier,
+                    se_ratio,
+                    **factory,
+                )
+            trunk[f"block{i}"] = nn.Sequential(blocks)
+            width_in = width
+        self.trunk_output = nn.Sequential(trunk)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(width_in, num_classes, **factory)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+                nn.init.normal_(module.weight, mean=0.0, std=math.sqrt(2.0 / fan_out))
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, mean=0.0, std=0.01)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.avgpool(self.trunk_output(self.stem(x)))
+        return self.fc(x.flatten(start_dim=1))
+
+
+def regnet(
+    depth: int,
+    w_0: int,
+    w_a: float,
+    w_m: float,
+    group_width: int,
+    *,
+    bottleneck_multiplier: float = 1.0,
+    se_ratio: float | None = None,
+    **kwargs: Any,
+) -> RegNet:
+    """Any RegNet from its design-space parameters, plus :class:`RegNet`'s keywords (``num_classes``, ...)."""
+    return RegNet(regnet_block_params(depth, w_0, w_a, w_m, group_width, bottleneck_multiplier), se_ratio, **kwargs)
+
+
+# name -> (depth, w_0, w_a, w_m, group_width, se_ratio), as in torchvision's builders.
+_REGNETS: dict[str, tuple[int, int, float, float, int, float | None]] = {
+    "regnet_y_400mf": (16, 48, 27.89, 2.09, 8, 0.25),
+    "regnet_y_800mf": (14, 56, 38.84, 2.4, 16, 0.25),
+    "regnet_y_1_6gf": (27, 48, 20.71, 2.65, 24, 0.25),
+    "regnet_y_3_2gf": (21, 80, 42.63, 2.66, 24, 0.25),
+    "regnet_y_8gf": (17, 192, 76.82, 2.19, 56, 0.25),
+    "regnet_y_16gf": (18, 200, 106.23, 2.48, 112, 0.25),
+    "regnet_y_32gf": (20, 232, 115.89, 2.53, 232, 0.25),
+    "regnet_y_128gf": (27, 456, 160.83, 2.52, 264, 0.25),
+    "regnet_x_400mf": (22, 24, 24.48, 2.54, 16, None),
+    "regnet_x_800mf": (16, 56, 35.73, 2.28, 16, None),
+    "regnet_x_1_6gf": (18, 80, 34.01, 2.25, 24, None),
+    "regnet_x_3_2gf": (25, 88, 26.31, 2.25, 48, None),
+    "regnet_x_8gf": (23, 80, 49.56, 2.88, 120, None),
+    "regnet_x_16gf": (22, 216, 55.59, 2.1, 128, None),
+    "regnet_x_32gf": (23, 320, 69.86, 2.0, 168, None),
+}
+
+
+def _regnet_builder(name: str) -> Callable[..., RegNet]:
+    depth, w_0, w_a, w_m, group_width, se_ratio = _REGNETS[name]
+
+    def build(*, bottleneck_multiplier: float = 1.0, **kwargs: Any) -> RegNet:
+        return regnet(
+            depth, w_0, w_a, w_m, group_width, bottleneck_multiplier=bottleneck_multiplier, se_ratio=se_ratio, **kwargs
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"torchvision's ``{name}`` (keywords: ``num_classes``, ``stem_width``, ``norm_layer``, ``activation``)."
+    )
+    return build
+
+
+regnet_y_400mf = _regnet_builder("regnet_y_400mf")
+regnet_y_800mf = _regnet_builder("regnet_y_800mf")
+regnet_y_1_6gf = _regnet_builder("regnet_y_1_6gf")
+regnet_y_3_2gf = _regnet_builder("regnet_y_3_2gf")
+regnet_y_8gf = _regnet_builder("regnet_y_8gf")
+regnet_y_16gf = _regnet_builder("regnet_y_16gf")
+regnet_y_32gf = _regnet_builder("regnet_y_32gf")
+regnet_y_128gf = _regnet_builder("regnet_y_128gf")
+regnet_x_400mf = _regnet_builder("regnet_x_400mf")
+regnet_x_800mf = _regnet_builder("regnet_x_800mf")
+regnet_x_1_6gf = _regnet_builder("regnet_x_1_6gf")
+regnet_x_3_2gf = _regnet_builder("regnet_x_3_2gf")
+regnet_x_8gf = _regnet_builder("regnet_x_8gf")
+regnet_x_16gf = _regnet_builder("regnet_x_16gf")
+regnet_x_32gf = _regnet_builder("regnet_x_32gf")
+
+
+# ---------------------------------------------------------------------------------------- DenseNet
+
+
+class DenseNet(nn.Module):
+    """torchvision's DenseNet-BC layout (``features.conv0 ... denseblock{i} transition{i} ... norm5``, ``classifier``).
+
+    torchvision's hosted DenseNet weights use legacy keys (``...denselayer1.norm.1.weight``); the
+    :class:`~tvexp.prototype.DenseLayer` s rename them on load (with a deprecation warning asking to
+    save again), so ``model.load_state_dict(hosted_state_dict)`` works with ``strict=True``.
+    """
+
+    def __init__(
+        self,
+        growth_rate: int = 32,
+        block_config: tuple[int, ...] = (6, 12, 24, 16),
+        num_init_features: int = 64,
+        bn_size: int = 4,
+        drop_rate: float = 0.0,
+        num_classes: int = 1000,
+        memory_efficient: bool = False,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    (
+                        "conv0",
+                        nn.Conv2d(3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False, **factory),
+                    ),
+                    ("norm0", nn.BatchNorm2d(num_init_features, **factory)),
+                    ("relu0", nn.ReLU(inplace=True)),
+                    ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
+                ]
+            )
+        )
+        channels = num_init_features
+        for i, num_layers in enumerate(block_config):
+            block = DenseBlock(num_layers, channels, bn_size, growth_rate, drop_rate, memory_efficient, **factory)
+            self.features.add_module(f"denseblock{i + 1}", block)
+            channels = block.out_channels
+            if i != len(block_config) - 1:
+                self.features.add_module(f"transition{i + 1}", DenseTransition(channels, channels // 2, **factory))
+                channels //= 2
+        self.features.add_module("norm5", nn.BatchNorm2d(channels, **factory))
+        self.classifier = nn.Linear(channels, num_classes, **factory)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu(self.features(x), inplace=True)
+        out = torch.flatten(F.adaptive_avg_pool2d(out, (1, 1)), 1)
+        return self.classifier(out)
+
+
+def densenet121(**kwargs: Any) -> DenseNet:
+    return DenseNet(32, (6, 12, 24, 16), 64, **kwargs)
+
+
+def densenet161(**kwargs: Any) -> DenseNet:
+    return DenseNet(48, (6, 12, 36, 24), 96, **kwargs)
+
+
+def densenet169(**kwargs: Any) -> DenseNet:
+    return DenseNet(32, (6, 12, 32, 32), 64, **kwargs)
+
+
+def densenet201(**kwargs: Any) -> DenseNet:
+    return DenseNet(32, (6, 12, 48, 32), 64, **kwargs)
+
+
+# -------------------------------------------------------------------------------------- SqueezeNet
+
+
+class SqueezeNet(nn.Module):
+    """torchvision's SqueezeNet 1.0 / 1.1 (``features`` with :class:`~tvexp.prototype.Fire` modules, ``classifier``)."""
+
+    def __init__(
+        self,
+        version: str = "1_0",
+        num_classes: int = 1000,
+        dropout: float = 0.5,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.num_classes = num_classes
+
+        def pool() -> nn.Module:
+            return nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
+
+        def fire(*channels: int) -> nn.Module:
+            return Fire(*channels, **factory)
+
+        if version == "1_0":
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 96, kernel_size=7, stride=2, **factory),
+                nn.ReLU(inplace=True),
+                pool(),
+                fire(96, 16, 64, 64),
+                fire(128, 16, 64, 64),
+                fire(128, 32, 128, 128),
+                pool(),
+                fire(256, 32, 128, 128),
+                fire(256, 48, 192, 192),
+                fire(384, 48, 192, 192),
+                fire(384, 64, 256, 256),
+                pool(),
+                fire(512, 64, 256, 256),
+            )
+        elif version == "1_1":
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 64, kernel_size=3, stride=2, **factory),
+                nn.ReLU(inplace=True),
+                pool(),
+                fire(64, 16, 64, 64),
+                fire(128, 16, 64, 64),
+                pool(),
+                fire(128, 32, 128, 128),
+                fire(256, 32, 128, 128),
+                pool(),
+                fire(256, 48, 192, 192),
+                fire(384, 48, 192, 192),
+                fire(384, 64, 256, 256),
+                fire(512, 64, 256, 256),
+            )
+        else:
+            raise ValueError(f"version must be '1_0' or '1_1', got {version!r}")
+        final_conv = nn.Conv2d(512, num_classes, kernel_size=1, **factory)
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), final_conv, nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1))
+        )
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                if module is final_conv:
+                    nn.init.normal_(module.weight, mean=0.0, std=0.01)
+                else:
+                    nn.init.kaiming_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+def squeezenet1_0(**kwargs: Any) -> SqueezeNet:
+    return SqueezeNet("1_0", **kwargs)
+
+
+def squeezenet1_1(**kwargs: Any) -> SqueezeNet:
+    return SqueezeNet("1_1", **kwargs)
+
+
+# ------------------------------------------------------------------------------------ ShuffleNetV2
+
+
+class ShuffleNetV2(nn.Module):
+    """torchvision's ShuffleNetV2 (``conv1``, ``stage2..4`` of :class:`~tvexp.prototype.ShuffleNetV2Unit`, ``conv5``, ``fc``)."""
+
+    def __init__(
+        self,
+        stages_repeats: list[int],
+        stages_out_channels: list[int],
+        num_classes: int = 1000,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if len(stages_repeats) != 3:
+            raise ValueError(f"stages_repeats must be 3 positive ints, got {stages_repeats!r}")
+        if len(stages_out_channels) != 5:
+            raise ValueError(f"stages_out_channels must be 5 positive ints, got {stages_out_channels!r}")
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self._stage_out_channels = stages_out_channels
+        channels = stages_out_channels[0]
+        self.conv1 = Conv2dNormActivation(3, channels, 3, 2, **factory)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        for index, (repeats, out_channels) in enumerate(zip(stages_repeats, stages_out_channels[1:4])):
+            units = [ShuffleNetV2Unit(channels, out_channels, 2, **factory)]
+            units += [ShuffleNetV2Unit(out_channels, out_channels, 1, **factory) for _ in range(repeats - 1)]
+            setattr(self, f"stage{index + 2}", nn.Sequential(*units))
+            channels = out_channels
+        self.conv5 = Conv2dNormActivation(channels, stages_out_channels[-1], 1, **factory)
+        self.fc = nn.Linear(stages_out_channels[-1], num_classes, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.conv1(x))
+        x = self.conv5(self.stage4(self.stage3(self.stage2(x))))
+        return self.fc(x.mean([2, 3]))
+
+
+def shufflenet_v2_x0_5(**kwargs: Any) -> ShuffleNetV2:
+    return ShuffleNetV2([4, 8, 4], [24, 48, 96, 192, 1024], **kwargs)
+
+
+def shufflenet_v2_x1_0(**kwargs: Any) -> ShuffleNetV2:
+    return ShuffleNetV2([4, 8, 4], [24, 116, 232, 464, 1024], **kwargs)
+
+
+def shufflenet_v2_x1_5(**kwargs: Any) -> ShuffleNetV2:
+    return ShuffleNetV2([4, 8, 4], [24, 176, 352, 704, 1024], **kwargs)
+
+
+def shufflenet_v2_x2_0(**kwargs: Any) -> ShuffleNetV2:
+    return ShuffleNetV2([4, 8, 4], [24, 244, 488, 976, 2048], **kwargs)
+
+
+# ----------------------------------------------------------------------------------------- MNASNet
+
+_MNASNET_BN_MOMENTUM = 1 - 0.9997
+
+
+class MNASNet(nn.Module):
+    """torchvision's MNASNet-B1 (``layers.0..16``, ``classifier``) with the ``"mnasnet"`` InvertedResidual layout.
+
+    Checkpoints of torchvision's first MNASNet version (a different stem for ``alpha != 1``, which
+    torchvision converts in ``_load_from_state_dict``) are not supported.
+    """
+
+    def __init__(
+        self,
+        alpha: float,
+        num_classes: int = 1000,
+        dropout: float = 0.2,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if not alpha > 0.0:
+            raise ValueError(f"alpha must be positive, got {alpha}")
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.alpha = alpha
+        self.num_classes = num_classes
+        depths = [make_divisible(depth * alpha, 8) for depth in (32, 16, 24, 40, 80, 96, 192, 320)]
+        norm = partial(nn.BatchNorm2d, momentum=_MNASNET_BN_MOMENTUM)
+
+        def stack(cin: int, cout: int, kernel: int, stride: int, expansion: int, repeats: int) -> nn.Sequential:
+            return nn.Sequential(
+                *(
+                    InvertedResidual(
+                        cin if i == 0 else cout,
+                        cout,
+                        stride if i == 0 else 1,
+                        expansion,
+                        norm,
+                        kernel_size=kernel,
+                        activation_layer=nn.ReLU,
+                        layout="mnasnet",
+                        **factory,
+                    )
+                    for i in range(repeats)
+                )
+            )
+
+        self.layers = nn.Sequential(
+            nn.Conv2d(3, depths[0], 3, padding=1, stride=2, bias=False, **factory),
+            norm(depths[0], **factory),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(depths[0], depths[0], 3, padding=1, groups=depths[0], bias=False, **factory),
+            norm(depths[0], **factory),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(depths[0], depths[1], 1, bias=False, **factory),
+            norm(depths[1], **factory),
+            stack(depths[1], depths[2], 3, 2, 3, 3),
+            stack(depths[2], depths[3], 5, 2, 3, 3),
+            stack(depths[3], depths[4], 5, 2, 6, 3),
+            stack(depths[4], depths[5], 3, 1, 6, 2),
+            stack(depths[5], depths[6], 5, 2, 6, 4),
+            stack(depths[6], depths[7], 3, 1, 6, 1),
+            nn.Conv2d(depths[7], 1280, 1, bias=False, **factory),
+            norm(1280, **factory),
+            nn.ReLU(inplace=True),
+        )
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(1280, num_classes, **factory))
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.kaiming_uniform_(module.weight, mode="fan_out", nonlinearity="sigmoid")
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.layers(x).mean([2, 3]))
+
+
+def mnasnet0_5(**kwargs: Any) -> MNASNet:
+    return MNASNet(0.5, **kwargs)
+
+
+def mnasnet0_75(**kwargs: Any) -> MNASNet:
+    return MNASNet(0.75, **kwargs)
+
+
+def mnasnet1_0(**kwargs: Any) -> MNASNet:
+    return MNASNet(1.0, **kwargs)
+
+
+def mnasnet1_3(**kwargs: Any) -> MNASNet:
+    return MNASNet(1.3, **kwargs)
+
+
+# ---------------------------------------------------------------------------- GoogLeNet, Inception v3
+
+from typing import NamedTuple, Optional  # noqa: E402
+
+from tvexp.prototype import NamedConv2dNormActivation  # noqa: E402
+
+
+def _basic_conv(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, int],
+    stride: int = 1,
+    padding: int | tuple[int, int] = 0,
+    **factory: Any,
+) -> NamedConv2dNormActivation:
+    """torchvision's ``BasicConv2d``: conv (no bias), BatchNorm (eps 0.001), ReLU; unpadded unless told."""
+    return NamedConv2dNormActivation(in_channels, out_channels, kernel_size, stride, padding, **factory)
+
+
+def _transform_input(x: Tensor) -> Tensor:
+    """Maps ImageNet-normalised input to the (x - 0.5) / 0.5 normalisation of the ported Google weights."""
+    x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+    x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+    x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+    return torch.cat((x_ch0, x_ch1, x_ch2), 1)
+
+
+class GoogLeNetOutputs(NamedTuple):
+    logits: Tensor
+    aux_logits2: Optional[Tensor]
+    aux_logits1: Optional[Tensor]
+
+
+class _GoogLeNetInception(nn.Module):
+    """GoogLeNet's Inception module: 1x1 | 1x1-3x3 | 1x1-3x3 (torchvision's "5x5" branch) | pool-1x1."""
+
+    def __init__(
+        self, cin: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int, pool_proj: int, **factory: Any
+    ) -> None:
+        super().__init__()
+        self.branch1 = _basic_conv(cin, ch1x1, 1, **factory)
+        self.branch2 = nn.Sequential(
+            _basic_conv(cin, ch3x3red, 1, **factory), _basic_conv(ch3x3red, ch3x3, 3, padding=1, **factory)
+        )
+        # torchvision (and its ported weights) use a 3x3 where the paper has a 5x5 (pytorch/vision#906).
+        self.branch3 = nn.Sequential(
+            _basic_conv(cin, ch5x5red, 1, **factory), _basic_conv(ch5x5red, ch5x5, 3, padding=1, **factory)
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True), _basic_conv(cin, pool_proj, 1, **factory)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+class _GoogLeNetAux(nn.Module):
+    def __init__(self, cin: int, num_classes: int, dropout: float, **factory: Any) -> None:
+        super().__init__()
+        self.conv = _basic_conv(cin, 128, 1, **factory)
+        self.fc1 = nn.Linear(2048, 1024, **factory)
+        self.fc2 = nn.Linear(1024, num_classes, **factory)
+        self.dropout = nn.Dropout(p=dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.flatten(self.conv(F.adaptive_avg_pool2d(x, (4, 4))), 1)
+        return self.fc2(self.dropout(F.relu(self.fc1(x), inplace=True)))
+
+
+class GoogLeNet(nn.Module):
+    """torchvision's GoogLeNet (Inception v1) with :class:`~tvexp.prototype.NamedConv2dNormActivation` convolutions.
+
+    In training mode with ``aux_logits`` the forward returns ``GoogLeNetOutputs(logits, aux_logits2, aux_logits1)``,
+    otherwise the logits.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        aux_logits: bool = True,
+        transform_input: bool = False,
+        init_weights: bool | None = True,
+        dropout: float = 0.2,
+        dropout_aux: float = 0.7,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.aux_logits = aux_logits
+        self.transform_input = transform_input
+        self.conv1 = _basic_conv(3, 64, 7, 2, 3, **factory)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.conv2 = _basic_conv(64, 64, 1, **factory)
+        self.conv3 = _basic_conv(64, 192, 3, padding=1, **factory)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = _GoogLeNetInception(192, 64, 96, 128, 16, 32, 32, **factory)
+        self.inception3b = _GoogLeNetInception(256, 128, 128, 192, 32, 96, 64, **factory)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception4a = _GoogLeNetInception(480, 192, 96, 208, 16, 48, 64, **factory)
+        self.inception4b = _GoogLeNetInception(512, 160, 112, 224, 24, 64, 64, **factory)
+        self.inception4c = _GoogLeNetInception(512, 128, 128, 256, 24, 64, 64, **factory)
+        self.inception4d = _GoogLeNetInception(512, 112, 144, 288, 32, 64, 64, **factory)
+        self.inception4e = _GoogLeNetInception(528, 256, 160, 320, 32, 128, 128, **factory)
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.inception5a = _GoogLeNetInception(832, 256, 160, 320, 32, 128, 128, **factory)
+        self.inception5b = _GoogLeNetInception(832, 384, 192, 384, 48, 128, 128, **factory)
+        self.aux1 = _GoogLeNetAux(512, num_classes, dropout_aux, **factory) if aux_logits else None
+        self.aux2 = _GoogLeNetAux(528, num_classes, dropout_aux, **factory) if aux_logits else None
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(p=dropout)
+        self.fc = nn.Linear(1024, num_classes, **factory)
+        if init_weights or init_weights is None:
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    nn.init.trunc_normal_(module.weight, mean=0.0, std=0.01, a=-2, b=2)
+                elif isinstance(module, nn.BatchNorm2d):
+                    nn.init.ones_(module.weight)
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
+        if self.transform_input:
+            x = _transform_input(x)
+        x = self.maxpool1(self.conv1(x))
+        x = self.maxpool2(self.conv3(self.conv2(x)))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        x = self.inception4a(x)
+        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
+        x = self.inception4d(self.inception4c(self.inception4b(x)))
+        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
+        x = self.maxpool4(self.inception4e(x))
+        x = self.avgpool(self.inception5b(self.inception5a(x)))
+        x = self.fc(self.dropout(torch.flatten(x, 1)))
+        if self.training and self.aux_logits:
+            return GoogLeNetOutputs(x, aux2, aux1)
+        return x
+
+
+def googlenet(**kwargs: Any) -> GoogLeNet:
+    """torchvision's ``googlenet`` (``aux_logits``, ``transform_input``, ``init_weights``, ``dropout``, ``dropout_aux``)."""
+    return GoogLeNet(**kwargs)
+
+
+class InceptionOutputs(NamedTuple):
+    logits: Tensor
+    aux_logits: Optional[Tensor]
+
+
+class _InceptionA(nn.Module):
+    def __init__(self, cin: int, pool_features: int, **factory: Any) -> None:
+        super().__init__()
+        self.branch1x1 = _basic_conv(cin, 64, 1, **factory)
+        self.branch5x5_1 = _basic_conv(cin, 48, 1, **factory)
+        self.branch5x5_2 = _basic_conv(48, 64, 5, padding=2, **factory)
+        self.branch3x3dbl_1 = _basic_conv(cin, 64, 1, **factory)
+        self.branch3x3dbl_2 = _basic_conv(64, 96, 3, padding=1, **factory)
+        self.branch3x3dbl_3 = _basic_conv(96, 96, 3, padding=1, **factory)
+        self.branch_pool = _basic_conv(cin, pool_features, 1, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
+        branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat([self.branch1x1(x), branch5x5, branch3x3dbl, branch_pool], 1)
+
+
+class _InceptionB(nn.Module):
+    def __init__(self, cin: int, **factory: Any) -> None:
+        super().__init__()
+        self.branch3x3 = _basic_conv(cin, 384, 3, 2, **factory)
+        self.branch3x3dbl_1 = _basic_conv(cin, 64, 1, **factory)
+        self.branch3x3dbl_2 = _basic_conv(64, 96, 3, padding=1, **factory)
+        self.branch3x3dbl_3 = _basic_conv(96, 96, 3, 2, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        return torch.cat([self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+
+
+class _InceptionC(nn.Module):
+    def __init__(self, cin: int, channels_7x7: int, **factory: Any) -> None:
+        super().__init__()
+        c7 = channels_7x7
+        self.branch1x1 = _basic_conv(cin, 192, 1, **factory)
+        self.branch7x7_1 = _basic_conv(cin, c7, 1, **factory)
+        self.branch7x7_2 = _basic_conv(c7, c7, (1, 7), padding=(0, 3), **factory)
+        self.branch7x7_3 = _basic_conv(c7, 192, (7, 1), padding=(3, 0), **factory)
+        self.branch7x7dbl_1 = _basic_conv(cin, c7, 1, **factory)
+        self.branch7x7dbl_2 = _basic_conv(c7, c7, (7, 1), padding=(3, 0), **factory)
+        self.branch7x7dbl_3 = _basic_conv(c7, c7, (1, 7), padding=(0, 3), **factory)
+        self.branch7x7dbl_4 = _basic_conv(c7, c7, (7, 1), padding=(3, 0), **factory)
+        self.branch7x7dbl_5 = _basic_conv(c7, 192, (1, 7), padding=(0, 3), **factory)
+        self.branch_pool = _basic_conv(cin, 192, 1, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+        branch7x7dbl = self.branch7x7dbl_1(x)
+        branch7x7dbl = self.branch7x7dbl_3(self.branch7x7dbl_2(branch7x7dbl))
+        branch7x7dbl = self.branch7x7dbl_5(self.branch7x7dbl_4(branch7x7dbl))
+        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat([self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool], 1)
+
+
+class _InceptionD(nn.Module):
+    def __init__(self, cin: int, **factory: Any) -> None:
+        super().__init__()
+        self.branch3x3_1 = _basic_conv(cin, 192, 1, **factory)
+        self.branch3x3_2 = _basic_conv(192, 320, 3, 2, **factory)
+        self.branch7x7x3_1 = _basic_conv(cin, 192, 1, **factory)
+        self.branch7x7x3_2 = _basic_conv(192, 192, (1, 7), padding=(0, 3), **factory)
+        self.branch7x7x3_3 = _basic_conv(192, 192, (7, 1), padding=(3, 0), **factory)
+        self.branch7x7x3_4 = _basic_conv(192, 192, 3, 2, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch3x3 = self.branch3x3_2(self.branch3x3_1(x))
+        branch7x7x3 = self.branch7x7x3_2(self.branch7x7x3_1(x))
+        branch7x7x3 = self.branch7x7x3_4(self.branch7x7x3_3(branch7x7x3))
+        return torch.cat([branch3x3, branch7x7x3, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+
+
+class _InceptionE(nn.Module):
+    def __init__(self, cin: int, **factory: Any) -> None:
+        super().__init__()
+        self.branch1x1 = _basic_conv(cin, 320, 1, **factory)
+        self.branch3x3_1 = _basic_conv(cin, 384, 1, **factory)
+        self.branch3x3_2a = _basic_conv(384, 384, (1, 3), padding=(0, 1), **factory)
+        self.branch3x3_2b = _basic_conv(384, 384, (3, 1), padding=(1, 0), **factory)
+        self.branch3x3dbl_1 = _basic_conv(cin, 448, 1, **factory)
+        self.branch3x3dbl_2 = _basic_conv(448, 384, 3, padding=1, **factory)
+        self.branch3x3dbl_3a = _basic_conv(384, 384, (1, 3), padding=(0, 1), **factory)
+        self.branch3x3dbl_3b = _basic_conv(384, 384, (3, 1), padding=(1, 0), **factory)
+        self.branch_pool = _basic_conv(cin, 192, 1, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch3x3 = self.branch3x3_1(x)
+        branch3x3 = torch.cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
+        branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        branch3x3dbl = torch.cat([self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)], 1)
+        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat([self.branch1x1(x), branch3x3, branch3x3dbl, branch_pool], 1)
+
+
+class _InceptionAux(nn.Module):
+    def __init__(self, cin: int, num_classes: int, **factory: Any) -> None:
+        super().__init__()
+        self.conv0 = _basic_conv(cin, 128, 1, **factory)
+        self.conv1 = _basic_conv(128, 768, 5, **factory)
+        self.fc = nn.Linear(768, num_classes, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.conv1(self.conv0(F.avg_pool2d(x, kernel_size=5, stride=3)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1))
+
+
+class Inception3(nn.Module):
+    """torchvision's Inception v3 (``Conv2d_1a_3x3`` ... ``Mixed_7c``, ``AuxLogits``, ``fc``) from tvexp layers.
+
+    Inception A-E are architecture-specific and stay here, built from
+    :class:`~tvexp.prototype.NamedConv2dNormActivation`. In training mode with ``aux_logits`` the
+    forward returns ``InceptionOutputs(logits, aux_logits)``, otherwise the logits. Inputs of at least
+    75x75 pixels.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        aux_logits: bool = True,
+        transform_input: bool = False,
+        init_weights: bool | None = True,
+        dropout: float = 0.5,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.aux_logits = aux_logits
+        self.transform_input = transform_input
+        self.Conv2d_1a_3x3 = _basic_conv(3, 32, 3, 2, **factory)
+        self.Conv2d_2a_3x3 = _basic_conv(32, 32, 3, **factory)
+        self.Conv2d_2b_3x3 = _basic_conv(32, 64, 3, padding=1, **factory)
+        self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.Conv2d_3b_1x1 = _basic_conv(64, 80, 1, **factory)
+        self.Conv2d_4a_3x3 = _basic_conv(80, 192, 3, **factory)
+        self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.Mixed_5b = _InceptionA(192, 32, **factory)
+        self.Mixed_5c = _InceptionA(256, 64, **factory)
+        self.Mixed_5d = _InceptionA(288, 64, **factory)
+        self.Mixed_6a = _InceptionB(288, **factory)
+        self.Mixed_6b = _InceptionC(768, 128, **factory)
+        self.Mixed_6c = _InceptionC(768, 160, **factory)
+        self.Mixed_6d = _InceptionC(768, 160, **factory)
+        self.Mixed_6e = _InceptionC(768, 192, **factory)
+        self.AuxLogits = _InceptionAux(768, num_classes, **factory) if aux_logits else None
+        self.Mixed_7a = _InceptionD(768, **factory)
+        self.Mixed_7b = _InceptionE(1280, **factory)
+        self.Mixed_7c = _InceptionE(2048, **factory)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(p=dropout)
+        self.fc = nn.Linear(2048, num_classes, **factory)
+        if init_weights or init_weights is None:
+            # torchvision: std 0.1 everywhere except the auxiliary classifier's fc (0.001).
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    std = 0.001 if self.AuxLogits is not None and module is self.AuxLogits.fc else 0.1
+                    nn.init.trunc_normal_(module.weight, mean=0.0, std=std, a=-2, b=2)
+                elif isinstance(module, nn.BatchNorm2d):
+                    nn.init.ones_(module.weight)
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor | InceptionOutputs:
+        if self.transform_input:
+            x = _transform_input(x)
+        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+        x = self.maxpool2(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(self.maxpool1(x))))
+        x = self.Mixed_6a(self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x))))
+        x = self.Mixed_6e(self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(x))))
+        aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
+        x = self.avgpool(self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x))))
+        x = self.fc(torch.flatten(self.dropout(x), 1))
+        if self.training and self.aux_logits:
+            return InceptionOutputs(x, aux)
+        return x
+
+
+def inception_v3(**kwargs: Any) -> Inception3:
+    """torchvision's ``inception_v3`` (``aux_logits``, ``transform_input``, ``init_weights``, ``dropout``)."""
+    return Inception3(**kwargs)
+
+
+# -------------------------------------------------------------------------------------- VGG, AlexNet
+
+_VGG_CONFIGS: dict[str, list[int | str]] = {
+    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
+
+
+def vgg_features(config: list[int | str], batch_norm: bool, **factory: Any) -> nn.Sequential:
+    """VGG's flat feature Sequential (conv 3x3 with bias, [BatchNorm], ReLU; ``"M"`` = 2x2 max pool).
+
+    Plain torch.nn modules: torchvision's checkpoint keys are flat indices (``features.0.weight``,
+    ``features.1.running_mean``), which a Conv-Norm-Activation block would nest one level deeper.
+    """
+    layers: list[nn.Module] = []
+    channels = 3
+    for item in config:
+        if item == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            continue
+        assert isinstance(item, int)
+        layers.append(nn.Conv2d(channels, item, kernel_size=3, padding=1, **factory))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(item, **factory))
+        layers.append(nn.ReLU(inplace=True))
+        channels = item
+    return nn.Sequential(*layers)
+
+
+class VGG(nn.Module):
+    """torchvision's VGG (``features``, ``avgpool``, ``classifier``)."""
+
+    def __init__(
+        self,
+        features: nn.Module,
+        num_classes: int = 1000,
+        init_weights: bool = True,
+        dropout: float = 0.5,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096, **factory),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096, **factory),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, num_classes, **factory),
+        )
+        if init_weights:
+            for module in self.modules():
+                if isinstance(module, nn.Conv2d):
+                    nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                    if module.bias is not None:
+                        nn.init.zeros_(module.bias)
+                elif isinstance(module, nn.BatchNorm2d):
+                    nn.init.ones_(module.weight)
+                    nn.init.zeros_(module.bias)
+                elif isinstance(module, nn.Linear):
+                    nn.init.normal_(module.weight, 0, 0.01)
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def _vgg(config: str, batch_norm: bool, device: Device = None, dtype: torch.dtype | None = None, **kwargs: Any) -> VGG:
+    features = vgg_features(_VGG_CONFIGS[config], batch_norm, device=device, dtype=dtype)
+    return VGG(features, device=device, dtype=dtype, **kwargs)
+
+
+def vgg11(**kwargs: Any) -> VGG:
+    return _vgg("A", False, **kwargs)
+
+
+def vgg11_bn(**kwargs: Any) -> VGG:
+    return _vgg("A", True, **kwargs)
+
+
+def vgg13(**kwargs: Any) -> VGG:
+    return _vgg("B", False, **kwargs)
+
+
+def vgg13_bn(**kwargs: Any) -> VGG:
+    return _vgg("B", True, **kwargs)
+
+
+def vgg16(**kwargs: Any) -> VGG:
+    return _vgg("D", False, **kwargs)
+
+
+def vgg16_bn(**kwargs: Any) -> VGG:
+    return _vgg("D", True, **kwargs)
+
+
+def vgg19(**kwargs: Any) -> VGG:
+    return _vgg("E", False, **kwargs)
+
+
+def vgg19_bn(**kwargs: Any) -> VGG:
+    return _vgg("E", True, **kwargs)
+
+
+class AlexNet(nn.Module):
+    """torchvision's AlexNet (the "one weird trick" variant: ``features``, ``avgpool``, ``classifier``)."""
+
+    def __init__(
+        self, num_classes: int = 1000, dropout: float = 0.5, device: Device = None, dtype: torch.dtype | None = None
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2, **factory),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2, **factory),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1, **factory),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1, **factory),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1, **factory),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout),
+            nn.Linear(256 * 6 * 6, 4096, **factory),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096, **factory),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes, **factory),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def alexnet(**kwargs: Any) -> AlexNet:
+    return AlexNet(**kwargs)
+
+
+# ------------------------------------------------------------------ EfficientNet B4-B7 and V2, ResNe(X)t
+
+
+def efficientnet_b4(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.4)
+    return efficientnet(width_mult=1.4, depth_mult=1.8, **kwargs)
+
+
+def efficientnet_b5(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.4)
+    kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
+    return efficientnet(width_mult=1.6, depth_mult=2.2, **kwargs)
+
+
+def efficientnet_b6(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.5)
+    kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
+    return efficientnet(width_mult=1.8, depth_mult=2.6, **kwargs)
+
+
+def efficientnet_b7(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.5)
+    kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
+    return efficientnet(width_mult=2.0, depth_mult=3.1, **kwargs)
+
+
+# (fused, expand ratio, kernel, stride, in, out, layers) of EfficientNetV2 (Table 4 of arXiv:2104.00298).
+_V2_TABLES: dict[str, list[tuple[bool, int, int, int, int, int, int]]] = {
+    "s": [
+        (True, 1, 3, 1, 24, 24, 2),
+        (True, 4, 3, 2, 24, 48, 4),
+        (True, 4, 3, 2, 48, 64, 4),
+        (False, 4, 3, 2, 64, 128, 6),
+        (False, 6, 3, 1, 128, 160, 9),
+        (False, 6, 3, 2, 160, 256, 15),
+    ],
+    "m": [
+        (True, 1, 3, 1, 24, 24, 3),
+        (True, 4, 3, 2, 24, 48, 5),
+        (True, 4, 3, 2, 48, 80, 5),
+        (False, 4, 3, 2, 80, 160, 7),
+        (False, 6, 3, 1, 160, 176, 14),
+        (False, 6, 3, 2, 176, 304, 18),
+        (False, 6, 3, 1, 304, 512, 5),
+    ],
+    "l": [
+        (True, 1, 3, 1, 32, 32, 4),
+        (True, 4, 3, 2, 32, 64, 7),
+        (True, 4, 3, 2, 64, 96, 7),
+        (False, 4, 3, 2, 96, 192, 10),
+        (False, 6, 3, 1, 192, 224, 19),
+        (False, 6, 3, 2, 224, 384, 25),
+        (False, 6, 3, 1, 384, 640, 7),
+    ],
+}
+
+
+def efficientnet_v2(
+    table: list[tuple[bool, int, int, int, int, int, int]],
+    *,
+    last_channel: int = 1280,
+    dropout: float = 0.2,
+    stochastic_depth_prob: float = 0.2,
+    num_classes: int = 1000,
+    norm_layer: NormBuilder | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Module:
+    """torchvision's EfficientNetV2 layout from a stage table of :class:`FusedMBConv` and :class:`MBConv` rows."""
+    norm = partial(nn.BatchNorm2d, eps=1e-3) if norm_layer is None else norm_layer
+    factory: dict[str, Any] = {"device": device, "dtype": dtype}
+    rates = iter(stochastic_depth_rates(stochastic_depth_prob, sum(row[6] for row in table), endpoint=False))
+    features: list[nn.Module] = [
+        Conv2dNormActivation(
+            3, table[0][4], kernel_size=3, stride=2, norm_layer=norm, activation_layer=nn.SiLU, **factory
+        )
+    ]
+    for fused, expand_ratio, kernel, stride, cin, cout, count in table:
+        block = FusedMBConv if fused else MBConv
+        features.append(
+            nn.Sequential(
+                *(
+                    block(
+                        cin if i == 0 else cout,
+                        cout,
+                        expand_ratio=expand_ratio,
+                        kernel_size=kernel,
+                        stride=stride if i == 0 else 1,
+                        stochastic_depth_prob=next(rates),
+                        norm_layer=norm,
+                        **factory,
+                    )
+                    for i in range(count)
+                )
+            )
+        )
+    features.append(
+        Conv2dNormActivation(
+            table[-1][5], last_channel, kernel_size=1, norm_layer=norm, activation_layer=nn.SiLU, **factory
+        )
+    )
+    classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes, **factory))
+    model = _Classifier(nn.Sequential(*features), classifier)
+
+    def linear_init(module: nn.Linear) -> None:
+        bound = 1.0 / math.sqrt(module.out_features)
+        nn.init.uniform_(module.weight, -bound, bound)
+        nn.init.zeros_(module.bias)
+
+    _init_like_torchvision(model, linear_init)
+    return model
+
+
+def efficientnet_v2_s(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.2)
+    return efficientnet_v2(_V2_TABLES["s"], **kwargs)
+
+
+def efficientnet_v2_m(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.3)
+    return efficientnet_v2(_V2_TABLES["m"], **kwargs)
+
+
+def efficientnet_v2_l(**kwargs: Any) -> nn.Module:
+    kwargs.setdefault("dropout", 0.4)
+    return efficientnet_v2(_V2_TABLES["l"], **kwargs)
+
+
+def resnext101_32x8d(**kwargs: Any) -> ResNet:
+    return ResNet(Bottleneck, [3, 4, 23, 3], groups=32, width_per_group=8, **kwargs)
+
+
+def resnext101_64x4d(**kwargs: Any) -> ResNet:
+    return ResNet(Bottleneck, [3, 4, 23, 3], groups=64, width_per_group=4, **kwargs)
+
+
+def wide_resnet101_2(**kwargs: Any) -> ResNet:
+    return ResNet(Bottleneck, [3, 4, 23, 3], width_per_group=128, **kwargs)
+
+
+__all__ += [
+    "AlexNet",
+    "DenseNet",
+    "GoogLeNet",
+    "GoogLeNetOutputs",
+    "Inception3",
+    "InceptionOutputs",
+    "MNASNet",
+    "RegNet",
+    "ShuffleNetV2",
+    "SqueezeNet",
+    "VGG",
+    "alexnet",
+    "densenet121",
+    "densenet161",
+    "densenet169",
+    "densenet201",
+    "efficientnet_b4",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
+    "efficientnet_v2",
+    "efficientnet_v2_l",
+    "efficientnet_v2_m",
+    "efficientnet_v2_s",
+    "googlenet",
+    "inception_v3",
+    "mnasnet0_5",
+    "mnasnet0_75",
+    "mnasnet1_0",
+    "mnasnet1_3",
+    "regnet",
+    "regnet_block_params",
+    *_REGNETS,
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0",
+    "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0",
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "vgg_features",
+    "wide_resnet101_2",
+]

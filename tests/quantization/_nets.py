@@ -59,6 +59,12 @@ def block_builders(tv: object) -> dict[str, tuple[object, tuple[int, ...]]]:
         "mbconv": (lambda: tv.MBConv(16, 16, expand_ratio=4, kernel_size=3, stride=1), (2, 16, 16, 16)),
         "fused_mbconv": (lambda: tv.FusedMBConv(16, 16, expand_ratio=4, kernel_size=3, stride=1), (2, 16, 16, 16)),
         "mlp": (lambda: tv.MLP(32, [64, 16]), (4, 32)),
+        "named_conv_norm_activation": (
+            lambda: tv.NamedConv2dNormActivation(8, 16, (1, 7), padding=(0, 3)),
+            (2, 8, 16, 16),
+        ),
+        "shufflenet_unit_stride1": (lambda: tv.ShuffleNetV2Unit(16, 16), (2, 16, 8, 8)),
+        "shufflenet_unit_stride2": (lambda: tv.ShuffleNetV2Unit(8, 16, 2), (2, 8, 8, 8)),
     }
 
 

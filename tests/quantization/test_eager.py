@@ -39,6 +39,8 @@ QUANTIZABLE = types.SimpleNamespace(
     MBConv=tvp.QuantizableMBConv,
     FusedMBConv=tvp.QuantizableFusedMBConv,
     MLP=tvp.QuantizableMLP,
+    NamedConv2dNormActivation=tvp.QuantizableNamedConv2dNormActivation,
+    ShuffleNetV2Unit=tvp.QuantizableShuffleNetV2Unit,
 )
 FLOAT = types.SimpleNamespace(**{name: getattr(tvs, name, None) or getattr(tvp, name) for name in vars(QUANTIZABLE)})
 
@@ -128,6 +130,22 @@ def test_fused_modules_of_inverted_residual_mbconv_and_mlp() -> None:
     mlp = build(lambda: tvp.QuantizableMLP(8, [16, 16, 4], norm_layer=nn.BatchNorm1d))
     mlp.fuse_model()
     assert [type(m) for m in list(mlp)[:3]] == [nn.Linear, nn.Identity, nn.ReLU]  # no fused Linear-BN-ReLU
+
+
+def test_fused_modules_of_a_shufflenet_unit_and_a_named_conv() -> None:
+    unit = build(lambda: tvp.QuantizableShuffleNetV2Unit(8, 16, 2))
+    unit.fuse_model()
+    assert [type(m) for m in unit.branch1] == [nn.Conv2d, nn.Identity, nni.ConvReLU2d, nn.Identity, nn.Identity]
+    assert [type(m) for m in unit.branch2] == [nni.ConvReLU2d, nn.Identity, nn.Identity, nn.Conv2d, nn.Identity] + [
+        nni.ConvReLU2d,
+        nn.Identity,
+        nn.Identity,
+    ]
+    quantized = quantize_eagerly(unit, (2, 8, 8, 8))
+    assert type(quantized.body.cat) is nnq.QFunctional
+    conv = build(lambda: tvp.QuantizableNamedConv2dNormActivation(8, 16, 3))
+    conv.fuse_model()
+    assert type(conv.conv) is nni.ConvReLU2d and type(conv.bn) is nn.Identity and type(conv.act) is nn.Identity
 
 
 @pytest.mark.slow

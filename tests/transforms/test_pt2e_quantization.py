@@ -31,6 +31,8 @@ FLOAT = types.SimpleNamespace(
             "MBConv",
             "FusedMBConv",
             "MLP",
+            "NamedConv2dNormActivation",
+            "ShuffleNetV2Unit",
         )
     }
 )

@@ -12,12 +12,12 @@ from tvexp._api.validation import check_positive_int, check_probability
 from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
 from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.layer_builders import LayerBuilder, build_layer, check_builder
+from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["InvertedResidual"]
 
-_LAYOUTS = ("mobilenet_v2", "mobilenet_v3")
+_LAYOUTS = ("mobilenet_v2", "mobilenet_v3", "mnasnet")
 
 
 @prototype(since="0.1.0")
@@ -38,6 +38,12 @@ class InvertedResidual(nn.Module):
       (depthwise), the squeeze-excitation when ``se_layer`` is given, and a ``Conv2dNormActivation`` without
       activation as projection (keys ``block.0.0.weight`` ... ``block.3.1.weight``), as
       ``torchvision.models.mobilenetv3.InvertedResidual``.
+    - ``"mnasnet"``: one flat ``layers`` Sequential of plain modules: 1x1 ``nn.Conv2d``, norm, activation,
+      depthwise ``nn.Conv2d``, norm, activation, 1x1 ``nn.Conv2d``, norm (keys ``layers.0.weight`` ...
+      ``layers.7.weight``), as ``torchvision.models.mnasnet._InvertedResidual``. The expansion is always
+      present in this layout (also when the expanded width equals ``in_channels``), and ``se_layer`` is
+      not supported. MNASNet uses ``norm_layer=partial(nn.BatchNorm2d, momentum=1 - 0.9997)`` and
+      ``activation_layer=nn.ReLU``.
 
     The first four positional arguments match torchvision's MobileNetV2 block, so this class can be
     passed as ``block`` to ``torchvision.models.MobileNetV2``. Differences from torchvision: with
@@ -67,7 +73,7 @@ class InvertedResidual(nn.Module):
             (MobileNetV3's rule).
         stochastic_depth_prob: Probability of dropping the residual branch per sample in training
             (only where the residual connection exists; no parameters, no checkpoint keys).
-        layout: ``"mobilenet_v2"`` or ``"mobilenet_v3"``, see above.
+        layout: ``"mobilenet_v2"``, ``"mobilenet_v3"`` or ``"mnasnet"`` (prototype, since 0.2.0), see above.
         device: Device of the parameters.
         dtype: Floating-point type of the parameters.
 
@@ -86,6 +92,9 @@ class InvertedResidual(nn.Module):
         ...                       layout="mobilenet_v3")
         >>> v3(torch.randn(2, 16, 8, 8)).shape
         torch.Size([2, 24, 4, 4])
+        >>> mnas = InvertedResidual(16, 24, 2, 3, activation_layer=nn.ReLU, kernel_size=5, layout="mnasnet")
+        >>> mnas(torch.randn(2, 16, 8, 8)).shape, len(mnas.layers)
+        (torch.Size([2, 24, 4, 4]), 8)
     """
 
     def __init__(
@@ -103,7 +112,7 @@ class InvertedResidual(nn.Module):
         se_layer: LayerBuilder | None = None,
         squeeze_channels: int | None = None,
         stochastic_depth_prob: float = 0.0,
-        layout: Literal["mobilenet_v2", "mobilenet_v3"] = "mobilenet_v2",
+        layout: Literal["mobilenet_v2", "mobilenet_v3", "mnasnet"] = "mobilenet_v2",
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -116,7 +125,11 @@ class InvertedResidual(nn.Module):
         ):
             check_positive_int(value, name)
         if layout not in _LAYOUTS:
-            raise ValueError(f"layout must be 'mobilenet_v2' or 'mobilenet_v3', got {layout!r}")
+            raise ValueError(f"layout must be 'mobilenet_v2', 'mobilenet_v3' or 'mnasnet', got {layout!r}")
+        if layout == "mnasnet" and se_layer is not None:
+            raise ValueError(
+                "se_layer is not supported with layout='mnasnet' (MNASNet's block has no squeeze-excitation)"
+            )
         if expanded_channels is None:
             if not expand_ratio > 0:
                 raise ValueError(f"expand_ratio must be positive, got {expand_ratio!r}")
@@ -140,6 +153,24 @@ class InvertedResidual(nn.Module):
         # torchvision's detection and segmentation backbones find stage boundaries through this flag.
         self._is_cn = stride > 1
 
+        # The branch is registered under the torchvision name of the chosen layout (``conv``, ``block``
+        # or ``layers``); the other names stay None, so checkpoints hold only one of them.
+        self.layers: nn.Sequential | None = None
+        if layout == "mnasnet":
+            self.conv = self.block = None
+            self.layers = self._mnasnet_layers(
+                in_channels,
+                expanded_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                dilation,
+                norm,
+                activation_layer,
+                factory,
+            )
+            self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+            return
         layers: list[nn.Module] = []
         if expanded_channels != in_channels:
             layers.append(
@@ -185,12 +216,53 @@ class InvertedResidual(nn.Module):
         self.block = nn.Sequential(*layers) if layout == "mobilenet_v3" else None
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
 
+    @staticmethod
+    def _mnasnet_layers(
+        in_channels: int,
+        expanded_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int,
+        dilation: int,
+        norm: LayerBuilder,
+        activation_layer: LayerBuilder,
+        factory: Factory,
+    ) -> nn.Sequential:
+        def norm_of(channels: int) -> nn.Module:
+            return build_layer(norm, "norm_layer", channels, **factory)
+
+        def activation() -> nn.Module:
+            return build_activation(activation_layer, "activation_layer", True, **factory)
+
+        return nn.Sequential(
+            nn.Conv2d(in_channels, expanded_channels, 1, bias=False, **factory),
+            norm_of(expanded_channels),
+            activation(),
+            nn.Conv2d(
+                expanded_channels,
+                expanded_channels,
+                kernel_size,
+                stride,
+                padding=(kernel_size - 1) // 2 * dilation,
+                dilation=dilation,
+                groups=expanded_channels,
+                bias=False,
+                **factory,
+            ),
+            norm_of(expanded_channels),
+            activation(),
+            nn.Conv2d(expanded_channels, out_channels, 1, bias=False, **factory),
+            norm_of(out_channels),
+        )
+
     def reset_parameters(self) -> None:
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.conv is not None:
+        if self.layers is not None:
+            result = self.layers(x)
+        elif self.conv is not None:
             result = self.conv(x)
         elif self.block is not None:
             result = self.block(x)

@@ -12,23 +12,30 @@ from tvexp._api.tiers import opt_in, opted_in  # noqa: F401  (functions of the n
 from tvexp._layers.basic_block import BasicBlock
 from tvexp._layers.bottleneck import Bottleneck
 from tvexp._layers.channel_rounding import make_divisible
+from tvexp._layers.channel_shuffle import ShuffleNetV2Unit
 from tvexp._layers.conv_norm_activation import (
     ConvTranspose1dNormActivation,
     ConvTranspose2dNormActivation,
     ConvTranspose3dNormActivation,
 )
+from tvexp._layers.dense_block import DenseBlock, DenseLayer, DenseTransition
+from tvexp._layers.fire import Fire
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.mbconv import FusedMBConv, MBConv
+from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
 from tvexp._layers.quantizable.inverted_residual import QuantizableInvertedResidual
 from tvexp._layers.quantizable.mbconv import QuantizableFusedMBConv, QuantizableMBConv
 from tvexp._layers.quantizable.mlp import QuantizableMLP
+from tvexp._layers.quantizable.named_conv_norm_activation import QuantizableNamedConv2dNormActivation
+from tvexp._layers.quantizable.shufflenet_unit import QuantizableShuffleNetV2Unit
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
+from tvexp._layers.regnet_bottleneck import RegNetBottleneck
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
 from tvexp._transforms.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
 from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
@@ -40,6 +47,10 @@ __all__: list[str] = [
     "ConvTranspose1dNormActivation",
     "ConvTranspose2dNormActivation",
     "ConvTranspose3dNormActivation",
+    "DenseBlock",
+    "DenseLayer",
+    "DenseTransition",
+    "Fire",
     "FrozenBatchNorm1d",
     "FrozenBatchNorm3d",
     "FusedMBConv",
@@ -47,6 +58,7 @@ __all__: list[str] = [
     "LayerNorm2d",
     "LinearNormActivation",
     "MBConv",
+    "NamedConv2dNormActivation",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",
     "QuantizableConv2dNormActivation",
@@ -54,7 +66,11 @@ __all__: list[str] = [
     "QuantizableInvertedResidual",
     "QuantizableMBConv",
     "QuantizableMLP",
+    "QuantizableNamedConv2dNormActivation",
+    "QuantizableShuffleNetV2Unit",
     "QuantizableSqueezeExcitation",
+    "RegNetBottleneck",
+    "ShuffleNetV2Unit",
     "freeze_batch_norm",
     "fuse_conv_norm",
     "make_divisible",
