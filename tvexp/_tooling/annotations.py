@@ -132,6 +132,7 @@ def covers(wide: str | None, narrow: str | None) -> bool:
         return True
     if narrow is None:
         return False
+    wide, narrow = str(canonical_annotation(wide)), str(canonical_annotation(narrow))
     if wide.replace(" ", "") == narrow.replace(" ", ""):
         return True
     try:
@@ -153,12 +154,14 @@ class _Canonical(ast.NodeTransformer):
     """Rewrites an annotation's syntax tree into the one spelling the snapshot records."""
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
-        self.generic_visit(node)
         dotted = ast.unparse(node)
         for prefix in ("typing_extensions.", "typing.", "collections.abc."):
             if dotted.startswith(prefix) and "." not in dotted[len(prefix) :]:
                 return ast.Name(_ALIASES.get(node.attr, node.attr))
-        if dotted.startswith("torch.nn.") and dotted.count(".") == 2:
+        # torch.nn.Module, torch.nn.modules.module.Module and nn.Module are one class.
+        if dotted.startswith(("torch.nn.", "nn.")) and not dotted.startswith(
+            ("torch.nn.functional.", "nn.functional.")
+        ):
             return ast.Attribute(ast.Name("nn"), node.attr)
         return node
 
