@@ -57,12 +57,13 @@ def python_subprocess():
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Deprecated public objects are still public objects: the suite keeps testing them.
+    """Deprecated public objects and the old paths of moved names are still public: the suite keeps
+    testing them.
 
     Using one shows its deprecation warning instead of failing the test (pyproject makes every other
     ``TvexpDeprecationWarning`` an error, so an unexpected deprecation inside tvexp still fails). The
-    list comes from the deprecation registry, so ``tvexp-api deprecate`` needs no edit here; the expiry
-    test makes sure the object is removed when its ``removed_in`` comes.
+    list comes from the deprecation registry, so ``tvexp-api deprecate`` and ``promote`` need no edit
+    here; the expiry test makes sure each is removed when its ``removed_in`` comes.
     """
     import re
 
@@ -73,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from tvexp._api import deprecation
 
     for record in deprecation.REGISTRY:
-        if record.kind == "object":
+        if record.kind in ("object", "moved-name"):
             config.addinivalue_line(
                 "filterwarnings", f"default:{re.escape(record.symbol)} is deprecated:tvexp.TvexpDeprecationWarning"
             )
