@@ -43,6 +43,20 @@ def _frozen_batch_norm(
 torch.fx.wrap("_frozen_batch_norm")
 
 
+def _frozen_batch_norm_2d(
+    x: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor, running_var: Tensor, eps: float
+) -> Tensor:
+    if x.dim() == 3:
+        # An unbatched (C, H, W) input: torchvision's (1, C, 1, 1) statistics broadcast it to a
+        # (1, C, H, W) result, normalising each channel correctly; the fused kernel would take H for
+        # the channels instead. Same result as torchvision, shape included.
+        x = x.unsqueeze(0)
+    return _frozen_batch_norm(x, weight, bias, running_mean, running_var, eps)
+
+
+torch.fx.wrap("_frozen_batch_norm_2d")
+
+
 class _FrozenBatchNorm(nn.Module):
     """Shared implementation of the frozen batch norms (no tier).
 
@@ -65,11 +79,11 @@ class _FrozenBatchNorm(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(num_features, "num_features")
-        check_non_negative(eps, "eps")
+        num_features = check_positive_int(num_features, "num_features")
+        eps = check_non_negative(eps, "eps")
         super().__init__()
         self.num_features = num_features
-        self.eps = float(eps)
+        self.eps = eps
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
         self.register_buffer("weight", torch.ones(num_features, **factory))
         self.register_buffer("bias", torch.zeros(num_features, **factory))
@@ -126,8 +140,9 @@ class FrozenBatchNorm2d(_FrozenBatchNorm):
         dtype: Floating-point type of the buffers.
 
     Shape:
-        - Input: :math:`(N, C, H, W)`
-        - Output: :math:`(N, C, H, W)`, same as the input.
+        - Input: :math:`(N, C, H, W)`, or an unbatched :math:`(C, H, W)`.
+        - Output: :math:`(N, C, H, W)`, same as the input; :math:`(1, C, H, W)` for an unbatched
+          input, as torchvision's broadcasting gives.
 
     Example:
         >>> frozen = FrozenBatchNorm2d(8)
@@ -138,6 +153,9 @@ class FrozenBatchNorm2d(_FrozenBatchNorm):
         >>> frozen(torch.randn(2, 8, 4, 4)).shape
         torch.Size([2, 8, 4, 4])
     """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _frozen_batch_norm_2d(x, self.weight, self.bias, self.running_mean, self.running_var, self.eps)
 
 
 @prototype(since="0.1.0")
