@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 __all__ = [
+    "InvalidInputError",
     "as_int",
     "as_real",
     "check_bool",
@@ -43,6 +44,15 @@ __all__ = [
     "is_integer",
     "is_real_number",
 ]
+
+
+class InvalidInputError(ValueError, RuntimeError):
+    """An input a layer rejects before torch would: its message names the expected shape or dtype.
+
+    A ``ValueError`` like tvexp's other input checks, and also a ``RuntimeError``, the type torch
+    raised for the same input, so ``except RuntimeError`` written for torch or torchvision still
+    catches it.
+    """
 
 
 def _describe(value: Any) -> str:

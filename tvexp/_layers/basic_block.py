@@ -82,13 +82,10 @@ class BasicBlock(nn.Module):
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in (
-            (in_channels, "in_channels"),
-            (planes, "planes"),
-            (stride, "stride"),
-            (dilation, "dilation"),
-        ):
-            check_positive_int(value, name)
+        in_channels = check_positive_int(in_channels, "in_channels")
+        planes = check_positive_int(planes, "planes")
+        stride = check_positive_int(stride, "stride")
+        dilation = check_positive_int(dilation, "dilation")
         if groups != 1 or base_width != 64:
             raise ValueError(
                 f"BasicBlock supports only groups=1 and base_width=64, got groups={groups!r} and "
@@ -97,8 +94,8 @@ class BasicBlock(nn.Module):
         check_downsample(downsample)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer", optional=False)
-        check_probability(se_ratio, "se_ratio")
-        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        se_ratio = check_probability(se_ratio, "se_ratio")
+        stochastic_depth_prob = check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
         self.in_channels = in_channels

@@ -90,15 +90,12 @@ class Bottleneck(nn.Module):
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in (
-            (in_channels, "in_channels"),
-            (planes, "planes"),
-            (stride, "stride"),
-            (groups, "groups"),
-            (base_width, "base_width"),
-            (dilation, "dilation"),
-        ):
-            check_positive_int(value, name)
+        in_channels = check_positive_int(in_channels, "in_channels")
+        planes = check_positive_int(planes, "planes")
+        stride = check_positive_int(stride, "stride")
+        groups = check_positive_int(groups, "groups")
+        base_width = check_positive_int(base_width, "base_width")
+        dilation = check_positive_int(dilation, "dilation")
         width = int(planes * (base_width / 64.0)) * groups
         if width < groups:
             raise ValueError(
@@ -107,8 +104,8 @@ class Bottleneck(nn.Module):
         check_downsample(downsample)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer", optional=False)
-        check_probability(se_ratio, "se_ratio")
-        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        se_ratio = check_probability(se_ratio, "se_ratio")
+        stochastic_depth_prob = check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
         self.in_channels = in_channels

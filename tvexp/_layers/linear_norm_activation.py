@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import check_optional_bool, check_positive_int, check_probability
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["LinearNormActivation"]
@@ -62,11 +62,13 @@ class LinearNormActivation(nn.Sequential):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(out_channels, "out_channels")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer")
-        check_probability(dropout, "dropout")
+        dropout = check_probability(dropout, "dropout")
+        inplace = check_optional_bool(inplace, "inplace")
+        bias = check_optional_bool(bias, "bias")
         if bias is None:
             bias = norm_layer is None
         layers: list[nn.Module] = [nn.Linear(in_channels, out_channels, bias=bias, device=device, dtype=dtype)]

@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from tvexp._api.tiers import stable
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import (
+    check_bool,
+    check_optional_bool,
+    check_positive_int,
+    check_probability,
+    is_integer,
+)
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["MLP"]
@@ -24,9 +30,11 @@ def check_hidden_channels(hidden_channels: Any) -> list[int]:
     if len(hidden_channels) == 0:
         raise ValueError("hidden_channels must be a non-empty list of positive ints (one per linear layer), got []")
     for width in hidden_channels:
-        if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
+        if not is_integer(width):
+            raise TypeError(f"hidden_channels must contain positive ints, got {list(hidden_channels)!r}")
+        if int(width) <= 0:
             raise ValueError(f"hidden_channels must contain positive ints, got {list(hidden_channels)!r}")
-    return list(hidden_channels)
+    return [int(width) for width in hidden_channels]
 
 
 @stable(since="0.1.0")
@@ -77,11 +85,13 @@ class MLP(nn.Sequential):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
+        in_channels = check_positive_int(in_channels, "in_channels")
         widths = check_hidden_channels(hidden_channels)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer")
-        check_probability(dropout, "dropout")
+        dropout = check_probability(dropout, "dropout")
+        inplace = check_optional_bool(inplace, "inplace")
+        bias = check_bool(bias, "bias")
         dropout_kwargs = {} if inplace is None else {"inplace": inplace}
 
         layers: list[nn.Module] = []

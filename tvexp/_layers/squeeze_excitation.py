@@ -65,8 +65,8 @@ class SqueezeExcitation(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(input_channels, "input_channels")
-        check_positive_int(squeeze_channels, "squeeze_channels")
+        input_channels = check_positive_int(input_channels, "input_channels")
+        squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")
         check_builder(activation, "activation", optional=False)
         check_builder(scale_activation, "scale_activation", optional=False)
         super().__init__()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import torch
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._block_parts import Device
 from tvexp._layers.basic_block import BasicBlock
+from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import (
     check_stateless,
     fusable_run,
@@ -58,8 +59,38 @@ class QuantizableBasicBlock(BasicBlock):
         ('ConvReLU2d', 'Conv2d')
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
+        norm_layer: LayerBuilder | None = None,
+        *,
+        activation_layer: LayerBuilder = nn.ReLU,
+        se_ratio: float = 0.0,
+        stochastic_depth_prob: float = 0.0,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            planes,
+            stride,
+            downsample,
+            groups,
+            base_width,
+            dilation,
+            norm_layer,
+            activation_layer=activation_layer,
+            se_ratio=se_ratio,
+            stochastic_depth_prob=stochastic_depth_prob,
+            device=device,
+            dtype=dtype,
+        )
         prepare_block(self)
         self.add_relu = FloatFunctional()
         self.activation_after_add = residual_activation(self.relu)
