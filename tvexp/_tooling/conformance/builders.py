@@ -12,15 +12,29 @@ from typing import Any, Callable
 
 from torch import nn
 
-__all__ = ["_prototype", "_stable", "v3_squeeze_excitation"]
+__all__ = ["TierBuilder", "_prototype", "_stable", "v3_squeeze_excitation"]
+
+
+class TierBuilder:
+    """Builds ``tvexp.<tier>.<name>(*args, **kwargs)``; keeps the call's parts for suites that vary
+    one argument at a time (``tests/properties``)."""
+
+    def __init__(self, tier: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.tier = tier
+        self.name = name
+        self.args = args
+        self.kwargs = kwargs
+
+    def layer_class(self) -> Any:
+        return getattr(importlib.import_module(f"tvexp.{self.tier}"), self.name)
+
+    def __call__(self) -> nn.Module:
+        layer: nn.Module = self.layer_class()(*self.args, **self.kwargs)
+        return layer
 
 
 def _tier_builder(tier: str, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
-    def build() -> nn.Module:
-        layer: nn.Module = getattr(importlib.import_module(f"tvexp.{tier}"), name)(*args, **kwargs)
-        return layer
-
-    return build
+    return TierBuilder(tier, name, args, kwargs)
 
 
 def _stable(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:

@@ -6,21 +6,18 @@ from typing import Any, Callable
 
 from torch import nn
 
+from tvexp._tooling.conformance.builders import _stable
 from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
 
 def _drop_block2d(**kwargs: Any) -> Callable[[], nn.Module]:
-    from tvexp.stable import DropBlock2d
-
-    return lambda: DropBlock2d(**kwargs)
+    return _stable("DropBlock2d", **kwargs)
 
 
 def _drop_block3d(**kwargs: Any) -> Callable[[], nn.Module]:
-    from tvexp.stable import DropBlock3d
-
-    return lambda: DropBlock3d(**kwargs)
+    return _stable("DropBlock3d", **kwargs)
 
 
 LAYER_CASES: list[LayerCase] = [
