@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
 from tvexp._layers._block_parts import Device, check_downsample, conv3x3, projection, reset_children, squeeze_channels
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["BasicBlock"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.1.0")
@@ -86,6 +91,8 @@ class BasicBlock(nn.Module):
         planes = check_positive_int(planes, "planes")
         stride = check_positive_int(stride, "stride")
         dilation = check_positive_int(dilation, "dilation")
+        groups = check_positive_int(groups, "groups")
+        base_width = check_positive_int(base_width, "base_width")
         if groups != 1 or base_width != 64:
             raise ValueError(
                 f"BasicBlock supports only groups=1 and base_width=64, got groups={groups!r} and "
@@ -123,6 +130,7 @@ class BasicBlock(nn.Module):
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "BasicBlock", self.in_channels, 4, False, True)
         identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))

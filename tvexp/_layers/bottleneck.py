@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import check_bool, check_positive_int, check_probability
 from tvexp._layers._block_parts import (
     Device,
     check_downsample,
@@ -16,11 +17,15 @@ from tvexp._layers._block_parts import (
     reset_children,
     squeeze_channels,
 )
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["Bottleneck"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.1.0")
@@ -96,6 +101,7 @@ class Bottleneck(nn.Module):
         groups = check_positive_int(groups, "groups")
         base_width = check_positive_int(base_width, "base_width")
         dilation = check_positive_int(dilation, "dilation")
+        stride_in_1x1 = check_bool(stride_in_1x1, "stride_in_1x1")
         width = int(planes * (base_width / 64.0)) * groups
         if width < groups:
             raise ValueError(
@@ -137,6 +143,7 @@ class Bottleneck(nn.Module):
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "Bottleneck", self.in_channels, 4, False, True)
         identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))

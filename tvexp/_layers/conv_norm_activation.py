@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import prototype, stable
 from tvexp._api.validation import check_floating_dtype, check_optional_bool, check_positive_int, is_integer
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 
 __all__ = [
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 _Size = Union[int, Sequence[int]]
+
+
+# A leaf for torch.fx: the check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 def _ntuple(value: _Size, dims: int, name: str, *, allow_one: bool = False) -> tuple[int, ...]:
@@ -94,7 +99,18 @@ def _default_padding(kernel_size: _Size, dilation: _Size) -> int | tuple[int, ..
 
 
 class _ConvNormActivation(nn.Sequential):
-    """Shared implementation (no tier): conv -> optional norm -> optional activation."""
+    """Shared implementation (no tier): conv -> optional norm -> optional activation.
+
+    ``forward`` checks the input first (rank, channels, dtype; see ``_input_checks``). The 1-D blocks
+    reject an unbatched ``(C, L)`` input: the convolution would take it as one sample, and the norm
+    then reads ``(C_out, L)`` as a batch of ``C_out`` samples with ``L`` channels, a wrong result (or
+    an obscure error when ``L != C_out``). The 2-D and 3-D blocks pass an unbatched input on, as
+    torchvision does (the convolution accepts it; a batch norm then raises torch's ``ValueError``).
+    """
+
+    __constants__ = ["_batched_rank", "_allow_unbatched"]
+    _batched_rank: int = 4
+    _allow_unbatched: bool = True
 
     def __init__(
         self,
@@ -192,31 +208,19 @@ class _ConvNormActivation(nn.Sequential):
         self.in_channels = in_channels
         self.out_channels = out_channels
 
+    def forward(self, input: Tensor) -> Tensor:
+        name = "the convolution block" if torch.jit.is_scripting() else type(self).__name__
+        input = checked_channels_first(input, name, self.in_channels, self._batched_rank, self._allow_unbatched, True)
+        for module in self:
+            input = module(input)
+        return input
+
     def reset_parameters(self) -> None:
         """Re-initialises every child that can be (the convolution, the norm, a parametric activation)."""
         for module in self.children():
             reset = getattr(module, "reset_parameters", None)
             if callable(reset):
                 reset()
-
-
-def _checked_batched_1d(input: Tensor, block: str) -> Tensor:
-    """``input`` if it is ``(N, C, L)``; a ``ValueError`` otherwise.
-
-    An unbatched ``(C, L)`` input would pass the convolution (which treats it as one sample) and
-    then reach the norm as ``(C_out, L)``, which ``BatchNorm1d`` reads as a batch of ``C_out``
-    samples with ``L`` channels: a wrong result, or an obscure error when ``L != C_out``.
-    """
-    if input.dim() != 3:
-        raise ValueError(
-            f"{block} expects a 3-D (N, C, L) input, got {input.dim()}-D with shape {list(input.shape)}; "
-            "for a single unbatched (C, L) sample, pass input.unsqueeze(0)"
-        )
-    return input
-
-
-# A leaf for torch.fx: the rank check reads the traced input's shape.
-torch.fx.wrap("_checked_batched_1d")
 
 
 def _transposed_default_padding(kernel_size: _Size, dilation: _Size, dims: int) -> tuple[int, ...]:
@@ -299,6 +303,8 @@ class Conv2dNormActivation(_ConvNormActivation):
         torch.Size([2, 16, 16, 16])
     """
 
+    _batched_rank = 4
+
     def __init__(
         self,
         in_channels: int,
@@ -369,6 +375,8 @@ class Conv3dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 3, 4, 8, 8)).shape
         torch.Size([2, 8, 4, 8, 8])
     """
+
+    _batched_rank = 5
 
     def __init__(
         self,
@@ -443,6 +451,9 @@ class Conv1dNormActivation(_ConvNormActivation):
         torch.Size([2, 8, 16])
     """
 
+    _batched_rank = 3
+    _allow_unbatched = False
+
     def __init__(
         self,
         in_channels: int,
@@ -477,13 +488,6 @@ class Conv1dNormActivation(_ConvNormActivation):
             device=device,
             dtype=dtype,
         )
-
-    def forward(self, input: Tensor) -> Tensor:
-        # Rejects an unbatched (C, L) input, which the norm would read with the wrong axes.
-        input = _checked_batched_1d(input, "Conv1dNormActivation")
-        for module in self:
-            input = module(input)
-        return input
 
 
 @prototype(since="0.1.0")
@@ -530,6 +534,9 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
         torch.Size([2, 4, 32])
     """
 
+    _batched_rank = 3
+    _allow_unbatched = False
+
     def __init__(
         self,
         in_channels: int,
@@ -567,13 +574,6 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
             device=device,
             dtype=dtype,
         )
-
-    def forward(self, input: Tensor) -> Tensor:
-        # Rejects an unbatched (C, L) input, which the norm would read with the wrong axes.
-        input = _checked_batched_1d(input, "ConvTranspose1dNormActivation")
-        for module in self:
-            input = module(input)
-        return input
 
 
 @prototype(since="0.1.0")
@@ -618,6 +618,8 @@ class ConvTranspose2dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 8, 7, 9)).shape
         torch.Size([2, 4, 14, 18])
     """
+
+    _batched_rank = 4
 
     def __init__(
         self,
@@ -700,6 +702,8 @@ class ConvTranspose3dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(1, 8, 3, 5, 5)).shape
         torch.Size([1, 4, 3, 10, 10])
     """
+
+    _batched_rank = 5
 
     def __init__(
         self,

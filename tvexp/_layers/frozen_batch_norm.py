@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._api.validation import check_non_negative, check_positive_int
+from tvexp._api.validation import InvalidInputError, check_non_negative, check_positive_int
 
 __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 
@@ -23,6 +23,11 @@ __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 def _frozen_batch_norm(
     x: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor, running_var: Tensor, eps: float
 ) -> Tensor:
+    if x.dim() < 2 or x.shape[1] != weight.shape[0]:
+        raise InvalidInputError(
+            f"FrozenBatchNorm expects an (N, {weight.shape[0]}, ...) input with the channels in dimension 1, "
+            f"got shape {list(x.shape)}"
+        )
     if x.dtype == weight.dtype and not (torch.is_grad_enabled() and x.requires_grad):
         # Inference: the fused batch-norm kernel reads and writes the input once.
         return F.batch_norm(x, running_mean, running_var, weight, bias, False, 0.0, eps)

@@ -117,6 +117,11 @@ class InvertedResidual(nn.Module):
         if expanded_channels is None:
             expand_ratio = check_positive(expand_ratio, "expand_ratio")
             expanded_channels = int(round(in_channels * expand_ratio))
+            if expanded_channels < 1:
+                raise ValueError(
+                    f"expand_ratio={expand_ratio} gives int(round(in_channels * expand_ratio)) = {expanded_channels} "
+                    f"expanded channels for in_channels={in_channels}; it must give at least 1"
+                )
         expanded_channels = check_positive_int(expanded_channels, "expanded_channels")
         if squeeze_channels is not None:
             squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
 from tvexp._layers._block_parts import Device
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.basic_block import BasicBlock
 from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import (
@@ -21,6 +23,9 @@ from tvexp._layers.quantizable._fusion import (
 from tvexp._layers.quantizable.squeeze_excitation import make_se_quantizable
 
 __all__ = ["QuantizableBasicBlock", "residual_activation"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 def residual_activation(activation: nn.Module) -> nn.Module | None:
@@ -96,6 +101,7 @@ class QuantizableBasicBlock(BasicBlock):
         self.activation_after_add = residual_activation(self.relu)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "QuantizableBasicBlock", self.in_channels, 4, False, True)
         identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
 from tvexp._layers._block_parts import Device
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.bottleneck import Bottleneck
 from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import fusable_run, fuse_groups, fuse_nested, stateless_copy
 from tvexp._layers.quantizable.basic_block import prepare_block, residual_activation
 
 __all__ = ["QuantizableBottleneck"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.1.0")
@@ -77,6 +82,7 @@ class QuantizableBottleneck(Bottleneck):
         self.activation_after_add = residual_activation(self.relu)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "QuantizableBottleneck", self.in_channels, 4, False, True)
         identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu2(self.bn2(self.conv2(out)))
