@@ -206,13 +206,14 @@ def test_numpy_and_tensor_spellings_give_the_same_layer(case: LayerCase, name: s
         torch.testing.assert_close(_run(module, case), expected, msg=f"{cls.__name__}({name}={spelling!r})")
 
 
+# Bounded: a valid but huge value (expand_ratio=1e6) would build a huge layer, which is slow, not wrong.
+_SPECIAL_FLOATS = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 5e-324])
 _NUMBERS = {
-    "int": st.one_of(
-        st.integers(-4, 0), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=2), st.booleans()
-    ),
+    "int": st.one_of(st.integers(-4, 0), st.floats(-4, 4), _SPECIAL_FLOATS, st.text(max_size=2), st.booleans()),
     "real": st.one_of(
-        st.floats(allow_nan=True, allow_infinity=True),
-        st.integers(-3, 3),
+        st.floats(-2, 2),
+        _SPECIAL_FLOATS,
+        st.integers(-3, 1),
         st.text(max_size=2),
         st.booleans(),
         st.complex_numbers(max_magnitude=2),
@@ -284,6 +285,18 @@ LOSS_VALUES = [
 ]
 
 
+def _any_outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", _quiet(call)
+    except Exception as error:  # every exception is classified by the callers
+        return type(error).__name__, str(error)
+
+
+# A target value outside [0, C) that is not ignore_index (e.g. ignore_index=0 with -100 in the target) is
+# data, which forward never inspects; torch's gather reports it, in both forms, as F.cross_entropy does.
+_DATA_ERRORS = ("out of bounds", "Class values must be non-negative", "Class values must be smaller than num_classes")
+
+
 def _both_forms(case: LossCase, name: str, value: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:
     kwargs = {**case.kwargs, name: value}
     module_kwargs = {k: v for k, v in kwargs.items() if k in inspect.signature(case.module).parameters}
@@ -296,7 +309,7 @@ def _both_forms(case: LossCase, name: str, value: Any) -> tuple[tuple[str, Any],
         prediction, target = case.inputs()
         return case.module(**module_kwargs)(prediction.detach(), target)
 
-    return _outcome(function), _outcome(module)
+    return _any_outcome(function), _any_outcome(module)
 
 
 @pytest.mark.parametrize(("case", "name"), LOSS_OPTIONS)
@@ -309,6 +322,8 @@ def test_loss_function_and_module_agree_on_every_option(case: LossCase, name: st
         )
         if f_status == "ok":
             torch.testing.assert_close(f_result, m_result, equal_nan=True, msg=f"{case.id}: {name}={value!r}")
+        elif f_status not in ("TypeError", "ValueError"):
+            assert any(text in f_result for text in _DATA_ERRORS), f"{case.id}: {name}={value!r}: {f_status} {f_result}"
         else:
             assert _names(f_result, name) or (name == "alpha" and "per class" in f_result), (
                 f"{case.id}: {name}={value!r} raised {f_status} without naming {name}: {f_result}"

@@ -10,7 +10,7 @@ import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._api.validation import check_bool, check_probability
+from tvexp._api.validation import InvalidInputError, check_bool, check_probability
 
 __all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]
 
@@ -65,6 +65,9 @@ def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) 
         raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
     if not training or p == 0.0:
         return input
+    if not input.is_floating_point():
+        # torchvision fails here inside torch (an integer noise tensor cannot be divided in place).
+        raise InvalidInputError(f"stochastic_depth in training needs a floating-point input, got dtype {input.dtype}")
     survival_rate = 1.0 - p
     if mode == "row":
         size = [input.shape[0]] + [1] * (input.ndim - 1)

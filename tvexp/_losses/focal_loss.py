@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._api.validation import as_real, check_non_negative
+from tvexp._api.validation import InvalidInputError, as_real, check_non_negative
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
 __all__ = ["SigmoidFocalLoss", "sigmoid_focal_loss"]
@@ -78,6 +78,8 @@ def sigmoid_focal_loss(
             raise ValueError(f"Invalid alpha value: {alpha}. alpha must be in the range [0,1] or -1 for ignore.")
     else:
         alpha, gamma = _check_focal_options(alpha, gamma, reduction)
+    if not inputs.is_floating_point():
+        raise InvalidInputError(f"inputs must be floating-point logits, got dtype {inputs.dtype}")
     dtype = inputs.dtype
     if dtype == torch.float16 or dtype == torch.bfloat16:
         inputs = inputs.float()

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import as_int, check_non_negative, is_real_number
+from tvexp._api.validation import InvalidInputError, as_int, check_non_negative, is_real_number
 from tvexp._losses._reduction import check_reduction
 
 __all__ = ["SoftmaxFocalLoss", "softmax_focal_loss"]
@@ -58,8 +58,10 @@ def _check_class_index_target(logits: Tensor, target: Tensor) -> None:
             f"target must have the shape of logits without dimension 1 ({list(logits.shape[:1]) + list(logits.shape[2:])}), "
             f"got logits {list(logits.shape)} and target {list(target.shape)}"
         )
-    if target.is_floating_point() or target.dtype == torch.bool:
+    if target.is_floating_point() or target.dtype == torch.bool or target.is_complex():
         raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
+    if not logits.is_floating_point():
+        raise InvalidInputError(f"logits must be floating point, got dtype {logits.dtype}")
 
 
 def _softmax_focal_loss(
@@ -87,7 +89,7 @@ def _softmax_focal_loss(
     # expm1 keeps 1 - p_t accurate for confident predictions, where the modulating factor matters.
     loss = -((-torch.expm1(log_pt)) ** gamma) * log_pt
     if class_weights is not None:
-        loss = loss * class_weights.to(loss.dtype)[safe_target]
+        loss = loss * class_weights.to(device=loss.device, dtype=loss.dtype)[safe_target]
     if scale != 1.0:
         loss = loss * scale
     loss = torch.where(valid, loss, torch.zeros_like(loss))
