@@ -34,6 +34,8 @@ from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
 from tvexp._tooling.conformance.table import LayerCase, LossCase, seeded
 from tvexp.stable.functional import drop_block2d, drop_block3d, stochastic_depth
 
+CASES_RUN = [0]  # cases checked in this run, reported by conftest.py
+
 PROPERTY = settings(
     derandomize=True,
     max_examples=12,
@@ -80,11 +82,28 @@ def _arguments(case: LayerCase) -> tuple[type[nn.Module], dict[str, Any], dict[s
     return cls, dict(bound.arguments), dict(signature.parameters)
 
 
+def _tier(case: LayerCase) -> str:
+    assert isinstance(case.build, TierBuilder)
+    return case.build.tier
+
+
+# The Quantizable* blocks check their arguments through their float bases' code: slow-marked here.
 LAYER_ARGUMENTS = [
-    pytest.param(case, name, kind, id=f"{case.class_name}.{name}")
+    pytest.param(
+        case,
+        name,
+        kind,
+        id=f"{case.class_name}.{name}",
+        marks=[pytest.mark.slow] if case.class_name.startswith("Quantizable") else [],
+    )
     for case in _one_case_per_class()
     for name, parameter in _arguments(case)[2].items()
     if (kind := _kind(str(parameter.annotation), name)) is not None
+]
+# Spellings torchvision accepts matter most for the stable drop-ins; the prototype blocks run under slow.
+SPELLING_ARGUMENTS = [
+    pytest.param(*p.values, id=p.id, marks=[] if _tier(p.values[0]) == "stable" else [pytest.mark.slow])
+    for p in LAYER_ARGUMENTS
 ]
 
 # Values that are never a valid spelling of an argument of this kind: rejected, naming the argument.
@@ -145,6 +164,7 @@ def _run(module: nn.Module, case: LayerCase) -> Tensor:
 
 
 def _check_value(case: LayerCase, name: str, value: Any, *, must_reject: bool) -> None:
+    CASES_RUN[0] += 1
     cls, arguments, _ = _arguments(case)
     changed = {**arguments, name: value}
     status, result = _outcome(lambda: seeded(lambda: cls(**changed)))
@@ -194,7 +214,7 @@ def _spellings(value: Any, kind: str) -> list[Any]:
     return []
 
 
-@pytest.mark.parametrize(("case", "name", "kind"), LAYER_ARGUMENTS)
+@pytest.mark.parametrize(("case", "name", "kind"), SPELLING_ARGUMENTS)
 def test_numpy_and_tensor_spellings_give_the_same_layer(case: LayerCase, name: str, kind: str) -> None:
     cls, arguments, _ = _arguments(case)
     spellings = _spellings(arguments[name], kind)
@@ -202,6 +222,7 @@ def test_numpy_and_tensor_spellings_give_the_same_layer(case: LayerCase, name: s
         pytest.skip(f"{name}={arguments[name]!r} has no other spelling")
     expected = _run(_quiet(lambda: seeded(lambda: cls(**arguments))), case)
     for spelling in spellings:
+        CASES_RUN[0] += 1
         module = _quiet(lambda spelling=spelling: seeded(lambda: cls(**{**arguments, name: spelling})))
         torch.testing.assert_close(_run(module, case), expected, msg=f"{cls.__name__}({name}={spelling!r})")
 
@@ -298,6 +319,7 @@ _DATA_ERRORS = ("out of bounds", "Class values must be non-negative", "Class val
 
 
 def _both_forms(case: LossCase, name: str, value: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    CASES_RUN[0] += 1
     kwargs = {**case.kwargs, name: value}
     module_kwargs = {k: v for k, v in kwargs.items() if k in inspect.signature(case.module).parameters}
 
@@ -407,6 +429,7 @@ FUNCTIONAL_VALUES = [
 def test_functional_layers_agree_with_their_modules(function_name: str, name: str) -> None:
     function, module, defaults, shape = _FUNCTIONAL[function_name]
     for value in FUNCTIONAL_VALUES:
+        CASES_RUN[0] += 1
         kwargs = {**defaults, name: value}
 
         def call_function(kwargs: dict[str, Any] = kwargs) -> Tensor:

@@ -34,6 +34,8 @@ from torch import Tensor, nn
 from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
 from tvexp._tooling.conformance.table import LayerCase, LossCase, seeded
 
+CASES_RUN = [0]  # cases checked in this run, reported by conftest.py
+
 PROPERTY = settings(
     derandomize=True,
     max_examples=1,
@@ -78,7 +80,12 @@ KNOWN_LIMITS: dict[tuple[str, str], str] = {
 
 
 def _layer_cases() -> list[Any]:
-    return [pytest.param(case, p, id=f"{case.id}:{p}") for case in LAYER_CASES for p in PERTURBATIONS]
+    # Each class's reference case runs in the default suite; its other configurations under slow.
+    return [
+        pytest.param(case, p, id=f"{case.id}:{p}", marks=[] if case.reference else [pytest.mark.slow])
+        for case in LAYER_CASES
+        for p in PERTURBATIONS
+    ]
 
 
 def _quiet(call: Callable[[], Any]) -> Any:
@@ -203,6 +210,7 @@ def test_layers_give_a_correct_result_or_an_input_error(case: LayerCase, perturb
         module = module.to("meta")
     modes = [False, True] if case.stochastic and perturbation not in ("meta",) else [False]
     for training in modes:
+        CASES_RUN[0] += 1
         module.train(training)
         try:
             output = _quiet(lambda: _forward(module, (y, *inputs[1:]), seed))
@@ -270,6 +278,7 @@ def test_losses_give_a_correct_result_or_an_input_error_in_both_forms(case: Loss
     perturbed = _perturb_loss(prediction.detach(), target, perturbation)
     if perturbed is None:
         return
+    CASES_RUN[0] += 2  # function and module form
     assert case.module is not None
     module = case.module(**case.kwargs)
     (f_status, f_result) = _outcome(lambda: case.function(*perturbed, **case.kwargs))
