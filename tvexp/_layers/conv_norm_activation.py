@@ -181,9 +181,9 @@ class _ConvNormActivation(nn.Sequential):
                 automatic_padding,
                 kernel_size,
                 stride,
-                padding,
+                padding,  # type: ignore[arg-type]
                 dilation,
-                dims,  # type: ignore[arg-type]
+                dims,
             )
         layers: list[nn.Module] = [
             conv_layer(

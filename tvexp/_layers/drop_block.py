@@ -526,9 +526,9 @@ class DropBlock2d(nn.Module):
         return _functional2d(
             input,
             self.p,
-            self.block_size,
+            self.block_size,  # type: ignore[arg-type]
             self.inplace,
-            self.eps,  # type: ignore[arg-type]
+            self.eps,
             self.training,
             self.shared_mask,
         )
@@ -593,9 +593,9 @@ class DropBlock3d(DropBlock2d):
         return _functional3d(
             input,
             self.p,
-            self.block_size,
+            self.block_size,  # type: ignore[arg-type]
             self.inplace,
-            self.eps,  # type: ignore[arg-type]
+            self.eps,
             self.training,
             self.shared_mask,
         )

@@ -157,7 +157,7 @@ def layer_builder(name: str, **options: Any) -> LayerBuilder:
                 "layer_builder('groupnorm') needs num_groups, e.g. layer_builder('groupnorm', num_groups=32)"
             )
         options["num_groups"] = check_positive_int(options["num_groups"], "num_groups")
-    if isinstance(target, type) and target.__init__ is nn.Module.__init__:
+    if isinstance(target, type) and target.__init__ is nn.Module.__init__:  # type: ignore[misc]
         # nn.Sigmoid, nn.Tanh, ...: Module.__init__(*args, **kwargs) only exists to reject arguments.
         parameters: Any = {}
     else:

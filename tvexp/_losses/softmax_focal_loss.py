@@ -213,10 +213,10 @@ class SoftmaxFocalLoss(nn.Module):
         return _softmax_focal_loss(
             logits,
             target,
-            self.class_weights,
+            self.class_weights,  # type: ignore[arg-type]
             self.scale,
             self.gamma,
-            self.ignore_index,  # type: ignore[arg-type]
+            self.ignore_index,
             self.reduction,
         )
 
