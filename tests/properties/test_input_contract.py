@@ -65,11 +65,10 @@ _INPUT_WORDS = ("input", "shape", "dimension", "dtype", "channel", "feature", "s
 # Declared limits: (class, perturbation) -> reason. Each is a gap kept on purpose or left for later.
 KNOWN_LIMITS: dict[tuple[str, str], str] = {
     **{
-        (cls, p): (
-            "MLP checks no input: its width is not stored on the module (old pickles would lack it), so "
-            "torch's own errors (RuntimeError from the matrix product or the dtype) pass through, as in torchvision"
+        ("QuantizableMLP", p): (
+            "QuantizableMLP checks no input: after fuse_model its first child is a fused LinearReLU without "
+            "in_features, so torch's own errors (RuntimeError from the matrix product or the dtype) pass through"
         )
-        for cls in ("MLP", "QuantizableMLP")
         for p in ("wrong_channels", "int64", "bool", "complex", "zero_spatial")
     },
     **{

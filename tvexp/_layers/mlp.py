@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 import torch
-from torch import nn
+import torch.fx
+from torch import Tensor, nn
 
 from tvexp._api.tiers import stable
 from tvexp._api.validation import (
@@ -16,9 +17,13 @@ from tvexp._api.validation import (
     check_probability,
     is_integer,
 )
+from tvexp._layers._input_checks import checked_features
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["MLP"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_features")
 
 
 def check_hidden_channels(hidden_channels: Any) -> list[int]:
@@ -63,7 +68,8 @@ class MLP(nn.Sequential):
         dtype: Floating-point type of the parameters.
 
     Shape:
-        - Input: :math:`(*, C_{in})`
+        - Input: :math:`(*, C_{in})`, floating point; another width or dtype raises a ``ValueError``
+          (also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: :math:`(*, C_{out})` with :math:`C_{out}` = ``hidden_channels[-1]``.
 
     Example:
@@ -109,6 +115,13 @@ class MLP(nn.Sequential):
         layers.append(nn.Linear(width_in, widths[-1], bias=bias, device=device, dtype=dtype))
         layers.append(nn.Dropout(dropout, **dropout_kwargs))
         super().__init__(*layers)
+
+    def forward(self, input: Tensor) -> Tensor:
+        # The first child is the first nn.Linear; its width is the expected number of input features.
+        input = checked_features(input, "MLP", self[0].in_features)
+        for module in self:
+            input = module(input)
+        return input
 
     def reset_parameters(self) -> None:
         """Re-initialises the linear layers, the norms and any parametric activation."""
