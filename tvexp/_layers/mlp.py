@@ -118,7 +118,7 @@ class MLP(nn.Sequential):
 
     def forward(self, input: Tensor) -> Tensor:
         # The first child is the first nn.Linear; its width is the expected number of input features.
-        input = checked_features(input, "MLP", self[0].in_features)
+        input = checked_features(input, "MLP", self[0].in_features)  # type: ignore[arg-type]
         for module in self:
             input = module(input)
         return input
