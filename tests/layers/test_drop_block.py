@@ -79,7 +79,7 @@ def test_non_number_p_is_a_type_error_as_in_stochastic_depth(p: object) -> None:
 
 @pytest.mark.parametrize("eps", ["x", True])
 def test_non_number_eps_is_a_type_error(eps: object) -> None:
-    with pytest.raises(TypeError, match=r"eps must be a non-negative number, got .* of type"):
+    with pytest.raises(TypeError, match=r"eps must be a finite non-negative number, got .* of type"):
         DropBlock2d(0.1, 3, eps=eps)  # type: ignore[arg-type]
 
 
@@ -108,7 +108,7 @@ def test_block_size_tuple_length_matches_dimensions_in_3d() -> None:
 
 
 def test_negative_eps_is_rejected() -> None:
-    with pytest.raises(ValueError, match="eps must be a non-negative number"):
+    with pytest.raises(ValueError, match="eps must be a finite non-negative number"):
         DropBlock2d(0.1, 3, eps=-1.0)
 
 

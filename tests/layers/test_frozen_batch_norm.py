@@ -64,12 +64,12 @@ def test_num_features_repr_and_validation() -> None:
     assert repr(FrozenBatchNorm3d(2)) == "FrozenBatchNorm3d(2, eps=1e-05)"
     with pytest.raises(ValueError, match="num_features must be a positive int, got 0"):
         FrozenBatchNorm2d(0)
-    with pytest.raises(ValueError, match="eps must be a non-negative number, got -1"):
+    with pytest.raises(ValueError, match="eps must be a finite non-negative number, got -1"):
         FrozenBatchNorm2d(2, eps=-1)
-    with pytest.raises(ValueError, match="eps must be a non-negative number, got nan"):
+    with pytest.raises(ValueError, match="eps must be a finite non-negative number, got nan"):
         FrozenBatchNorm2d(2, eps=float("nan"))
     for eps in ("x", True, None):
-        with pytest.raises(TypeError, match="eps must be a non-negative number, got .* of type"):
+        with pytest.raises(TypeError, match="eps must be a finite non-negative number, got .* of type"):
             FrozenBatchNorm2d(8, eps=eps)  # type: ignore[arg-type]
 
 

@@ -81,7 +81,7 @@ def test_functional_validates_in_eval_too_and_when_scripted() -> None:
     x = torch.randn(2, 2)
     with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\]"):
         stochastic_depth(x, 2.0, "row", training=False)
-    with pytest.raises(ValueError, match="mode must be 'row' or 'batch', got foo"):
+    with pytest.raises(ValueError, match="mode has to be either 'batch' or 'row', but got foo .*mode must be"):
         stochastic_depth(x, 0.1, "foo")
     import warnings
 
@@ -89,7 +89,7 @@ def test_functional_validates_in_eval_too_and_when_scripted() -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         scripted = torch.jit.script(stochastic_depth)
-    with pytest.raises(Exception, match="p must be a probability"):
+    with pytest.raises(Exception, match="drop probability has to be between 0 and 1, but got 2"):
         scripted(x, 2.0, "row", False)
 
 
@@ -128,3 +128,17 @@ def test_rates_validate_their_arguments(args: tuple, kwargs: dict, error: type, 
 def test_functional_rejects_a_non_number_p_with_a_clear_type_error() -> None:
     with pytest.raises(TypeError, match=r"p must be a probability in \[0, 1\], got '0.5' of type str"):
         stochastic_depth(torch.ones(2, 3), "0.5", "row")  # type: ignore[arg-type]
+
+
+def test_torchvision_messages_and_tensor_p() -> None:
+    # torchvision's texts lead (its tests match on them), the argument's name follows.
+    with pytest.raises(ValueError, match=r"drop probability has to be between 0 and 1, but got 1.5 \(p must be"):
+        StochasticDepth(1.5, "row")
+    with pytest.raises(ValueError, match="drop probability has to be between 0 and 1, but got nan"):
+        stochastic_depth(torch.ones(2), float("nan"), "row")
+    # A 0-d tensor p works as in torchvision (converted to a float).
+    layer = StochasticDepth(torch.tensor(0.25), "row")
+    assert isinstance(layer.p, float) and layer.p == 0.25
+    assert layer(torch.ones(4, 2)).shape == (4, 2)
+    with pytest.raises(TypeError, match="training must be True or False"):
+        stochastic_depth(torch.ones(2), 0.5, "row", training="False")

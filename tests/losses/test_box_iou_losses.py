@@ -103,7 +103,7 @@ def test_module_reads_cxcywh(kind: str) -> None:
 def test_module_validates_at_construction(kind: str) -> None:
     with pytest.raises(ValueError, match="box_format must be one of 'xyxy', 'cxcywh', got 'xywh'"):
         MODULES[kind](box_format="xywh")
-    with pytest.raises(ValueError, match="eps must be a non-negative number, got -1"):
+    with pytest.raises(ValueError, match="eps must be a finite non-negative number, got -1"):
         MODULES[kind](eps=-1.0)
 
 
@@ -131,8 +131,23 @@ def test_functions_reject_boxes_without_four_coordinates(kind: str) -> None:
         FUNCTIONS[kind](torch.zeros(2, 5), good)
     with pytest.raises(ValueError, match=r"boxes2 must have shape \(\.\.\., 4\), got \[2, 3\]"):
         FUNCTIONS[kind](good, torch.zeros(2, 3))
-    # Negative eps stays accepted by the functions, as in torchvision.
-    assert FUNCTIONS[kind](good, good, eps=-1e-9).shape == (2,)
+    # The functions check eps with the modules' validator (torchvision accepts a negative eps).
+    for eps in (-1e-9, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="eps must be a finite non-negative number"):
+            FUNCTIONS[kind](good, good, eps=eps)
+
+
+@pytest.mark.parametrize("kind", sorted(FUNCTIONS))
+def test_box_losses_reject_mismatched_shapes_instead_of_broadcasting(kind: str) -> None:
+    boxes = torch.tensor([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 4.0]])
+    # (2, 1, 4) against (2, 4) used to broadcast to a pairwise (2, 2) result with a plausible mean.
+    with pytest.raises(ValueError, match=r"boxes1 and boxes2 must have the same shape .* got \[2, 1, 4\] and \[2, 4\]"):
+        FUNCTIONS[kind](boxes[:, None], boxes, reduction="mean")
+    with pytest.raises(ValueError, match="the same shape"):
+        FUNCTIONS[kind](boxes[:1], boxes)
+    for box_format in ("xyxy", "cxcywh"):
+        with pytest.raises(ValueError, match="the same shape"):
+            MODULES[kind](box_format=box_format)(boxes, boxes[:1])
 
 
 @pytest.mark.parametrize("kind", sorted(MODULES))
@@ -141,5 +156,5 @@ def test_modules_reject_boxes_without_four_coordinates_and_non_number_eps(kind: 
     loss = MODULES[kind](box_format=box_format)
     with pytest.raises(ValueError, match=r"boxes1 must have shape \(\.\.\., 4\), got \[2, 5\]"):
         loss(torch.zeros(2, 5), torch.zeros(2, 4))
-    with pytest.raises(TypeError, match="eps must be a non-negative number, got 'x' of type str"):
+    with pytest.raises(TypeError, match="eps must be a finite non-negative number, got 'x' of type str"):
         MODULES[kind](eps="x")

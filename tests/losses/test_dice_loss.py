@@ -59,9 +59,9 @@ def test_perfect_prediction_has_near_zero_loss() -> None:
 
 
 def test_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="smooth must be non-negative, got -1"):
+    with pytest.raises(ValueError, match="smooth must be a finite non-negative number, got -1"):
         dice_loss(torch.zeros(2, 4), torch.zeros(2, 4), smooth=-1.0)
-    with pytest.raises(ValueError, match="smooth must be non-negative"):
+    with pytest.raises(ValueError, match="smooth must be a finite non-negative number"):
         DiceLoss(smooth=-1.0)
     with pytest.raises(ValueError, match=r"got shapes \[2, 4\] and \[2, 5\]"):
         dice_loss(torch.zeros(2, 4), torch.zeros(2, 5))

@@ -36,7 +36,7 @@ def test_sigmoid_focal_rejects_alpha_out_of_range(alpha: float) -> None:
         sigmoid_focal_loss(torch.zeros(2), torch.zeros(2), alpha=alpha)
     with pytest.raises(ValueError, match="alpha must be"):
         SigmoidFocalLoss(alpha=alpha)
-    with pytest.raises(ValueError, match="gamma must be non-negative, got -1"):
+    with pytest.raises(ValueError, match="gamma must be a finite non-negative number, got -1"):
         SigmoidFocalLoss(gamma=-1)
 
 
@@ -91,9 +91,9 @@ def test_softmax_focal_custom_ignore_index_and_all_ignored() -> None:
 
 def test_softmax_focal_rejects_bad_arguments() -> None:
     logits, target = _class_problem()
-    with pytest.raises(ValueError, match=r"one non-negative weight per class \(4\), got \[1.0, 1.0\]"):
+    with pytest.raises(ValueError, match=r"one non-negative weight per class \(4\): got 2 weights"):
         softmax_focal_loss(logits, target, alpha=[1.0, 1.0])
-    with pytest.raises(ValueError, match="alpha must be non-negative, got -1"):
+    with pytest.raises(ValueError, match="alpha must be a finite non-negative number, got -1"):
         SoftmaxFocalLoss(alpha=-1.0)
     with pytest.raises(ValueError, match="target must hold integer class indices, got dtype torch.float64"):
         softmax_focal_loss(logits, target.double())
@@ -127,3 +127,47 @@ def test_softmax_focal_rejects_tensor_alpha_and_non_int_ignore_index() -> None:
         SoftmaxFocalLoss(ignore_index=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"ignore_index must be an int, got 'a'"):
         softmax_focal_loss(logits, target, ignore_index="a")  # type: ignore[arg-type]
+
+
+def test_softmax_focal_checks_the_number_of_class_weights_in_both_forms() -> None:
+    logits, target = _class_problem()  # 4 classes
+    for alpha in ([1.0, 1.0], [1.0] * 5):  # too few used to raise IndexError, too many ran silently
+        with pytest.raises(ValueError, match=rf"per class \(4\): got {len(alpha)} weights"):
+            softmax_focal_loss(logits, target, alpha=alpha)
+        with pytest.raises(ValueError, match=rf"per class \(4\): got {len(alpha)} weights"):
+            SoftmaxFocalLoss(alpha=alpha)(logits, target)
+
+
+def test_softmax_focal_accepts_a_tuple_alpha_in_both_forms() -> None:
+    logits, target = _class_problem()
+    weights = (0.1, 0.2, 0.3, 0.4)
+    expected = softmax_focal_loss(logits, target, alpha=list(weights))
+    torch.testing.assert_close(softmax_focal_loss(logits, target, alpha=weights), expected)
+    torch.testing.assert_close(SoftmaxFocalLoss(alpha=weights)(logits, target), expected)
+
+
+@pytest.mark.parametrize("alpha", [[1.0, float("nan"), 1.0, 1.0], [1.0, float("inf"), 1.0, 1.0], float("nan")])
+def test_softmax_focal_rejects_non_finite_alpha_in_both_forms(alpha: object) -> None:
+    logits, target = _class_problem()
+    with pytest.raises(ValueError, match="alpha"):
+        softmax_focal_loss(logits, target, alpha=alpha)
+    with pytest.raises(ValueError, match="alpha"):
+        SoftmaxFocalLoss(alpha=alpha)
+
+
+@pytest.mark.parametrize("gamma", [-1.0, float("nan"), float("inf")])
+def test_sigmoid_focal_function_and_module_reject_the_same_gamma(gamma: float) -> None:
+    with pytest.raises(ValueError, match="gamma must be a finite non-negative number"):
+        sigmoid_focal_loss(torch.zeros(2), torch.zeros(2), gamma=gamma)
+    with pytest.raises(ValueError, match="gamma must be a finite non-negative number"):
+        SigmoidFocalLoss(gamma=gamma)
+
+
+def test_sigmoid_focal_rejects_nan_alpha_with_torchvisions_words() -> None:
+    # NaN used to compare like -1 (no weighting); torchvision raises with this text.
+    with pytest.raises(ValueError, match=r"Invalid alpha value: nan\. alpha must be in the range \[0,1\] or -1"):
+        sigmoid_focal_loss(torch.zeros(2), torch.zeros(2), alpha=float("nan"))
+    with pytest.raises(ValueError, match="Invalid alpha value: nan"):
+        SigmoidFocalLoss(alpha=float("nan"))
+    with pytest.raises(TypeError, match="alpha must be a number"):
+        sigmoid_focal_loss(torch.zeros(2), torch.zeros(2), alpha="0.25")

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
 from tvexp._layers._block_parts import Device, check_downsample, conv3x3, projection, reset_children, squeeze_channels
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["BasicBlock"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.1.0")
@@ -83,13 +88,12 @@ class BasicBlock(nn.Module):
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in (
-            (in_channels, "in_channels"),
-            (planes, "planes"),
-            (stride, "stride"),
-            (dilation, "dilation"),
-        ):
-            check_positive_int(value, name)
+        in_channels = check_positive_int(in_channels, "in_channels")
+        planes = check_positive_int(planes, "planes")
+        stride = check_positive_int(stride, "stride")
+        dilation = check_positive_int(dilation, "dilation")
+        groups = check_positive_int(groups, "groups")
+        base_width = check_positive_int(base_width, "base_width")
         if groups != 1 or base_width != 64:
             raise ValueError(
                 f"BasicBlock supports only groups=1 and base_width=64, got groups={groups!r} and "
@@ -98,8 +102,8 @@ class BasicBlock(nn.Module):
         check_downsample(downsample)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer", optional=False)
-        check_probability(se_ratio, "se_ratio")
-        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        se_ratio = check_probability(se_ratio, "se_ratio")
+        stochastic_depth_prob = check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
         self.in_channels = in_channels
@@ -127,6 +131,7 @@ class BasicBlock(nn.Module):
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "BasicBlock", self.in_channels, 4, False, True)
         identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))

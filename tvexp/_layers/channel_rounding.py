@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, is_real_number
+from tvexp._api.validation import check_positive, check_positive_int
 
 __all__ = ["make_divisible", "make_divisible_channels"]
 
@@ -40,11 +40,8 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
         >>> make_divisible(10, 8), make_divisible(100, 8), make_divisible(3, 8, min_value=4)
         (16, 104, 4)
     """
-    if not is_real_number(value):
-        raise TypeError(f"value must be a positive number, got {value!r} of type {type(value).__name__}")
-    if not float(value) > 0:
-        raise ValueError(f"value must be a positive number, got {value}")
-    check_positive_int(divisor, "divisor")
+    value = check_positive(value, "value")
+    divisor = check_positive_int(divisor, "divisor")
     if min_value is not None:
-        check_positive_int(min_value, "min_value")
+        min_value = check_positive_int(min_value, "min_value")
     return make_divisible_channels(value, divisor, min_value)

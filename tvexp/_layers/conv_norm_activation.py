@@ -8,14 +8,19 @@ convolution), ``1`` (the norm, if any) and ``2`` (the activation, if any), like 
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 import torch
-from torch import nn
+import torch.fx
+from torch import Tensor, nn
 
+from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import prototype, stable
-from tvexp._api.validation import check_floating_dtype, check_positive_int
+from tvexp._api.validation import check_floating_dtype, check_optional_bool, check_positive_int, is_integer
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 
 __all__ = [
@@ -28,6 +33,10 @@ __all__ = [
 ]
 
 _Size = Union[int, Sequence[int]]
+
+
+# A leaf for torch.fx: the check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 def _ntuple(value: _Size, dims: int, name: str, *, allow_one: bool = False) -> tuple[int, ...]:
@@ -44,12 +53,39 @@ def _ntuple(value: _Size, dims: int, name: str, *, allow_one: bool = False) -> t
     return (value,) * dims
 
 
-def _check_sizes(value: _Size, name: str, *, minimum: int) -> None:
-    items = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else (value,)
+def _check_sizes(value: Any, name: str, *, minimum: int) -> _Size:
+    """``value`` with every size as a Python ``int`` (numpy integers and 0-d integer tensors are
+    converted, as torch's convolutions accept them); ``TypeError``/``ValueError`` naming ``name``."""
+    kind = "positive" if minimum == 1 else "non-negative"
+    sequence = isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+    items = tuple(value) if sequence else (value,)
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
-            kind = "positive" if minimum == 1 else "non-negative"
+        if not is_integer(item):
+            raise TypeError(f"{name} must be a {kind} int or a sequence of them, got {value!r}")
+        if int(item) < minimum:
             raise ValueError(f"{name} must be a {kind} int or a sequence of them, got {value!r}")
+    if sequence:
+        return tuple(int(item) for item in items)
+    return int(value)
+
+
+def _warn_if_last_dimension_norm(norm_layer: LayerBuilder | None, block: str) -> None:
+    """``nn.LayerNorm(out_channels)`` normalises the last dimension of an ``(N, C, ...)`` output, not the channels.
+
+    torchvision accepts it, so tvexp does too, but says so: for a square input the result has the
+    right shape and is silently wrong; for another input it fails with an obscure shape error.
+    """
+    target = norm_layer
+    while isinstance(target, functools.partial):
+        target = target.func
+    if target is nn.LayerNorm:
+        warnings.warn(
+            f"{block}(norm_layer=nn.LayerNorm) builds nn.LayerNorm(out_channels), which normalises the last "
+            "(spatial) dimension of the convolution's (N, C, ...) output, not its channels; use "
+            "tvexp.prototype.LayerNorm2d for a layer norm over the channels",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
 
 
 def _default_padding(kernel_size: _Size, dilation: _Size) -> int | tuple[int, ...]:
@@ -63,7 +99,18 @@ def _default_padding(kernel_size: _Size, dilation: _Size) -> int | tuple[int, ..
 
 
 class _ConvNormActivation(nn.Sequential):
-    """Shared implementation (no tier): conv -> optional norm -> optional activation."""
+    """Shared implementation (no tier): conv -> optional norm -> optional activation.
+
+    ``forward`` checks the input first (rank, channels, dtype; see ``_input_checks``). The 1-D blocks
+    reject an unbatched ``(C, L)`` input: the convolution would take it as one sample, and the norm
+    then reads ``(C_out, L)`` as a batch of ``C_out`` samples with ``L`` channels, a wrong result (or
+    an obscure error when ``L != C_out``). The 2-D and 3-D blocks pass an unbatched input on, as
+    torchvision does (the convolution accepts it; a batch norm then raises torch's ``ValueError``).
+    """
+
+    __constants__ = ["_batched_rank", "_allow_unbatched"]
+    _batched_rank: int = 4
+    _allow_unbatched: bool = True
 
     def __init__(
         self,
@@ -86,18 +133,18 @@ class _ConvNormActivation(nn.Sequential):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(out_channels, "out_channels")
-        check_positive_int(groups, "groups")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
+        groups = check_positive_int(groups, "groups")
         if in_channels % groups:
             raise ValueError(f"in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
         if out_channels % groups:
             raise ValueError(
                 f"out_channels must be divisible by groups, got out_channels={out_channels}, groups={groups}"
             )
-        _check_sizes(kernel_size, "kernel_size", minimum=1)
-        _check_sizes(stride, "stride", minimum=1)
-        _check_sizes(dilation, "dilation", minimum=1)
+        kernel_size = _check_sizes(kernel_size, "kernel_size", minimum=1)
+        stride = _check_sizes(stride, "stride", minimum=1)
+        dilation = _check_sizes(dilation, "dilation", minimum=1)
         # A tuple of the wrong length builds a convolution that fails only at the first forward.
         _ntuple(kernel_size, dims, "kernel_size")
         _ntuple(stride, dims, "stride", allow_one=not transposed)
@@ -105,6 +152,9 @@ class _ConvNormActivation(nn.Sequential):
         check_floating_dtype(dtype)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer")
+        inplace = check_optional_bool(inplace, "inplace")
+        bias = check_optional_bool(bias, "bias")
+        _warn_if_last_dimension_norm(norm_layer, type(self).__name__)
 
         automatic_padding = padding is None
         if padding is None:
@@ -119,7 +169,7 @@ class _ConvNormActivation(nn.Sequential):
                     f"padding must be an int or a tuple of ints for transposed convolutions, got {padding!r}"
                 )
         else:
-            _check_sizes(padding, "padding", minimum=0)
+            padding = _check_sizes(padding, "padding", minimum=0)
             _ntuple(padding, dims, "padding", allow_one=not transposed)
         if bias is None:
             bias = norm_layer is None
@@ -157,6 +207,13 @@ class _ConvNormActivation(nn.Sequential):
         super().__init__(*layers)
         self.in_channels = in_channels
         self.out_channels = out_channels
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = "the convolution block" if torch.jit.is_scripting() else type(self).__name__
+        input = checked_channels_first(input, name, self.in_channels, self._batched_rank, self._allow_unbatched, True)
+        for module in self:
+            input = module(input)
+        return input
 
     def reset_parameters(self) -> None:
         """Re-initialises every child that can be (the convolution, the norm, a parametric activation)."""
@@ -197,7 +254,7 @@ def _transposed_output_padding(
         paddings = _ntuple(padding, dims, "padding")
         # out = (in - 1) * s - 2p + d(k - 1) + op + 1 equals in * s when op = s - 1 - (d(k - 1) - 2p).
         return tuple(max(0, s - 1 - (d * (k - 1) - 2 * p)) for s, d, k, p in zip(strides, dilations, kernel, paddings))
-    _check_sizes(output_padding, "output_padding", minimum=0)
+    output_padding = _check_sizes(output_padding, "output_padding", minimum=0)
     result = _ntuple(output_padding, dims, "output_padding")
     for op, s, d in zip(result, strides, dilations):
         if op >= max(s, d):
@@ -245,6 +302,8 @@ class Conv2dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 3, 32, 32)).shape
         torch.Size([2, 16, 16, 16])
     """
+
+    _batched_rank = 4
 
     def __init__(
         self,
@@ -300,8 +359,10 @@ class Conv3dNormActivation(_ConvNormActivation):
         norm_layer: Builds the norm as ``norm_layer(out_channels)``; ``None`` leaves it out.
         activation_layer: Builds the activation; ``None`` leaves it out.
         dilation: Spacing between kernel elements.
-        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it.
-        bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
+        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it;
+            ``True``, ``False`` or ``None``.
+        bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
+            a norm layer".
         device: Device of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
@@ -314,6 +375,8 @@ class Conv3dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 3, 4, 8, 8)).shape
         torch.Size([2, 8, 4, 8, 8])
     """
+
+    _batched_rank = 5
 
     def __init__(
         self,
@@ -370,13 +433,16 @@ class Conv1dNormActivation(_ConvNormActivation):
         norm_layer: Builds the norm as ``norm_layer(out_channels)``; ``None`` leaves it out.
         activation_layer: Builds the activation; ``None`` leaves it out.
         dilation: Spacing between kernel elements.
-        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it.
-        bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
+        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it;
+            ``True``, ``False`` or ``None``.
+        bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
+            a norm layer".
         device: Device of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
-        - Input: :math:`(N, C_{in}, L_{in})`
+        - Input: :math:`(N, C_{in}, L_{in})`; an unbatched :math:`(C_{in}, L_{in})` input is rejected
+          with a ``ValueError`` (the norm would read its axes wrongly): pass ``input.unsqueeze(0)``.
         - Output: :math:`(N, C_{out}, L_{out})`, as for :class:`torch.nn.Conv1d`.
 
     Example:
@@ -384,6 +450,9 @@ class Conv1dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 4, 32)).shape
         torch.Size([2, 8, 16])
     """
+
+    _batched_rank = 3
+    _allow_unbatched = False
 
     def __init__(
         self,
@@ -441,8 +510,10 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
         norm_layer: Builds the norm as ``norm_layer(out_channels)``; ``None`` leaves it out.
         activation_layer: Builds the activation; ``None`` leaves it out.
         dilation: Spacing between kernel elements.
-        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it.
-        bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
+        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it;
+            ``True``, ``False`` or ``None``.
+        bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
+            a norm layer".
         output_padding: Extra size added to one side of the output. ``None`` with ``padding=None``
             picks the value that makes the output exactly ``stride`` times the input (except for
             stride 1 with an odd ``dilation * (kernel_size - 1)``, e.g. an even kernel, where it is
@@ -453,7 +524,8 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
-        - Input: :math:`(N, C_{in}, L_{in})`
+        - Input: :math:`(N, C_{in}, L_{in})`; an unbatched :math:`(C_{in}, L_{in})` input is rejected
+          with a ``ValueError``: pass ``input.unsqueeze(0)``.
         - Output: :math:`(N, C_{out}, L_{out})`; :math:`L_{out} = L_{in} \cdot stride` by default.
 
     Example:
@@ -461,6 +533,9 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 8, 16)).shape
         torch.Size([2, 4, 32])
     """
+
+    _batched_rank = 3
+    _allow_unbatched = False
 
     def __init__(
         self,
@@ -521,8 +596,10 @@ class ConvTranspose2dNormActivation(_ConvNormActivation):
         norm_layer: Builds the norm as ``norm_layer(out_channels)``; ``None`` leaves it out.
         activation_layer: Builds the activation; ``None`` leaves it out.
         dilation: Spacing between kernel elements.
-        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it.
-        bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
+        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it;
+            ``True``, ``False`` or ``None``.
+        bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
+            a norm layer".
         output_padding: Extra size added to one side of the output. ``None`` with ``padding=None``
             picks the value that makes the output exactly ``stride`` times the input (except for
             stride 1 with an odd ``dilation * (kernel_size - 1)``, e.g. an even kernel, where it is
@@ -541,6 +618,8 @@ class ConvTranspose2dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(2, 8, 7, 9)).shape
         torch.Size([2, 4, 14, 18])
     """
+
+    _batched_rank = 4
 
     def __init__(
         self,
@@ -601,8 +680,10 @@ class ConvTranspose3dNormActivation(_ConvNormActivation):
         norm_layer: Builds the norm as ``norm_layer(out_channels)``; ``None`` leaves it out.
         activation_layer: Builds the activation; ``None`` leaves it out.
         dilation: Spacing between kernel elements.
-        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it.
-        bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
+        inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it;
+            ``True``, ``False`` or ``None``.
+        bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
+            a norm layer".
         output_padding: Extra size added to one side of the output. ``None`` with ``padding=None``
             picks the value that makes the output exactly ``stride`` times the input (except for
             stride 1 with an odd ``dilation * (kernel_size - 1)``, e.g. an even kernel, where it is
@@ -621,6 +702,8 @@ class ConvTranspose3dNormActivation(_ConvNormActivation):
         >>> block(torch.randn(1, 8, 3, 5, 5)).shape
         torch.Size([1, 4, 3, 10, 10])
     """
+
+    _batched_rank = 5
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype_parameters, stable
-from tvexp._api.validation import check_bool, check_non_negative, check_probability
+from tvexp._api.validation import check_bool, check_non_negative, check_probability, is_integer
 
 __all__ = ["DropBlock2d", "DropBlock3d", "drop_block2d", "drop_block3d"]
 
@@ -36,21 +36,35 @@ __all__ = ["DropBlock2d", "DropBlock3d", "drop_block2d", "drop_block3d"]
 _SPARSE_MAX_P = 0.5  # (inlined in _drop_block: TorchScript cannot read globals)
 
 
-def _block_dims(block_size: Union[int, Tuple[int, ...], List[int]], spatial_dims: int) -> List[int]:
-    """``block_size`` as one positive size per spatial dimension; rejects anything else."""
-    if isinstance(block_size, int) and not isinstance(block_size, bool):
-        sizes = [block_size] * spatial_dims
+def _block_dims(block_size: Any, spatial_dims: int) -> List[int]:
+    """``block_size`` as one positive size per spatial dimension; rejects anything else.
+
+    Integers may be any ``numbers.Integral`` (``numpy.int64``) or a 0-d integer tensor, as in torchvision.
+    """
+    if is_integer(block_size):
+        sizes = [int(block_size)] * spatial_dims
     elif (
         isinstance(block_size, (tuple, list))
         and len(block_size) == spatial_dims
-        and all(isinstance(size, int) and not isinstance(size, bool) for size in block_size)
+        and all(is_integer(size) for size in block_size)
     ):
-        sizes = list(block_size)
+        sizes = [int(size) for size in block_size]
     else:
         raise TypeError(f"block_size must be an int or a tuple of {spatial_dims} ints, got {block_size!r}")
     if any(size < 1 for size in sizes):
         raise ValueError(f"block_size must be positive, got {block_size!r}")
     return sizes
+
+
+def _check_options(
+    p: Any, block_size: Any, inplace: Any, eps: Any, spatial_dims: int
+) -> tuple[float, Any, bool, float]:
+    """``(p, block_size, inplace, eps)`` checked and converted to Python values; the one check of the
+    functions and the modules. ``block_size`` keeps its form (an int, or a tuple of ints)."""
+    p_value = check_probability(p, "p", torchvision_message=f"drop probability has to be between 0 and 1, but got {p}.")
+    sizes = _block_dims(block_size, spatial_dims)
+    block: Any = sizes[0] if is_integer(block_size) else tuple(sizes)
+    return p_value, block, check_bool(inplace, "inplace"), check_non_negative(eps, "eps")
 
 
 def _drop_block(input: Tensor, p: float, block: List[int], inplace: bool, eps: float, shared_mask: bool) -> Tensor:
@@ -68,6 +82,9 @@ def _drop_block(input: Tensor, p: float, block: List[int], inplace: bool, eps: f
         valid_area *= positions
     if input.numel() == 0:
         return input
+    if not input.is_floating_point() and not input.is_complex() and not inplace:
+        # As torchvision: an integer (or bool) input gives a result in the default floating dtype.
+        input = input.to(torch.float32 if torch.jit.is_scripting() else torch.get_default_dtype())
     gamma = p * area / (block_area * valid_area)
     if (
         torch.jit.is_scripting()
@@ -286,12 +303,14 @@ def _count_marked(index: Tensor, numel: int) -> int:
 
 
 def _check_input(input: Tensor, p: float, block: List[int], spatial_dims: int) -> None:
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+    if not (p >= 0.0 and p <= 1.0):
+        raise ValueError(
+            f"drop probability has to be between 0 and 1, but got {p}. (p must be a probability in [0, 1], got {p})"
+        )
     if input.dim() != spatial_dims + 2:
         raise ValueError(
-            f"input must have {spatial_dims + 2} dimensions (N, C, {'D, ' if spatial_dims == 3 else ''}H, W), "
-            f"got {input.dim()}"
+            f"input should be {spatial_dims + 2} dimensional. Got {input.dim()} dimensions. (input must have "
+            f"{spatial_dims + 2} dimensions (N, C, {'D, ' if spatial_dims == 3 else ''}H, W), got {input.dim()})"
         )
     for size in block:
         if size < 1:
@@ -300,7 +319,10 @@ def _check_input(input: Tensor, p: float, block: List[int], spatial_dims: int) -
 
 def _checked_rank(input: Tensor, ndim: int) -> Tensor:
     if input.dim() != ndim:
-        raise ValueError(f"input must have {ndim} dimensions, got {input.dim()}")
+        raise ValueError(
+            f"input should be {ndim} dimensional. Got {input.dim()} dimensions. (input must have {ndim} "
+            f"dimensions, got {input.dim()})"
+        )
     return input
 
 
@@ -389,6 +411,9 @@ def drop_block2d(
         >>> drop_block2d(x, p=0.1, block_size=4, training=False) is x
         True
     """
+    if not torch.jit.is_scripting():
+        # The modules' validator: a NaN p or a float block size fail here, naming the argument.
+        p, block_size, inplace, eps = _check_options(p, block_size, inplace, eps, 2)
     return _functional2d(input, p, block_size, inplace, eps, training, False)
 
 
@@ -424,6 +449,8 @@ def drop_block3d(
         >>> drop_block3d(x, p=0.1, block_size=(2, 3, 3)).shape
         torch.Size([2, 3, 8, 8, 8])
     """
+    if not torch.jit.is_scripting():
+        p, block_size, inplace, eps = _check_options(p, block_size, inplace, eps, 3)
     return _functional3d(input, p, block_size, inplace, eps, training, False)
 
 
@@ -484,10 +511,7 @@ class DropBlock2d(nn.Module):
     def _configure(
         self, p: float, block_size: Union[int, Tuple[int, ...]], inplace: bool, eps: float, shared_mask: bool
     ) -> None:
-        check_probability(p, "p")
-        _block_dims(block_size, self._spatial_dims)
-        check_non_negative(eps, "eps")
-        check_bool(inplace, "inplace")
+        p, block_size, inplace, eps = _check_options(p, block_size, inplace, eps, self._spatial_dims)
         check_bool(shared_mask, "shared_mask")
         self.p = p
         self.block_size = block_size

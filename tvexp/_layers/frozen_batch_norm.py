@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._api.validation import check_non_negative, check_positive_int
+from tvexp._api.validation import InvalidInputError, check_non_negative, check_positive_int
 
 __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 
@@ -23,6 +23,11 @@ __all__ = ["FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d"]
 def _frozen_batch_norm(
     x: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor, running_var: Tensor, eps: float
 ) -> Tensor:
+    if x.dim() < 2 or x.shape[1] != weight.shape[0]:
+        raise InvalidInputError(
+            f"FrozenBatchNorm expects an (N, {weight.shape[0]}, ...) input with the channels in dimension 1, "
+            f"got shape {list(x.shape)}"
+        )
     if x.dtype == weight.dtype and not (torch.is_grad_enabled() and x.requires_grad):
         # Inference: the fused batch-norm kernel reads and writes the input once.
         return F.batch_norm(x, running_mean, running_var, weight, bias, False, 0.0, eps)
@@ -41,6 +46,20 @@ def _frozen_batch_norm(
 
 # A leaf for torch.fx: the branch on the input's dtype and autograd state cannot be traced symbolically.
 torch.fx.wrap("_frozen_batch_norm")
+
+
+def _frozen_batch_norm_2d(
+    x: Tensor, weight: Tensor, bias: Tensor, running_mean: Tensor, running_var: Tensor, eps: float
+) -> Tensor:
+    if x.dim() == 3:
+        # An unbatched (C, H, W) input: torchvision's (1, C, 1, 1) statistics broadcast it to a
+        # (1, C, H, W) result, normalising each channel correctly; the fused kernel would take H for
+        # the channels instead. Same result as torchvision, shape included.
+        x = x.unsqueeze(0)
+    return _frozen_batch_norm(x, weight, bias, running_mean, running_var, eps)
+
+
+torch.fx.wrap("_frozen_batch_norm_2d")
 
 
 class _FrozenBatchNorm(nn.Module):
@@ -65,11 +84,11 @@ class _FrozenBatchNorm(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(num_features, "num_features")
-        check_non_negative(eps, "eps")
+        num_features = check_positive_int(num_features, "num_features")
+        eps = check_non_negative(eps, "eps")
         super().__init__()
         self.num_features = num_features
-        self.eps = float(eps)
+        self.eps = eps
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
         self.register_buffer("weight", torch.ones(num_features, **factory))
         self.register_buffer("bias", torch.zeros(num_features, **factory))
@@ -126,8 +145,9 @@ class FrozenBatchNorm2d(_FrozenBatchNorm):
         dtype: Floating-point type of the buffers.
 
     Shape:
-        - Input: :math:`(N, C, H, W)`
-        - Output: :math:`(N, C, H, W)`, same as the input.
+        - Input: :math:`(N, C, H, W)`, or an unbatched :math:`(C, H, W)`.
+        - Output: :math:`(N, C, H, W)`, same as the input; :math:`(1, C, H, W)` for an unbatched
+          input, as torchvision's broadcasting gives.
 
     Example:
         >>> frozen = FrozenBatchNorm2d(8)
@@ -138,6 +158,9 @@ class FrozenBatchNorm2d(_FrozenBatchNorm):
         >>> frozen(torch.randn(2, 8, 4, 4)).shape
         torch.Size([2, 8, 4, 4])
     """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _frozen_batch_norm_2d(x, self.weight, self.bias, self.running_mean, self.running_var, self.eps)
 
 
 @prototype(since="0.1.0")

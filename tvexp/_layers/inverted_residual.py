@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import check_positive, check_positive_int, check_probability
 from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
 from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
@@ -116,14 +116,11 @@ class InvertedResidual(nn.Module):
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in (
-            (in_channels, "in_channels"),
-            (out_channels, "out_channels"),
-            (stride, "stride"),
-            (kernel_size, "kernel_size"),
-            (dilation, "dilation"),
-        ):
-            check_positive_int(value, name)
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
+        stride = check_positive_int(stride, "stride")
+        kernel_size = check_positive_int(kernel_size, "kernel_size")
+        dilation = check_positive_int(dilation, "dilation")
         if layout not in _LAYOUTS:
             raise ValueError(f"layout must be 'mobilenet_v2', 'mobilenet_v3' or 'mnasnet', got {layout!r}")
         if layout == "mnasnet" and se_layer is not None:
@@ -131,16 +128,20 @@ class InvertedResidual(nn.Module):
                 "se_layer is not supported with layout='mnasnet' (MNASNet's block has no squeeze-excitation)"
             )
         if expanded_channels is None:
-            if not expand_ratio > 0:
-                raise ValueError(f"expand_ratio must be positive, got {expand_ratio!r}")
+            expand_ratio = check_positive(expand_ratio, "expand_ratio")
             expanded_channels = int(round(in_channels * expand_ratio))
-        check_positive_int(expanded_channels, "expanded_channels")
+            if expanded_channels < 1:
+                raise ValueError(
+                    f"expand_ratio={expand_ratio} gives int(round(in_channels * expand_ratio)) = {expanded_channels} "
+                    f"expanded channels for in_channels={in_channels}; it must give at least 1"
+                )
+        expanded_channels = check_positive_int(expanded_channels, "expanded_channels")
         if squeeze_channels is not None:
-            check_positive_int(squeeze_channels, "squeeze_channels")
+            squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer", optional=False)
         check_builder(se_layer, "se_layer")
-        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        stochastic_depth_prob = check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer

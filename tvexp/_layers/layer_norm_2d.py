@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
+from tvexp._api.validation import InvalidInputError, check_bool, check_positive, check_positive_int
 
 __all__ = ["LayerNorm2d"]
 
@@ -16,7 +17,22 @@ def _layer_norm_2d(
     x: Tensor, normalized_shape: list[int], weight: Tensor | None, bias: Tensor | None, eps: float
 ) -> Tensor:
     if x.dim() != 4:
-        raise ValueError(f"LayerNorm2d expects a 4-D (N, C, H, W) input, got {x.dim()}-D")
+        raise InvalidInputError(f"LayerNorm2d expects a 4-D (N, C, H, W) input, got {x.dim()}-D")
+    if x.shape[1] != normalized_shape[0]:
+        # F.layer_norm on the permuted view would report the NHWC size, which names the wrong axis.
+        raise InvalidInputError(
+            f"LayerNorm2d({normalized_shape[0]}) expects an (N, {normalized_shape[0]}, H, W) input, got "
+            f"{x.shape[1]} channels (shape {list(x.shape)})"
+        )
+    if not x.is_floating_point():
+        raise InvalidInputError(f"LayerNorm2d expects a floating-point input, got dtype {x.dtype}")
+    if weight is not None and x.dtype != weight.dtype:
+        # Half and bfloat16 inputs with float32 parameters are supported by layer_norm (mixed precision).
+        if not ((x.dtype == torch.float16 or x.dtype == torch.bfloat16) and weight.dtype == torch.float32):
+            raise InvalidInputError(
+                f"LayerNorm2d has {weight.dtype} parameters and got a {x.dtype} input; convert one of them "
+                f"(module.to({x.dtype}) or input.to({weight.dtype}))"
+            )
     # A channels_last tensor permuted to NHWC is a contiguous view, so F.layer_norm runs on it
     # directly and the result, permuted back, is channels_last again: no copy at all.
     if x.is_contiguous(memory_format=torch.channels_last):
@@ -56,7 +72,8 @@ class LayerNorm2d(nn.LayerNorm):
 
     Args:
         num_channels: Channels ``C`` of the input.
-        eps: Added to the variance for numerical stability. Default: ``1e-6`` (ConvNeXt's value).
+        eps: Added to the variance for numerical stability; finite and positive. Default: ``1e-6``
+            (ConvNeXt's value).
         elementwise_affine: Learn a per-channel scale ``weight`` (:math:`\gamma`, initialised to ones).
         bias: Learn a per-channel shift ``bias`` (:math:`\beta`, initialised to zeros); only used
             when ``elementwise_affine`` is true.
@@ -64,7 +81,9 @@ class LayerNorm2d(nn.LayerNorm):
         dtype: Floating-point type of the parameters.
 
     Shape:
-        - Input: :math:`(N, C, H, W)`
+        - Input: :math:`(N, C, H, W)`, floating point (a float16/bfloat16 input may meet float32
+          parameters; other dtype mismatches raise). A wrong rank, channel count or dtype raises
+          :class:`ValueError` (which is also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: :math:`(N, C, H, W)`, same shape and memory format as the input.
 
     Example:
@@ -84,10 +103,10 @@ class LayerNorm2d(nn.LayerNorm):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
-            raise ValueError(f"num_channels must be a positive int, got {num_channels!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
+        num_channels = check_positive_int(num_channels, "num_channels")
+        eps = check_positive(eps, "eps")
+        elementwise_affine = check_bool(elementwise_affine, "elementwise_affine")
+        bias = check_bool(bias, "bias")
         super().__init__(
             num_channels, eps=eps, elementwise_affine=elementwise_affine, bias=bias, device=device, dtype=dtype
         )

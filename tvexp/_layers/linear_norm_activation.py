@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from torch import nn
+import torch.fx
+from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import check_optional_bool, check_positive_int, check_probability
+from tvexp._layers._input_checks import checked_features
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["LinearNormActivation"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_features")
 
 
 @prototype(since="0.1.0")
@@ -62,11 +67,13 @@ class LinearNormActivation(nn.Sequential):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(out_channels, "out_channels")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer")
-        check_probability(dropout, "dropout")
+        dropout = check_probability(dropout, "dropout")
+        inplace = check_optional_bool(inplace, "inplace")
+        bias = check_optional_bool(bias, "bias")
         if bias is None:
             bias = norm_layer is None
         layers: list[nn.Module] = [nn.Linear(in_channels, out_channels, bias=bias, device=device, dtype=dtype)]
@@ -79,6 +86,12 @@ class LinearNormActivation(nn.Sequential):
         super().__init__(*layers)
         self.in_channels = in_channels
         self.out_channels = out_channels
+
+    def forward(self, input: Tensor) -> Tensor:
+        input = checked_features(input, "LinearNormActivation", self.in_channels)
+        for module in self:
+            input = module(input)
+        return input
 
     def reset_parameters(self) -> None:
         """Re-initialises the linear layer, the norm and any parametric activation."""

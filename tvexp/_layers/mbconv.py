@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import check_positive, check_positive_int, check_probability
 from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
 from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
@@ -17,6 +17,15 @@ from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["FusedMBConv", "MBConv"]
+
+
+class _Common(NamedTuple):
+    in_channels: int
+    out_channels: int
+    expand_ratio: float
+    kernel_size: int
+    stride: int
+    stochastic_depth_prob: float
 
 
 def _check_common(
@@ -28,20 +37,21 @@ def _check_common(
     stochastic_depth_prob: float,
     norm_layer: LayerBuilder,
     activation_layer: LayerBuilder,
-) -> None:
-    for value, name in (
-        (in_channels, "in_channels"),
-        (out_channels, "out_channels"),
-        (kernel_size, "kernel_size"),
-        (stride, "stride"),
-    ):
-        check_positive_int(value, name)
-    if isinstance(expand_ratio, bool) or not isinstance(expand_ratio, (int, float)) or not expand_ratio > 0:
-        raise ValueError(f"expand_ratio must be a positive number, got {expand_ratio!r}")
-    check_probability(stochastic_depth_prob, "stochastic_depth_prob")
-    check_odd_kernel_for_residual(kernel_size, stride, in_channels, out_channels)
+) -> _Common:
+    """The shared arguments, checked and converted to Python ints and floats."""
+    checked = _Common(
+        check_positive_int(in_channels, "in_channels"),
+        check_positive_int(out_channels, "out_channels"),
+        # Finite: an infinite ratio would fail later with an OverflowError that names nothing.
+        check_positive(expand_ratio, "expand_ratio"),
+        check_positive_int(kernel_size, "kernel_size"),
+        check_positive_int(stride, "stride"),
+        check_probability(stochastic_depth_prob, "stochastic_depth_prob"),
+    )
+    check_odd_kernel_for_residual(checked.kernel_size, checked.stride, checked.in_channels, checked.out_channels)
     check_builder(norm_layer, "norm_layer", optional=False)
     check_builder(activation_layer, "activation_layer", optional=False)
+    return checked
 
 
 class _ResidualStochasticDepth(nn.Module):
@@ -128,7 +138,7 @@ class MBConv(_ResidualStochasticDepth):
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        _check_common(
+        in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob = _check_common(
             in_channels,
             out_channels,
             expand_ratio,
@@ -138,7 +148,7 @@ class MBConv(_ResidualStochasticDepth):
             norm_layer,
             activation_layer,
         )
-        check_probability(se_ratio, "se_ratio")
+        se_ratio = check_probability(se_ratio, "se_ratio")
         check_builder(se_layer, "se_layer", optional=False)
         super().__init__()
         factory: Factory = {"device": device, "dtype": dtype}
@@ -240,7 +250,7 @@ class FusedMBConv(_ResidualStochasticDepth):
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        _check_common(
+        in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob = _check_common(
             in_channels,
             out_channels,
             expand_ratio,

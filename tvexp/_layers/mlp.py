@@ -6,13 +6,24 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 import torch
-from torch import nn
+import torch.fx
+from torch import Tensor, nn
 
 from tvexp._api.tiers import stable
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import (
+    check_bool,
+    check_optional_bool,
+    check_positive_int,
+    check_probability,
+    is_integer,
+)
+from tvexp._layers._input_checks import checked_features
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["MLP"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_features")
 
 
 def check_hidden_channels(hidden_channels: Any) -> list[int]:
@@ -24,9 +35,11 @@ def check_hidden_channels(hidden_channels: Any) -> list[int]:
     if len(hidden_channels) == 0:
         raise ValueError("hidden_channels must be a non-empty list of positive ints (one per linear layer), got []")
     for width in hidden_channels:
-        if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
+        if not is_integer(width):
+            raise TypeError(f"hidden_channels must contain positive ints, got {list(hidden_channels)!r}")
+        if int(width) <= 0:
             raise ValueError(f"hidden_channels must contain positive ints, got {list(hidden_channels)!r}")
-    return list(hidden_channels)
+    return [int(width) for width in hidden_channels]
 
 
 @stable(since="0.1.0")
@@ -55,7 +68,8 @@ class MLP(nn.Sequential):
         dtype: Floating-point type of the parameters.
 
     Shape:
-        - Input: :math:`(*, C_{in})`
+        - Input: :math:`(*, C_{in})`, floating point; another width or dtype raises a ``ValueError``
+          (also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: :math:`(*, C_{out})` with :math:`C_{out}` = ``hidden_channels[-1]``.
 
     Example:
@@ -77,11 +91,13 @@ class MLP(nn.Sequential):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
+        in_channels = check_positive_int(in_channels, "in_channels")
         widths = check_hidden_channels(hidden_channels)
         check_builder(norm_layer, "norm_layer")
         check_builder(activation_layer, "activation_layer")
-        check_probability(dropout, "dropout")
+        dropout = check_probability(dropout, "dropout")
+        inplace = check_optional_bool(inplace, "inplace")
+        bias = check_bool(bias, "bias")
         dropout_kwargs = {} if inplace is None else {"inplace": inplace}
 
         layers: list[nn.Module] = []
@@ -99,6 +115,13 @@ class MLP(nn.Sequential):
         layers.append(nn.Linear(width_in, widths[-1], bias=bias, device=device, dtype=dtype))
         layers.append(nn.Dropout(dropout, **dropout_kwargs))
         super().__init__(*layers)
+
+    def forward(self, input: Tensor) -> Tensor:
+        # The first child is the first nn.Linear; its width is the expected number of input features.
+        input = checked_features(input, "MLP", self[0].in_features)  # type: ignore[arg-type]
+        for module in self:
+            input = module(input)
+        return input
 
     def reset_parameters(self) -> None:
         """Re-initialises the linear layers, the norms and any parametric activation."""

@@ -5,11 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import stable
+from tvexp._api.validation import InvalidInputError, is_integer
 
 __all__ = ["Permute"]
+
+
+def _checked_rank(x: Tensor, dims: list[int]) -> Tensor:
+    """``x`` if it has ``len(dims)`` dimensions; otherwise an :class:`InvalidInputError` (a ``ValueError``
+    and a ``RuntimeError``, torch's type for this error) that names the expected rank."""
+    if x.dim() != len(dims):
+        raise InvalidInputError(
+            f"Permute(dims={dims}) expects an input with {len(dims)} dimensions, got {x.dim()} (shape {list(x.shape)})"
+        )
+    return x
+
+
+# A leaf for torch.fx: the rank check reads the traced input's shape.
+torch.fx.wrap("_checked_rank")
 
 
 @stable(since="0.1.0")
@@ -47,8 +63,9 @@ class Permute(nn.Module):
     ) -> None:
         if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
             raise TypeError(f"dims must be a list of ints, got {dims!r}")
-        if any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
+        if not all(is_integer(d) for d in dims):
             raise TypeError(f"dims must be a list of ints, got {list(dims)!r}")
+        dims = [int(d) for d in dims]
         rank = len(dims)
         if sorted(d % rank if -rank <= d < rank else d + 2 * rank for d in dims) != list(range(rank)):
             raise ValueError(
@@ -58,7 +75,7 @@ class Permute(nn.Module):
         self.dims = list(dims)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.permute(x, self.dims)
+        return torch.permute(_checked_rank(x, self.dims), self.dims)
 
     def extra_repr(self) -> str:
         return f"dims={self.dims}"

@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 from torch.nn.modules.module import _addindent
 
 from tvexp._api.tiers import stable
 from tvexp._api.validation import check_positive_int
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_layer, check_builder
 
 __all__ = ["SqueezeExcitation"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 # The order in which forward applies the children; registration order stays torchvision's
 # (avgpool, fc1, fc2, activation, scale_activation) so parameters() and optimizer states line up.
@@ -65,8 +70,8 @@ class SqueezeExcitation(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(input_channels, "input_channels")
-        check_positive_int(squeeze_channels, "squeeze_channels")
+        input_channels = check_positive_int(input_channels, "input_channels")
+        squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")
         check_builder(activation, "activation", optional=False)
         check_builder(scale_activation, "scale_activation", optional=False)
         super().__init__()
@@ -86,6 +91,7 @@ class SqueezeExcitation(nn.Module):
         return self.scale_activation(scale)
 
     def forward(self, input: Tensor) -> Tensor:
+        input = checked_channels_first(input, "SqueezeExcitation", self.fc1.in_channels, 4, True, True)
         scale = self._scale(input)
         return scale * input
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._api.validation import check_probability
+from tvexp._api.validation import InvalidInputError, check_bool, check_probability
 
 __all__ = ["StochasticDepth", "stochastic_depth", "stochastic_depth_rates"]
 
 _MODES = ("batch", "row")
+
+
+def _check_options(p: Any, mode: Any) -> float:
+    """``p`` as a float; the one check of the function and the module (torchvision's words first)."""
+    p_value = check_probability(p, "p", torchvision_message=f"drop probability has to be between 0 and 1, but got {p}")
+    if mode not in _MODES:
+        raise ValueError(
+            f"mode has to be either 'batch' or 'row', but got {mode} (mode must be 'row' or 'batch', got {mode!r})"
+        )
+    return p_value
 
 
 @stable(since="0.1.0")
@@ -44,14 +55,19 @@ def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) 
         0.0
     """
     if not torch.jit.is_scripting() and not torch.compiler.is_compiling():
-        # Names the argument for a non-number p (e.g. a string) instead of failing in the comparison.
-        check_probability(p, "p")
+        # The module's validator: names the argument for a non-number p (e.g. a string) instead of
+        # failing in the comparison, and converts a 0-d tensor or numpy scalar to a float.
+        p = _check_options(p, mode)
+        training = check_bool(training, "training")
     if not (p >= 0.0 and p <= 1.0):
-        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+        raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
     if mode != "row" and mode != "batch":
-        raise ValueError(f"mode must be 'row' or 'batch', got {mode}")
+        raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
     if not training or p == 0.0:
         return input
+    if not input.is_floating_point():
+        # torchvision fails here inside torch (an integer noise tensor cannot be divided in place).
+        raise InvalidInputError(f"stochastic_depth in training needs a floating-point input, got dtype {input.dtype}")
     survival_rate = 1.0 - p
     if mode == "row":
         size = [input.shape[0]] + [1] * (input.ndim - 1)
@@ -101,12 +117,10 @@ class StochasticDepth(nn.Module):
         device: torch.device | str | None = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
         dtype: torch.dtype | None = None,  # noqa: ARG002
     ) -> None:
-        check_probability(p, "p")
-        if mode not in _MODES:
-            raise ValueError(f"mode must be 'row' or 'batch', got {mode!r}")
+        p = _check_options(p, mode)
         super().__init__()
         # float: TorchScript types the attribute from its value and the functional takes a float.
-        self.p = float(p)
+        self.p = p
         self.mode = mode
 
     def forward(self, input: Tensor) -> Tensor:

@@ -9,13 +9,19 @@ values are exactly those of the masked formulation.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
+
+from tvexp._api.validation import check_non_negative
+from tvexp._losses._reduction import check_reduction
 
 __all__ = [
     "BOX_FORMATS",
     "as_float_boxes",
     "check_box_format",
+    "check_box_loss_options",
     "check_box_shapes",
     "cxcywh_to_xyxy",
     "distance_iou_terms",
@@ -31,12 +37,28 @@ def check_box_format(box_format: str) -> None:
         raise ValueError(f"box_format must be one of 'xyxy', 'cxcywh', got '{box_format}'")
 
 
+def check_box_loss_options(reduction: str, eps: Any) -> float:
+    """The options every box loss shares, checked alike by the functions and the modules: ``eps`` as a float."""
+    check_reduction(reduction)
+    return check_non_negative(eps, "eps")
+
+
 def check_box_shapes(boxes1: Tensor, boxes2: Tensor) -> None:
-    """Raises ``ValueError`` unless both inputs are ``(..., 4)`` (a shape check, compile-safe)."""
+    """Raises ``ValueError`` unless both inputs are ``(..., 4)`` with the same shape (a shape check, compile-safe).
+
+    Equal shapes are required because the losses compare row ``i`` with row ``i``: broadcasting a
+    ``(N, 1, 4)`` against an ``(N, 4)`` input (or ``(1, 4)`` against ``(N, 4)``) would silently
+    compute a pairwise matrix instead and reduce it to a plausible number.
+    """
     if boxes1.dim() == 0 or boxes1.shape[-1] != 4:
         raise ValueError(f"boxes1 must have shape (..., 4), got {list(boxes1.shape)}")
     if boxes2.dim() == 0 or boxes2.shape[-1] != 4:
         raise ValueError(f"boxes2 must have shape (..., 4), got {list(boxes2.shape)}")
+    if boxes1.shape != boxes2.shape:
+        raise ValueError(
+            f"boxes1 and boxes2 must have the same shape (row i is compared with row i; no broadcasting), "
+            f"got {list(boxes1.shape)} and {list(boxes2.shape)}"
+        )
 
 
 def cxcywh_to_xyxy(boxes: Tensor) -> Tensor:

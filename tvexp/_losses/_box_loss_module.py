@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from tvexp._api.validation import check_non_negative
-from tvexp._losses._box_geometry import check_box_format, check_box_shapes, cxcywh_to_xyxy
-from tvexp._losses._reduction import check_reduction
+from tvexp._losses._box_geometry import check_box_format, check_box_loss_options, check_box_shapes, cxcywh_to_xyxy
 
 __all__ = ["BoxLossModule"]
 
@@ -16,11 +14,10 @@ class BoxLossModule(nn.Module):
 
     def __init__(self, *, reduction: str = "none", eps: float = 1e-7, box_format: str = "xyxy") -> None:
         super().__init__()
-        check_reduction(reduction)
+        eps = check_box_loss_options(reduction, eps)
         check_box_format(box_format)
-        check_non_negative(eps, "eps")
         self.reduction = reduction
-        self.eps = float(eps)
+        self.eps = eps
         self.box_format = box_format
 
     def _as_xyxy(self, boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:

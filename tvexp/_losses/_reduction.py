@@ -14,9 +14,15 @@ REDUCTIONS = ("none", "mean", "sum")
 
 
 def check_reduction(reduction: str) -> None:
-    """Raises ``ValueError`` unless ``reduction`` is ``"none"``, ``"mean"`` or ``"sum"``."""
+    """Raises ``ValueError`` unless ``reduction`` is ``"none"``, ``"mean"`` or ``"sum"``.
+
+    The message starts with torchvision's own text (code and tests match on it), then says it plainly.
+    """
     if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"reduction must be one of 'none', 'mean', 'sum', got '{reduction}'")
+        raise ValueError(
+            f"Invalid Value for arg 'reduction': '{reduction} \n Supported reduction modes: 'none', 'mean', 'sum'"
+            f" (reduction must be one of 'none', 'mean', 'sum', got '{reduction}')"
+        )
 
 
 def reduce_loss(loss: Tensor, reduction: str) -> Tensor:

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
+from tvexp._api.validation import as_int, check_non_negative
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
 __all__ = ["DiceLoss", "dice_loss"]
 
 
-def _check_ignore_index(ignore_index: int) -> None:
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"ignore_index must be an int, got {ignore_index!r} of type {type(ignore_index).__name__}")
-
-
-def _check_smooth(smooth: float) -> None:
-    if not smooth >= 0:
-        raise ValueError(f"smooth must be non-negative, got {smooth}")
+def _check_options(smooth: Any, ignore_index: Any, reduction: str) -> tuple[float, int]:
+    """``(smooth, ignore_index)`` as a float and an int: the one check of the function and the module."""
+    check_reduction(reduction)
+    return check_non_negative(smooth, "smooth"), as_int(ignore_index, "ignore_index")
 
 
 def _dice_loss(logits: Tensor, target: Tensor, smooth: float, ignore_index: int, reduction: str) -> Tensor:
     """The loss itself, options already validated; the module's forward calls this."""
+    if logits.dim() == 0 or target.dim() == 0:
+        raise ValueError(
+            "logits and target must have a batch dimension: logits (N, ...) with target (N, ...), or "
+            f"(N, C, ...) with class indices (N, ...); got shapes {list(logits.shape)} and {list(target.shape)}"
+        )
+    if logits.is_complex() or not logits.is_floating_point():
+        raise ValueError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
     dtype = logits.dtype
     if dtype == torch.float16 or dtype == torch.bfloat16:
         logits = logits.float()
@@ -107,7 +113,7 @@ def dice_loss(
     Args:
         logits: Unnormalised scores.
         target: Binary mask or class indices, as above.
-        smooth: Added to numerator and denominator, non-negative; keeps an empty prediction of an
+        smooth: Added to numerator and denominator, finite and non-negative; keeps an empty prediction of an
             empty mask at loss ``0``. With ``smooth=0`` that case is ``0/0 = NaN``.
         ignore_index: Target value of elements left out.
         reduction: ``"none"`` (per sample), ``"mean"`` (over samples; ``0`` with a gradient for
@@ -129,10 +135,12 @@ def dice_loss(
         >>> dice_loss(torch.zeros(2, 3, 4, 4), torch.zeros(2, 4, 4, dtype=torch.long), reduction="none")
         tensor([0.7206, 0.7206])
     """
-    check_reduction(reduction)
-    _check_smooth(smooth)
-    if not torch.jit.is_scripting():
-        _check_ignore_index(ignore_index)
+    if torch.jit.is_scripting():
+        check_reduction(reduction)
+        if not smooth >= 0:
+            raise ValueError(f"smooth must be a finite non-negative number, got {smooth}")
+    else:
+        smooth, ignore_index = _check_options(smooth, ignore_index, reduction)
     return _dice_loss(logits, target, smooth, ignore_index, reduction)
 
 
@@ -141,7 +149,7 @@ class DiceLoss(nn.Module):
     r"""Module form of :func:`dice_loss`.
 
     Args:
-        smooth: Added to numerator and denominator, non-negative.
+        smooth: Added to numerator and denominator, finite and non-negative.
         ignore_index: Target value of elements left out.
         reduction: ``"none"`` (per sample), ``"mean"`` or ``"sum"``.
 
@@ -158,11 +166,7 @@ class DiceLoss(nn.Module):
 
     def __init__(self, *, smooth: float = 1.0, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__()
-        _check_smooth(smooth)
-        check_reduction(reduction)
-        _check_ignore_index(ignore_index)
-        self.smooth = float(smooth)
-        self.ignore_index = int(ignore_index)
+        self.smooth, self.ignore_index = _check_options(smooth, ignore_index, reduction)
         self.reduction = reduction
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:

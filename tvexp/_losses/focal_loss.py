@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype, stable
+from tvexp._api.validation import InvalidInputError, as_real, check_non_negative
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
 __all__ = ["SigmoidFocalLoss", "sigmoid_focal_loss"]
 
 
-def _check_alpha(alpha: float) -> None:
-    if (alpha < 0 or alpha > 1) and alpha != -1:
-        raise ValueError(f"alpha must be in [0, 1], or -1 to turn the weighting off, got {alpha}")
+def _check_focal_options(alpha: Any, gamma: Any, reduction: str) -> tuple[float, float]:
+    """``(alpha, gamma)`` as floats; the one check of the function and the module."""
+    check_reduction(reduction)
+    what = "a number in [0, 1], or -1 to turn the weighting off"
+    alpha_value = as_real(alpha, "alpha", what)
+    if not (alpha_value == -1 or 0.0 <= alpha_value <= 1.0):  # also rejects NaN
+        # torchvision's words first: code and tests match on them.
+        raise ValueError(
+            f"Invalid alpha value: {alpha}. alpha must be in the range [0,1] or -1 for ignore. "
+            f"(alpha must be in [0, 1], or -1 to turn the weighting off, got {alpha})"
+        )
+    return alpha_value, check_non_negative(gamma, "gamma")
 
 
 @stable(since="0.1.0")
@@ -44,7 +56,8 @@ def sigmoid_focal_loss(
             ``[0, 1]`` work too).
         alpha: Weight of the positive class in ``[0, 1]`` (negatives get ``1 - alpha``), or
             ``-1`` for no weighting.
-        gamma: Focusing exponent; ``0`` gives (weighted) binary cross-entropy.
+        gamma: Focusing exponent, finite and non-negative; ``0`` gives (weighted) binary
+            cross-entropy.
         reduction: ``"none"`` (per element), ``"mean"`` or ``"sum"``.
 
     Shape:
@@ -59,8 +72,14 @@ def sigmoid_focal_loss(
         >>> sigmoid_focal_loss(logits, torch.tensor([1.0, 0.0, 1.0]))
         tensor([0.0005, 0.0170, 0.0433])
     """
-    check_reduction(reduction)
-    _check_alpha(alpha)
+    if torch.jit.is_scripting():
+        check_reduction(reduction)
+        if not ((alpha >= 0.0 and alpha <= 1.0) or alpha == -1.0):
+            raise ValueError(f"Invalid alpha value: {alpha}. alpha must be in the range [0,1] or -1 for ignore.")
+    else:
+        alpha, gamma = _check_focal_options(alpha, gamma, reduction)
+    if not inputs.is_floating_point():
+        raise InvalidInputError(f"inputs must be floating-point logits, got dtype {inputs.dtype}")
     dtype = inputs.dtype
     if dtype == torch.float16 or dtype == torch.bfloat16:
         inputs = inputs.float()
@@ -81,7 +100,7 @@ class SigmoidFocalLoss(nn.Module):
 
     Args:
         alpha: Weight of the positive class in ``[0, 1]``, or ``-1`` for no weighting.
-        gamma: Focusing exponent; must be non-negative.
+        gamma: Focusing exponent, finite and non-negative.
         reduction: ``"none"`` (per element), ``"mean"`` or ``"sum"``.
 
     Shape:
@@ -96,12 +115,7 @@ class SigmoidFocalLoss(nn.Module):
 
     def __init__(self, *, alpha: float = 0.25, gamma: float = 2, reduction: str = "none") -> None:
         super().__init__()
-        _check_alpha(alpha)
-        if not gamma >= 0:
-            raise ValueError(f"gamma must be non-negative, got {gamma}")
-        check_reduction(reduction)
-        self.alpha = float(alpha)
-        self.gamma = float(gamma)
+        self.alpha, self.gamma = _check_focal_options(alpha, gamma, reduction)
         self.reduction = reduction
 
     def forward(self, inputs: Tensor, targets: Tensor) -> Tensor:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from tvexp._api.tiers import prototype, stable
-from tvexp._losses._box_geometry import as_float_boxes, check_box_shapes, iou_and_enclosure
+from tvexp._losses._box_geometry import as_float_boxes, check_box_loss_options, check_box_shapes, iou_and_enclosure
 from tvexp._losses._box_loss_module import BoxLossModule
 from tvexp._losses._reduction import check_reduction, reduce_loss
 
@@ -35,9 +36,9 @@ def generalized_box_iou_loss(
 
     Args:
         boxes1: Boxes ``(x1, y1, x2, y2)``, usually the prediction.
-        boxes2: Boxes ``(x1, y1, x2, y2)`` of the same shape, usually the target.
+        boxes2: Boxes ``(x1, y1, x2, y2)`` of the same shape (no broadcasting), usually the target.
         reduction: ``"none"`` (per box), ``"mean"`` (``0`` for no boxes, with a gradient) or ``"sum"``.
-        eps: Added to the denominators against division by zero.
+        eps: Added to the denominators against division by zero; finite and non-negative.
 
     Shape:
         - boxes1, boxes2: :math:`(*, 4)`, for example :math:`(N, 4)`.
@@ -54,7 +55,10 @@ def generalized_box_iou_loss(
         >>> generalized_box_iou_loss(boxes1, boxes2)
         tensor([1.0794, 1.7778])
     """
-    check_reduction(reduction)
+    if torch.jit.is_scripting():
+        check_reduction(reduction)
+    else:
+        eps = check_box_loss_options(reduction, eps)
     check_box_shapes(boxes1, boxes2)
     boxes1 = as_float_boxes(boxes1)
     boxes2 = as_float_boxes(boxes2)

@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
+from tvexp._api.validation import InvalidInputError, as_int, check_non_negative, is_real_number
 from tvexp._losses._reduction import check_reduction
 
 __all__ = ["SoftmaxFocalLoss", "softmax_focal_loss"]
 
-
-def _check_gamma(gamma: float) -> None:
-    if not gamma >= 0:
-        raise ValueError(f"gamma must be non-negative, got {gamma}")
+_ALPHA = "None, a number or a list of per-class weights (finite, non-negative)"
 
 
-def _check_ignore_index(ignore_index: int) -> None:
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise TypeError(f"ignore_index must be an int, got {ignore_index!r} of type {type(ignore_index).__name__}")
+def _check_options(
+    alpha: Any, gamma: Any, ignore_index: Any, reduction: str
+) -> tuple[Optional[list[float]], float, float, int]:
+    """``(class weights or None, scale, gamma, ignore_index)``: the one check of the function and the module."""
+    check_reduction(reduction)
+    gamma_value = check_non_negative(gamma, "gamma")
+    ignore = as_int(ignore_index, "ignore_index")
+    if alpha is None:
+        return None, 1.0, gamma_value, ignore
+    if isinstance(alpha, Tensor) and alpha.dim() > 0:
+        raise TypeError(f"alpha must be {_ALPHA}, got a Tensor; pass alpha.tolist()")
+    if is_real_number(alpha):
+        return None, check_non_negative(alpha, "alpha"), gamma_value, ignore
+    if isinstance(alpha, (str, bytes)) or not isinstance(alpha, Sequence):
+        raise TypeError(f"alpha must be {_ALPHA}, got {alpha!r} of type {type(alpha).__name__}")
+    if len(alpha) == 0:
+        raise ValueError(f"alpha must be {_ALPHA}, got an empty {type(alpha).__name__}")
+    weights = []
+    for index, weight in enumerate(alpha):
+        if not is_real_number(weight):
+            raise TypeError(f"alpha must be {_ALPHA}, got {list(alpha)!r} (alpha[{index}] is {type(weight).__name__})")
+        value = float(weight)
+        if not (value >= 0.0 and value != float("inf")):
+            raise ValueError(f"alpha must be {_ALPHA}, got {list(alpha)!r} (alpha[{index}] = {weight})")
+        weights.append(value)
+    return weights, 1.0, gamma_value, ignore
 
 
 def _check_class_index_target(logits: Tensor, target: Tensor) -> None:
@@ -36,8 +58,10 @@ def _check_class_index_target(logits: Tensor, target: Tensor) -> None:
             f"target must have the shape of logits without dimension 1 ({list(logits.shape[:1]) + list(logits.shape[2:])}), "
             f"got logits {list(logits.shape)} and target {list(target.shape)}"
         )
-    if target.is_floating_point() or target.dtype == torch.bool:
+    if target.is_floating_point() or target.dtype == torch.bool or target.is_complex():
         raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
+    if not logits.is_floating_point():
+        raise InvalidInputError(f"logits must be floating point, got dtype {logits.dtype}")
 
 
 def _softmax_focal_loss(
@@ -51,6 +75,11 @@ def _softmax_focal_loss(
 ) -> Tensor:
     """The loss itself, options already validated; the module's forward calls this."""
     _check_class_index_target(logits, target)
+    if class_weights is not None and class_weights.shape[0] != logits.shape[1]:
+        raise ValueError(
+            f"alpha must hold one non-negative weight per class ({logits.shape[1]}): got {class_weights.shape[0]} weights for logits with "
+            f"{logits.shape[1]} classes (dimension 1 of {list(logits.shape)})"
+        )
     dtype = logits.dtype
     if dtype == torch.float16 or dtype == torch.bfloat16:
         logits = logits.float()
@@ -60,7 +89,7 @@ def _softmax_focal_loss(
     # expm1 keeps 1 - p_t accurate for confident predictions, where the modulating factor matters.
     loss = -((-torch.expm1(log_pt)) ** gamma) * log_pt
     if class_weights is not None:
-        loss = loss * class_weights.to(loss.dtype)[safe_target]
+        loss = loss * class_weights.to(device=loss.device, dtype=loss.dtype)[safe_target]
     if scale != 1.0:
         loss = loss * scale
     loss = torch.where(valid, loss, torch.zeros_like(loss))
@@ -97,10 +126,10 @@ def softmax_focal_loss(
     Args:
         logits: Unnormalised class scores, classes in dimension 1.
         target: Class indices in ``[0, C)``, or ``ignore_index``.
-        alpha: ``None`` for no weighting; a number to scale every class alike; or one
-            non-negative weight per class (a list of length ``C``), picked by the target class.
-            A tensor is rejected with ``TypeError``: pass ``weights.tolist()``.
-        gamma: Focusing exponent, non-negative; ``0`` gives (weighted) cross-entropy.
+        alpha: ``None`` for no weighting; a number to scale every class alike; or one finite
+            non-negative weight per class (a list or tuple of length ``C``), picked by the target
+            class. A tensor of weights is rejected with ``TypeError``: pass ``weights.tolist()``.
+        gamma: Focusing exponent, finite and non-negative; ``0`` gives (weighted) cross-entropy.
         ignore_index: Target value whose elements contribute ``0`` and are left out of the mean.
         reduction: ``"none"`` (per element), ``"mean"`` (over the elements that are not ignored,
             not weighted by ``alpha``; ``0`` with a gradient if there are none) or ``"sum"``.
@@ -119,26 +148,24 @@ def softmax_focal_loss(
         >>> softmax_focal_loss(logits, torch.tensor([0, 2]), reduction="none")
         tensor([0.0041, 0.9635])
     """
-    check_reduction(reduction)
-    _check_gamma(gamma)
-    if not torch.jit.is_scripting():
-        _check_ignore_index(ignore_index)
     class_weights: Optional[Tensor] = None
     scale = 1.0
-    if alpha is not None:
+    if torch.jit.is_scripting():
+        check_reduction(reduction)
+        if not gamma >= 0:
+            raise ValueError(f"gamma must be a finite non-negative number, got {gamma}")
         if isinstance(alpha, list):
-            if len(alpha) != logits.shape[1] or min(alpha) < 0:
-                raise ValueError(f"alpha must hold one non-negative weight per class ({logits.shape[1]}), got {alpha}")
+            if len(alpha) == 0 or min(alpha) < 0:
+                raise ValueError(f"alpha must hold finite non-negative weights, got {alpha}")
             class_weights = torch.tensor(alpha, dtype=torch.float32, device=logits.device)
-        else:
-            if not torch.jit.is_scripting():
-                if isinstance(alpha, Tensor):
-                    raise TypeError(
-                        "alpha must be None, a number or a list of per-class weights, got a Tensor; pass alpha.tolist()"
-                    )
-            if alpha < 0:
-                raise ValueError(f"alpha must be non-negative, got {alpha}")
+        elif alpha is not None:
+            if not alpha >= 0:
+                raise ValueError(f"alpha must be a finite non-negative number, got {alpha}")
             scale = float(alpha)
+    else:
+        weights, scale, gamma, ignore_index = _check_options(alpha, gamma, ignore_index, reduction)
+        if weights is not None:
+            class_weights = torch.tensor(weights, dtype=torch.float32, device=logits.device)
     return _softmax_focal_loss(logits, target, class_weights, scale, gamma, ignore_index, reduction)
 
 
@@ -147,10 +174,11 @@ class SoftmaxFocalLoss(nn.Module):
     r"""Module form of :func:`softmax_focal_loss`.
 
     Args:
-        alpha: ``None``; a number scaling every class; or one non-negative weight per class
-            (kept as a non-persistent buffer, so it follows ``.to()`` but stays out of the state dict).
-            A tensor is rejected with ``TypeError``: pass ``weights.tolist()``.
-        gamma: Focusing exponent, non-negative.
+        alpha: ``None``; a number scaling every class; or one finite non-negative weight per class
+            (kept as a non-persistent buffer, so it follows ``.to()`` but stays out of the state dict;
+            its length is checked against ``C`` at the first forward). A tensor of weights is rejected
+            with ``TypeError``: pass ``weights.tolist()``.
+        gamma: Focusing exponent, finite and non-negative.
         ignore_index: Target value whose elements contribute ``0`` and are left out of the mean.
         reduction: ``"none"`` (per element), ``"mean"`` or ``"sum"``.
 
@@ -173,27 +201,12 @@ class SoftmaxFocalLoss(nn.Module):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        _check_gamma(gamma)
-        check_reduction(reduction)
-        scale = 1.0
-        class_weights: Optional[Tensor] = None
-        if isinstance(alpha, Tensor):
-            raise TypeError(
-                "alpha must be None, a number or a list of per-class weights, got a Tensor; pass alpha.tolist()"
-            )
-        _check_ignore_index(ignore_index)
-        if isinstance(alpha, (list, tuple)):
-            if len(alpha) == 0 or min(alpha) < 0:
-                raise ValueError(f"alpha must hold one non-negative weight per class, got {alpha}")
-            class_weights = torch.tensor([float(a) for a in alpha], dtype=torch.float32)
-        elif alpha is not None:
-            if not alpha >= 0:
-                raise ValueError(f"alpha must be non-negative, got {alpha}")
-            scale = float(alpha)
+        weights, scale, gamma_value, ignore = _check_options(alpha, gamma, ignore_index, reduction)
+        class_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
         self.register_buffer("class_weights", class_weights, persistent=False)
         self.scale = scale
-        self.gamma = float(gamma)
-        self.ignore_index = int(ignore_index)
+        self.gamma = gamma_value
+        self.ignore_index = ignore
         self.reduction = reduction
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from tvexp._api.tiers import prototype
+from tvexp._api.validation import check_bool
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm2d, FrozenBatchNorm3d, _FrozenBatchNorm
 
 __all__ = ["freeze_batch_norm", "unfreeze_batch_norm"]
@@ -113,7 +114,7 @@ def freeze_batch_norm(module: nn.Module, *, inplace: bool = False) -> nn.Module:
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-    target = module if inplace else copy.deepcopy(module)
+    target = module if check_bool(inplace, "inplace") else copy.deepcopy(module)
     return _convert(target, _FROZEN_BY_BATCH_NORM, _frozen, "")
 
 
@@ -141,5 +142,5 @@ def unfreeze_batch_norm(module: nn.Module, *, inplace: bool = False) -> nn.Modul
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-    target = module if inplace else copy.deepcopy(module)
+    target = module if check_bool(inplace, "inplace") else copy.deepcopy(module)
     return _convert(target, _BATCH_NORM_BY_FROZEN, _unfrozen, "")

@@ -8,12 +8,14 @@ scaled weights and a new bias (`Ioffe & Szegedy, 2015 <https://arxiv.org/abs/150
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Iterable
 
 import torch
 import torch.fx
 from torch import Tensor, nn
 
+from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import prototype
 from tvexp._layers._block_parts import CONV_NORM_PAIRS_ATTRIBUTE
 from tvexp._layers.frozen_batch_norm import _FrozenBatchNorm
@@ -159,7 +161,9 @@ def fuse_conv_norm(model: nn.Module, *, pairs: Iterable[tuple[str, str]] = ()) -
     modified, and the result shares no parameters or buffers with it.
 
     Folding uses the norm's running statistics, i.e. eval-mode behaviour, so the model must be in
-    eval mode; convolution subclasses are left alone (they may reinterpret their weights).
+    eval mode; convolution subclasses are left alone (they may reinterpret their weights). A pair
+    found by the rules above whose channel counts differ (a model that would fail at that norm) is
+    left unfused with a ``UserWarning`` naming it; such an entry of ``pairs`` raises ``ValueError``.
 
     Args:
         model: The model, in eval mode.
@@ -208,8 +212,16 @@ def fuse_conv_norm(model: nn.Module, *, pairs: Iterable[tuple[str, str]] = ()) -
     seen: dict[int, int] = {}
     for module in modules.values():
         seen[id(module)] = seen.get(id(module), 0) + 1
+    for conv_path, norm_path in extra:
+        convolution, norm = modules[conv_path], modules[norm_path]
+        if norm.num_features != convolution.out_channels:
+            raise ValueError(
+                f"pairs entry ({conv_path!r}, {norm_path!r}) cannot be folded: the convolution has "
+                f"{convolution.out_channels} output channels and the norm {norm.num_features} features"
+            )
     found = _pairs_in_sequentials(fused) + _pairs_in_declaring_blocks(fused) + _pairs_in_graph(fused) + extra
     done: set[str] = set()
+    mismatched: list[str] = []
     for conv_path, norm_path in found:
         if conv_path in done or norm_path in done:
             continue
@@ -218,8 +230,17 @@ def fuse_conv_norm(model: nn.Module, *, pairs: Iterable[tuple[str, str]] = ()) -
             continue
         out_channels = convolution.out_channels
         if norm.num_features != out_channels:
+            # Such a model fails at its first forward; folding would hide that, skipping silently too.
+            mismatched.append(f"{conv_path} ({out_channels} channels) -> {norm_path} ({norm.num_features} features)")
             continue
         _fold(convolution, norm)
         _set_submodule(fused, norm_path, nn.Identity())
         done.update((conv_path, norm_path))
+    if mismatched:
+        warnings.warn(
+            "fuse_conv_norm left convolution/norm pairs whose channel counts do not match unfused (the model "
+            f"would fail at these norms anyway): {'; '.join(mismatched)}",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
     return fused

@@ -25,6 +25,7 @@ from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.mbconv import FusedMBConv, MBConv
+from tvexp._layers.named_builders import layer_builder
 from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
@@ -73,6 +74,7 @@ __all__: list[str] = [
     "ShuffleNetV2Unit",
     "freeze_batch_norm",
     "fuse_conv_norm",
+    "layer_builder",
     "make_divisible",
     "quantize_pt2e",
     "split_repeated_module_calls",

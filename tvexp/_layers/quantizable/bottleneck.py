@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import Tensor
+import torch
+import torch.fx
+from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._block_parts import Device
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.bottleneck import Bottleneck
+from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import fusable_run, fuse_groups, fuse_nested, stateless_copy
 from tvexp._layers.quantizable.basic_block import prepare_block, residual_activation
 
 __all__ = ["QuantizableBottleneck"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.1.0")
@@ -36,14 +42,47 @@ class QuantizableBottleneck(Bottleneck):
         ['ConvReLU2d', 'ConvReLU2d', 'Conv2d']
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
+        norm_layer: LayerBuilder | None = None,
+        *,
+        activation_layer: LayerBuilder = nn.ReLU,
+        stride_in_1x1: bool = False,
+        se_ratio: float = 0.0,
+        stochastic_depth_prob: float = 0.0,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            planes,
+            stride,
+            downsample,
+            groups,
+            base_width,
+            dilation,
+            norm_layer,
+            activation_layer=activation_layer,
+            stride_in_1x1=stride_in_1x1,
+            se_ratio=se_ratio,
+            stochastic_depth_prob=stochastic_depth_prob,
+            device=device,
+            dtype=dtype,
+        )
         prepare_block(self)
         self.relu2 = stateless_copy(self.relu)
         self.skip_add_relu = FloatFunctional()
         self.activation_after_add = residual_activation(self.relu)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "QuantizableBottleneck", self.in_channels, 4, False, True)
         identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu2(self.bn2(self.conv2(out)))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._block_parts import Device
 from tvexp._layers.inverted_residual import InvertedResidual
+from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import fuse_nested
 from tvexp._layers.quantizable.basic_block import prepare_block
 
@@ -36,8 +39,42 @@ class QuantizableInvertedResidual(InvertedResidual):
         (['ConvReLU2d', 'ConvReLU2d'], 'Conv2d')
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        expand_ratio: float = 1.0,
+        norm_layer: LayerBuilder | None = None,
+        *,
+        expanded_channels: int | None = None,
+        kernel_size: int = 3,
+        dilation: int = 1,
+        activation_layer: LayerBuilder = nn.ReLU6,
+        se_layer: LayerBuilder | None = None,
+        squeeze_channels: int | None = None,
+        stochastic_depth_prob: float = 0.0,
+        layout: Literal["mobilenet_v2", "mobilenet_v3"] = "mobilenet_v2",
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            stride,
+            expand_ratio,
+            norm_layer,
+            expanded_channels=expanded_channels,
+            kernel_size=kernel_size,
+            dilation=dilation,
+            activation_layer=activation_layer,
+            se_layer=se_layer,
+            squeeze_channels=squeeze_channels,
+            stochastic_depth_prob=stochastic_depth_prob,
+            layout=layout,
+            device=device,
+            dtype=dtype,
+        )
         prepare_block(self)
         self.skip_add = FloatFunctional()
 

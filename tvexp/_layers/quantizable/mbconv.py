@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._block_parts import Device
+from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.quantizable._fusion import fuse_nested
 from tvexp._layers.quantizable.basic_block import prepare_block
+from tvexp._layers.squeeze_excitation import SqueezeExcitation
 
 __all__ = ["QuantizableFusedMBConv", "QuantizableMBConv"]
 
@@ -32,8 +34,36 @@ class QuantizableMBConv(MBConv):
         ('Conv2d', 'QuantizableSiLU')
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        expand_ratio: float = 6.0,
+        kernel_size: int = 3,
+        stride: int = 1,
+        se_ratio: float = 0.25,
+        stochastic_depth_prob: float = 0.0,
+        norm_layer: LayerBuilder = nn.BatchNorm2d,
+        activation_layer: LayerBuilder = nn.SiLU,
+        se_layer: LayerBuilder = SqueezeExcitation,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            expand_ratio=expand_ratio,
+            kernel_size=kernel_size,
+            stride=stride,
+            se_ratio=se_ratio,
+            stochastic_depth_prob=stochastic_depth_prob,
+            norm_layer=norm_layer,
+            activation_layer=activation_layer,
+            se_layer=se_layer,
+            device=device,
+            dtype=dtype,
+        )
         prepare_block(self)
         self.skip_add = FloatFunctional()
 
@@ -62,8 +92,32 @@ class QuantizableFusedMBConv(FusedMBConv):
         torch.Size([2, 16, 8, 8])
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        expand_ratio: float = 4.0,
+        kernel_size: int = 3,
+        stride: int = 1,
+        stochastic_depth_prob: float = 0.0,
+        norm_layer: LayerBuilder = nn.BatchNorm2d,
+        activation_layer: LayerBuilder = nn.SiLU,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            expand_ratio=expand_ratio,
+            kernel_size=kernel_size,
+            stride=stride,
+            stochastic_depth_prob=stochastic_depth_prob,
+            norm_layer=norm_layer,
+            activation_layer=activation_layer,
+            device=device,
+            dtype=dtype,
+        )
         prepare_block(self)
         self.skip_add = FloatFunctional()
 

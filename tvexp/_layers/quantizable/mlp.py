@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torch import Tensor
+
 from tvexp._api.tiers import prototype
 from tvexp._layers.mlp import MLP
 from tvexp._layers.quantizable._fusion import fuse_sequential
@@ -23,6 +25,12 @@ class QuantizableMLP(MLP):
         >>> type(mlp[0]).__name__
         'LinearReLU'
     """
+
+    def forward(self, input: Tensor) -> Tensor:
+        # No input check: after fuse_model the first child is a fused LinearReLU without in_features.
+        for module in self:
+            input = module(input)
+        return input
 
     def fuse_model(self, is_qat: bool | None = None) -> None:
         """Fuses Linear-BatchNorm1d or Linear-ReLU pairs in place (``is_qat=None``: follows ``training``)."""

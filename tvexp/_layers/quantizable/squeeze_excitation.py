@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.quantizable._fusion import fusable_run, fuse_groups
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 
 __all__ = ["QuantizableSqueezeExcitation", "make_se_quantizable"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.1.0")
@@ -52,6 +57,8 @@ class QuantizableSqueezeExcitation(SqueezeExcitation):
         return self.scale_activation(scale)
 
     def forward(self, input: Tensor) -> Tensor:
+        # fc2 keeps its channel count through fusion and conversion (fc1 may become a fused module).
+        input = checked_channels_first(input, "QuantizableSqueezeExcitation", self.fc2.out_channels, 4, True, True)
         return self.skip_mul.mul(self._scale(input), input)
 
     def fuse_model(self, is_qat: bool | None = None) -> None:

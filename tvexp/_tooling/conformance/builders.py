@@ -20,17 +20,20 @@ __all__ = ["TierBuilder", "_prototype", "_stable", "v3_squeeze_excitation"]
 
 @dataclass(frozen=True)
 class TierBuilder:
-    """Builds ``tvexp.<tier>.<layer_name>(*args, **kwargs)``; a case built by it names its class."""
+    """Builds ``tvexp.<tier>.<layer_name>(*args, **kwargs)``: a case built by it names its class, and suites
+    that vary one argument at a time (``tests/properties``) read the call's parts."""
 
     tier: str
     layer_name: str
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
+    def layer_class(self) -> Any:
+        """The public class (looked up when called, so a promotion's retargeting is seen)."""
+        return getattr(importlib.import_module(f"tvexp.{self.tier}"), self.layer_name)
+
     def __call__(self) -> nn.Module:
-        layer: nn.Module = getattr(importlib.import_module(f"tvexp.{self.tier}"), self.layer_name)(
-            *self.args, **self.kwargs
-        )
+        layer: nn.Module = self.layer_class()(*self.args, **self.kwargs)
         return layer
 
 
