@@ -587,3 +587,14 @@ def test_behaviour_changes_are_classified() -> None:
         ("rejection-dropped", False),
     }
     assert diff_snapshots(old, copy.deepcopy(old)) == []
+
+
+def test_an_exception_narrowed_to_a_subclass_is_compatible() -> None:
+    before = {"output": "Tensor(2) float32", "raises": {"3-d input": "RuntimeError"}}
+    after = {"output": "Tensor(2) float32", "raises": {"3-d input": "InvalidInputError(ValueError,RuntimeError)"}}
+    old = {"version": "0.1.0", "objects": {"tvexp.stable.Block": _layer(before)}}
+    new = {"version": "0.2.0", "objects": {"tvexp.stable.Block": _layer(after)}}
+    (change,) = diff_snapshots(old, new)
+    assert change.kind.value == "exception-changed" and not change.breaking
+    (reverse,) = diff_snapshots(new, old)
+    assert reverse.breaking, "RuntimeError no longer reaches `except ValueError` clauses"

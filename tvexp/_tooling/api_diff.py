@@ -695,6 +695,12 @@ def _state_dict_entries_changed(d: _Diff, s: _Schemas) -> None:
             d.report(s.symbol, s.tier, ChangeKind.NON_PERSISTENT_BUFFER_CHANGED, False, detail)
 
 
+def _exception_names(recorded: str) -> set[str]:
+    """``InvalidInputError(ValueError,RuntimeError)`` -> the type's name and its built-in bases."""
+    name, _, bases = recorded.partition("(")
+    return {name} | {base for base in bases.rstrip(")").split(",") if base}
+
+
 def _behaviour(d: _Diff, symbol: str, tier: str, old: dict[str, Any], new: dict[str, Any]) -> None:
     """What users observe of each reference configuration present on both sides (a snapshot from before
     behaviour was recorded compares nothing)."""
@@ -719,8 +725,11 @@ def _behaviour(d: _Diff, symbol: str, tier: str, old: dict[str, Any], new: dict[
                 detail = f"{case_id}: {description} (raised {before}) is no longer recorded"
                 d.report(symbol, tier, ChangeKind.REJECTION_DROPPED, False, detail)
             elif before != after:
-                detail = f"{case_id}: {description} raised {before}, now {after}"
-                d.report(symbol, tier, ChangeKind.EXCEPTION_CHANGED, True, detail)
+                still_caught = before.partition("(")[0] in _exception_names(after)
+                detail = f"{case_id}: {description} raised {before}, now {after}" + (
+                    " (a subclass of the old type: except clauses still catch it)" if still_caught else ""
+                )
+                d.report(symbol, tier, ChangeKind.EXCEPTION_CHANGED, not still_caught, detail)
 
 
 def diff_snapshots(old: dict[str, Any], new: dict[str, Any], resolves: PathResolver | None = None) -> list[Change]:

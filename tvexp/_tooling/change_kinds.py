@@ -212,7 +212,7 @@ class ChangeKind(str, enum.Enum):
     CAPABILITY_GAINED = ("capability-gained", "The class now passes a conformance check it did not.")
     EXCEPTION_CHANGED = (
         "exception-changed",
-        "A recorded bad use raises another exception type (or none): callers' except clauses miss it.",
+        "A recorded bad use raises another exception type (or none); breaking unless the new type derives from the old.",
     )
     REJECTION_ADDED = ("rejection-added", "A new bad use is recorded with the exception it raises.")
     REJECTION_DROPPED = ("rejection-dropped", "A recorded bad use is no longer in the conformance table.")

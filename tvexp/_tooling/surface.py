@@ -284,13 +284,22 @@ def _structure(value: Any) -> str:
 
 
 def _outcome(call: Any) -> str:
-    """The exception type ``call()`` raises, or ``returned`` when it does not raise."""
+    """The exception type ``call()`` raises, with the built-in exception types it derives from
+    (``InvalidInputError(ValueError,RuntimeError)``), or ``returned`` when it does not raise."""
     try:
         with warnings.catch_warnings(), internal_construction():
             warnings.simplefilter("ignore")
             seeded(call)
     except Exception as error:  # the type is the recorded fact
-        return type(error).__name__
+        kind = type(error)
+        if kind.__module__ == "builtins":
+            return kind.__name__
+        bases = [
+            c.__name__
+            for c in kind.__mro__[1:]
+            if c.__module__ == "builtins" and c not in (Exception, BaseException, object)
+        ]
+        return f"{kind.__name__}({','.join(bases)})" if bases else kind.__name__
     return "returned"
 
 
