@@ -16,11 +16,14 @@ from tvexp._layers.conv_norm_activation import (
     ConvTranspose2dNormActivation,
     ConvTranspose3dNormActivation,
 )
+from tvexp._layers.convnext_block import ConvNeXtBlock
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
+from tvexp._layers.layer_scale import LayerScale
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.mbconv import FusedMBConv, MBConv
+from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
@@ -29,6 +32,7 @@ from tvexp._layers.quantizable.mbconv import QuantizableFusedMBConv, Quantizable
 from tvexp._layers.quantizable.mlp import QuantizableMLP
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._layers.transformer_encoder_block import TransformerEncoderBlock
 from tvexp._transforms.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
 from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
 from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
@@ -36,6 +40,7 @@ from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_mo
 __all__: list[str] = [
     "BasicBlock",
     "Bottleneck",
+    "ConvNeXtBlock",
     "ConvTranspose1dNormActivation",
     "ConvTranspose2dNormActivation",
     "ConvTranspose3dNormActivation",
@@ -44,8 +49,10 @@ __all__: list[str] = [
     "FusedMBConv",
     "InvertedResidual",
     "LayerNorm2d",
+    "LayerScale",
     "LinearNormActivation",
     "MBConv",
+    "MultiheadSelfAttention",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",
     "QuantizableConv2dNormActivation",
@@ -54,6 +61,7 @@ __all__: list[str] = [
     "QuantizableMBConv",
     "QuantizableMLP",
     "QuantizableSqueezeExcitation",
+    "TransformerEncoderBlock",
     "freeze_batch_norm",
     "fuse_conv_norm",
     "make_divisible",
