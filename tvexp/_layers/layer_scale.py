@@ -51,10 +51,10 @@ class LayerScale(nn.Module):
 
     Example:
         >>> scale = LayerScale(16, init_value=1e-6)
-        >>> scale(torch.ones(2, 5, 16)).max().item() == 1e-6
-        True
-        >>> LayerScale(16, spatial_dims=2).scale.shape
-        torch.Size([16, 1, 1])
+        >>> scale(torch.randn(2, 5, 16)).shape
+        torch.Size([2, 5, 16])
+        >>> scale.scale.shape, LayerScale(16, spatial_dims=2).scale.shape
+        (torch.Size([16]), torch.Size([16, 1, 1]))
     """
 
     def __init__(
