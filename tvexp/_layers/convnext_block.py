@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, reset_children
+from tvexp._layers._block_parts import Device, Factory, reset_children
 from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
 from tvexp._layers.layer_scale import check_finite
 from tvexp._layers.permute import Permute
@@ -86,7 +86,7 @@ class ConvNeXtBlock(nn.Module):
         check_builder(activation_layer, "activation_layer", optional=False)
         super().__init__()
         norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
-        factory = {"device": device, "dtype": dtype}
+        factory: Factory = {"device": device, "dtype": dtype}
         self.channels = channels
         self.layer_scale_init = float(layer_scale)
         self.stochastic_depth_prob = float(stochastic_depth_prob)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_bool, check_positive_int, check_probability
+from tvexp._layers._block_parts import Factory
 
 __all__ = ["ATTENTION_LAYOUTS", "MultiheadSelfAttention"]
 
@@ -77,6 +80,16 @@ class MultiheadSelfAttention(nn.Module):
         ['in_proj_bias', 'in_proj_weight', 'out_proj.bias', 'out_proj.weight']
     """
 
+    if TYPE_CHECKING:  # the attributes of the layouts (each instance has the two of its layout)
+        in_proj_weight: nn.Parameter
+        in_proj_bias: nn.Parameter | None
+        qkv: nn.Linear
+        to_qkv: nn.Linear
+        out_proj: nn.Linear
+        proj: nn.Linear
+        merge: nn.Linear
+        project: nn.Sequential
+
     def __init__(
         self,
         embed_dim: int,
@@ -107,7 +120,7 @@ class MultiheadSelfAttention(nn.Module):
         self.head_dim = embed_dim // num_heads
         self.attention_dropout = float(attention_dropout)
         self.layout = layout
-        factory = {"device": device, "dtype": dtype}
+        factory: Factory = {"device": device, "dtype": dtype}
         input_name, output_name = ATTENTION_LAYOUTS[layout]
         if input_name == "in_proj":
             self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **factory))
@@ -127,6 +140,7 @@ class MultiheadSelfAttention(nn.Module):
         if input_name == "in_proj":
             return self.in_proj_weight, self.in_proj_bias
         linear = self.get_submodule(input_name)
+        assert isinstance(linear, nn.Linear)
         return linear.weight, linear.bias
 
     def _output_projection(self) -> nn.Linear:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from tvexp._api.deprecation import StateDictMigration, migrate_state_dict
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
-from tvexp._layers._block_parts import Device
+from tvexp._layers._block_parts import Device, Factory
 from tvexp._layers.layer_builders import LayerBuilder, build_layer, check_builder
 from tvexp._layers.mlp import MLP
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
@@ -110,7 +110,7 @@ class TransformerEncoderBlock(nn.Module):
         check_builder(activation_layer, "activation_layer", optional=False)
         super().__init__()
         norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
-        factory = {"device": device, "dtype": dtype}
+        factory: Factory = {"device": device, "dtype": dtype}
         self.num_heads = num_heads
         self.hidden_dim = hidden_dim
         self.ln_1 = build_layer(norm, "norm_layer", hidden_dim, **factory)
