@@ -74,9 +74,10 @@ def test_rejects_input_that_is_not_4d(shape: tuple[int, ...]) -> None:
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
-def test_inference_path_for_contiguous_input_matches_the_reference(dtype: torch.dtype, affine: tuple) -> None:
-    # Without autograd, a contiguous CPU input is normalised over dim 1 in place (no transposes);
-    # a large offset checks that the variance is computed from centred values.
+def test_contiguous_input_is_as_accurate_as_f_layer_norm_with_and_without_autograd(
+    dtype: torch.dtype, affine: tuple
+) -> None:
+    # A large offset checks that the variance is computed from centred values.
     elementwise_affine, bias = affine
     norm = LayerNorm2d(12, elementwise_affine=elementwise_affine, bias=bias, dtype=dtype)
     if elementwise_affine:
