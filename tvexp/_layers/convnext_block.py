@@ -34,7 +34,11 @@ class ConvNeXtBlock(nn.Module):
     checkpoints load with ``strict=True`` and the class can be passed as ``block`` to
     ``torchvision.models.ConvNeXt`` (same positional arguments). Unlike torchvision, the output
     keeps the input's memory format (torchvision returns a ``channels_last`` tensor for a contiguous
-    input), and the scale and the residual addition are one fused operation.
+    input), and the scale and the residual addition are one fused operation. For training speed,
+    give it ``channels_last`` input: with a contiguous input the gradient arrives contiguous and is
+    transposed once for the channels-last MLP, a copy torchvision's block avoids by returning
+    ``channels_last`` (forward+backward at 8x64x56x56 on 2 CPU threads took 1.2-1.3x torchvision's
+    time on contiguous input and 0.8-1.1x on ``channels_last`` input; the forward alone 0.9x).
 
     Args:
         channels: Channels ``C`` of the input and the output.
