@@ -210,6 +210,46 @@ def _layer_norm_2d_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
     return run
 
 
+def _encoder_block_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
+    attention, mlp = module.self_attention, module.mlp
+    heads = attention.num_heads
+
+    def run(x: Tensor) -> Tensor:
+        y = F.layer_norm(x, module.ln_1.normalized_shape, module.ln_1.weight, module.ln_1.bias, module.ln_1.eps)
+        q, k, v = (
+            F.linear(y, attention.in_proj_weight, attention.in_proj_bias)
+            .unflatten(-1, (3, heads, -1))
+            .permute(2, 0, 3, 1, 4)
+        )
+        y = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2)
+        x = x + F.linear(y, attention.out_proj.weight, attention.out_proj.bias)
+        y = F.layer_norm(x, module.ln_2.normalized_shape, module.ln_2.weight, module.ln_2.bias, module.ln_2.eps)
+        y = F.linear(F.gelu(F.linear(y, mlp[0].weight, mlp[0].bias)), mlp[3].weight, mlp[3].bias)
+        return x + y
+
+    return run
+
+
+def _convnext_block_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
+    conv, _, norm, fc1, _, fc2, _ = module.block
+
+    def run(x: Tensor) -> Tensor:
+        y = F.conv2d(x, conv.weight, conv.bias, padding=conv.padding, groups=conv.groups).permute(0, 2, 3, 1)
+        y = F.layer_norm(y, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+        y = F.linear(F.gelu(F.linear(y, fc1.weight, fc1.bias)), fc2.weight, fc2.bias).permute(0, 3, 1, 2)
+        return x + module.layer_scale * y
+
+    return run
+
+
+def _module_builder(module_name: str, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
+    """A builder for ``module_name.name(*args, **kwargs)`` (a model-internal block), or None when absent."""
+    module = optional(module_name)
+    if module is None or not hasattr(module, name):
+        return None
+    return lambda: getattr(module, name)(*args, **kwargs)
+
+
 def layer_benches(tiny: bool) -> list[LayerBench]:
     tvs = optional("tvexp.stable")
     tvp = optional("tvexp.prototype")
@@ -218,6 +258,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
     timm_layers = optional("timm.layers")
     n, c, h = (2, 8, 8) if tiny else (8, 64, 56)
     batch, tokens, dim = (2, 4, 16) if tiny else (64, 196, 256)
+    heads = 2 if tiny else 8
     feature = lambda: torch.randn(n, c, h, h)  # noqa: E731
     volume = lambda: torch.randn(n, c // 2, max(h // 7, 2), h // 2, h // 2)  # noqa: E731
     token_batch = lambda: torch.randn(batch, tokens, dim)  # noqa: E731
@@ -340,9 +381,26 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             "LayerNorm2d (prototype)",
             feature,
             ours(tvp, "LayerNorm2d", c),
-            None,
+            _module_builder("torchvision.models.convnext", "LayerNorm2d", c, eps=1e-6),
             tm("LayerNorm2d", c),
             _layer_norm_2d_floor,
+        ),
+        LayerBench(
+            "TransformerEncoderBlock (prototype)",
+            token_batch,
+            ours(tvp, "TransformerEncoderBlock", heads, dim, 4 * dim),
+            _module_builder("torchvision.models.vision_transformer", "EncoderBlock", heads, dim, 4 * dim, 0.0, 0.0),
+            _module_builder("timm.models.vision_transformer", "Block", dim, heads, qkv_bias=True),
+            _encoder_block_floor,
+            spatial=False,
+        ),
+        LayerBench(
+            "ConvNeXtBlock (prototype)",
+            feature,
+            ours(tvp, "ConvNeXtBlock", c),
+            _module_builder("torchvision.models.convnext", "CNBlock", c, 1e-6, 0.0),
+            _module_builder("timm.models.convnext", "ConvNeXtBlock", c, ls_init_value=1e-6),
+            _convnext_block_floor,
         ),
     ]
 
@@ -574,7 +632,7 @@ def markdown(rows: list[Row], header: str) -> str:
     layer_rows = [r for r in rows if r.section == "layers"]
     if layer_rows:
         lines += [
-            "## Stable layers (and LayerNorm2d) vs torchvision, timm and the floor",
+            "## Stable layers (and prototype blocks) vs torchvision, timm and the floor",
             "",
             "Medians; ratios are tvexp's time divided by the other's (below 1: tvexp is faster; "
             '"not slower" means at most 1.05).',

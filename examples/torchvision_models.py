@@ -24,11 +24,27 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from tvexp.prototype import BasicBlock, Bottleneck, InvertedResidual, MBConv, make_divisible, stochastic_depth_rates
+from tvexp.prototype import (
+    BasicBlock,
+    Bottleneck,
+    ConvNeXtBlock,
+    InvertedResidual,
+    LayerNorm2d,
+    MBConv,
+    TransformerEncoderBlock,
+    make_divisible,
+    stochastic_depth_rates,
+)
 from tvexp.stable import Conv2dNormActivation, SqueezeExcitation
 
 __all__ = [
+    "ConvNeXt",
     "ResNet",
+    "VisionTransformer",
+    "convnext_base",
+    "convnext_large",
+    "convnext_small",
+    "convnext_tiny",
     "efficientnet",
     "efficientnet_b0",
     "efficientnet_b1",
@@ -44,6 +60,11 @@ __all__ = [
     "resnet34",
     "resnet50",
     "resnext50_32x4d",
+    "vit_b_16",
+    "vit_b_32",
+    "vit_h_14",
+    "vit_l_16",
+    "vit_l_32",
     "wide_resnet50_2",
 ]
 
@@ -1664,3 +1685,353 @@ __all__ += [
     "vgg_features",
     "wide_resnet101_2",
 ]
+
+
+# ============================================================================ transformer-era models
+# Vision Transformer and ConvNeXt from tvexp's TransformerEncoderBlock, ConvNeXtBlock and LayerNorm2d
+# (state_dict keys, shapes and dtypes checked against torchvision 0.29 in
+# tests/parity/test_parity_transformers.py).
+
+
+class _ViTEncoder(nn.Module):
+    """torchvision's ViT ``Encoder``: position embedding, dropout, ``layers.encoder_layer_{i}``, final norm."""
+
+    def __init__(
+        self,
+        seq_length: int,
+        num_layers: int,
+        num_heads: int,
+        hidden_dim: int,
+        mlp_dim: int,
+        dropout: float,
+        attention_dropout: float,
+        norm_layer: NormBuilder,
+        stochastic_depth_prob: float,
+        factory: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, seq_length, hidden_dim, **factory).normal_(std=0.02))
+        self.dropout = nn.Dropout(dropout)
+        rates = stochastic_depth_rates(stochastic_depth_prob, num_layers)
+        self.layers = nn.Sequential(
+            OrderedDict(
+                (
+                    f"encoder_layer_{i}",
+                    TransformerEncoderBlock(
+                        num_heads,
+                        hidden_dim,
+                        mlp_dim,
+                        dropout,
+                        attention_dropout,
+                        norm_layer,
+                        stochastic_depth_prob=rates[i],
+                        **factory,
+                    ),
+                )
+                for i in range(num_layers)
+            )
+        )
+        self.ln = norm_layer(hidden_dim, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.ln(self.layers(self.dropout(x + self.pos_embedding)))
+
+
+class VisionTransformer(nn.Module):
+    """torchvision's ``VisionTransformer`` layout (``class_token conv_proj encoder heads``) from tvexp blocks.
+
+    ``stochastic_depth_prob`` (not in torchvision) drops the blocks' residual branches with the
+    usual linear schedule; 0 gives torchvision's network.
+    """
+
+    def __init__(
+        self,
+        image_size: int,
+        patch_size: int,
+        num_layers: int,
+        num_heads: int,
+        hidden_dim: int,
+        mlp_dim: int,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        num_classes: int = 1000,
+        representation_size: int | None = None,
+        norm_layer: NormBuilder | None = None,
+        stochastic_depth_prob: float = 0.0,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if image_size % patch_size != 0:
+            raise ValueError(f"image_size must be divisible by patch_size, got {image_size} and {patch_size}")
+        norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.hidden_dim = hidden_dim
+        self.conv_proj = nn.Conv2d(3, hidden_dim, kernel_size=patch_size, stride=patch_size, **factory)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim, **factory))
+        seq_length = (image_size // patch_size) ** 2 + 1
+        self.encoder = _ViTEncoder(
+            seq_length,
+            num_layers,
+            num_heads,
+            hidden_dim,
+            mlp_dim,
+            dropout,
+            attention_dropout,
+            norm,
+            stochastic_depth_prob,
+            factory,
+        )
+        heads: OrderedDict[str, nn.Module] = OrderedDict()
+        if representation_size is None:
+            heads["head"] = nn.Linear(hidden_dim, num_classes, **factory)
+        else:
+            heads["pre_logits"] = nn.Linear(hidden_dim, representation_size, **factory)
+            heads["act"] = nn.Tanh()
+            heads["head"] = nn.Linear(representation_size, num_classes, **factory)
+        self.heads = nn.Sequential(heads)
+        fan_in = 3 * patch_size * patch_size
+        nn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / fan_in))
+        nn.init.zeros_(self.conv_proj.bias)
+        if representation_size is not None:
+            nn.init.trunc_normal_(self.heads.pre_logits.weight, std=math.sqrt(1 / hidden_dim))
+            nn.init.zeros_(self.heads.pre_logits.bias)
+        nn.init.zeros_(self.heads.head.weight)
+        nn.init.zeros_(self.heads.head.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        torch._assert(x.dim() == 4, f"VisionTransformer expects (N, 3, {self.image_size}, {self.image_size}) images")
+        torch._assert(x.shape[2] == self.image_size, f"image height must be {self.image_size}, got {x.shape[2]}")
+        torch._assert(x.shape[3] == self.image_size, f"image width must be {self.image_size}, got {x.shape[3]}")
+        # (N, 3, H, W) -> (N, D, H/p, W/p) -> (N, H/p * W/p, D): one token per patch.
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+        x = self.encoder(x)
+        return self.heads(x[:, 0])
+
+
+def _vit(
+    patch_size: int,
+    num_layers: int,
+    num_heads: int,
+    hidden_dim: int,
+    mlp_dim: int,
+    *,
+    image_size: int,
+    dropout: float,
+    attention_dropout: float,
+    num_classes: int,
+    representation_size: int | None,
+    norm_layer: NormBuilder | None,
+    stochastic_depth_prob: float,
+    device: Device,
+    dtype: torch.dtype | None,
+) -> VisionTransformer:
+    return VisionTransformer(
+        image_size,
+        patch_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        mlp_dim,
+        dropout=dropout,
+        attention_dropout=attention_dropout,
+        num_classes=num_classes,
+        representation_size=representation_size,
+        norm_layer=norm_layer,
+        stochastic_depth_prob=stochastic_depth_prob,
+        device=device,
+        dtype=dtype,
+    )
+
+
+def vit_b_16(
+    *,
+    image_size: int = 224,
+    dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    num_classes: int = 1000,
+    representation_size: int | None = None,
+    norm_layer: NormBuilder | None = None,
+    stochastic_depth_prob: float = 0.0,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> VisionTransformer:
+    """torchvision's ``vit_b_16``: patch 16, 12 layers, 12 heads, width 768, MLP 3072."""
+    kwargs = dict(locals())
+    return _vit(16, 12, 12, 768, 3072, **kwargs)
+
+
+def vit_b_32(
+    *,
+    image_size: int = 224,
+    dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    num_classes: int = 1000,
+    representation_size: int | None = None,
+    norm_layer: NormBuilder | None = None,
+    stochastic_depth_prob: float = 0.0,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> VisionTransformer:
+    """torchvision's ``vit_b_32``: patch 32, 12 layers, 12 heads, width 768, MLP 3072."""
+    kwargs = dict(locals())
+    return _vit(32, 12, 12, 768, 3072, **kwargs)
+
+
+def vit_l_16(
+    *,
+    image_size: int = 224,
+    dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    num_classes: int = 1000,
+    representation_size: int | None = None,
+    norm_layer: NormBuilder | None = None,
+    stochastic_depth_prob: float = 0.0,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> VisionTransformer:
+    """torchvision's ``vit_l_16``: patch 16, 24 layers, 16 heads, width 1024, MLP 4096."""
+    kwargs = dict(locals())
+    return _vit(16, 24, 16, 1024, 4096, **kwargs)
+
+
+def vit_l_32(
+    *,
+    image_size: int = 224,
+    dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    num_classes: int = 1000,
+    representation_size: int | None = None,
+    norm_layer: NormBuilder | None = None,
+    stochastic_depth_prob: float = 0.0,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> VisionTransformer:
+    """torchvision's ``vit_l_32``: patch 32, 24 layers, 16 heads, width 1024, MLP 4096."""
+    kwargs = dict(locals())
+    return _vit(32, 24, 16, 1024, 4096, **kwargs)
+
+
+def vit_h_14(
+    *,
+    image_size: int = 224,
+    dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    num_classes: int = 1000,
+    representation_size: int | None = None,
+    norm_layer: NormBuilder | None = None,
+    stochastic_depth_prob: float = 0.0,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> VisionTransformer:
+    """torchvision's ``vit_h_14``: patch 14, 32 layers, 16 heads, width 1280, MLP 5120.
+
+    torchvision's pretrained ``vit_h_14`` weights (SWAG) are for ``image_size=518``.
+    """
+    kwargs = dict(locals())
+    return _vit(14, 32, 16, 1280, 5120, **kwargs)
+
+
+class ConvNeXt(nn.Module):
+    """torchvision's ``ConvNeXt`` layout (``features avgpool classifier``) from tvexp blocks.
+
+    ``block_setting`` lists ``(channels, out_channels or None, blocks)`` per stage, as torchvision's
+    ``CNBlockConfig(input_channels, out_channels, num_layers)``: each stage's blocks are followed by a
+    LayerNorm2d + 2x2 stride-2 convolution that changes the width to ``out_channels``, unless it is ``None``.
+    """
+
+    def __init__(
+        self,
+        block_setting: list[tuple[int, int | None, int]],
+        stochastic_depth_prob: float = 0.0,
+        layer_scale: float = 1e-6,
+        num_classes: int = 1000,
+        norm_layer: NormBuilder | None = None,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if not block_setting:
+            raise ValueError("block_setting must list at least one stage, got an empty list")
+        norm = partial(LayerNorm2d, eps=1e-6) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        first = block_setting[0][0]
+        layers: list[nn.Module] = [
+            Conv2dNormActivation(
+                3,
+                first,
+                kernel_size=4,
+                stride=4,
+                padding=0,
+                norm_layer=norm,
+                activation_layer=None,
+                bias=True,
+                **factory,
+            )
+        ]
+        rates = iter(stochastic_depth_rates(stochastic_depth_prob, sum(stage[2] for stage in block_setting)))
+        for channels, out_channels, count in block_setting:
+            layers.append(
+                nn.Sequential(*(ConvNeXtBlock(channels, layer_scale, next(rates), **factory) for _ in range(count)))
+            )
+            if out_channels is not None:
+                layers.append(
+                    nn.Sequential(
+                        norm(channels, **factory), nn.Conv2d(channels, out_channels, kernel_size=2, stride=2, **factory)
+                    )
+                )
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        last = block_setting[-1][1] or block_setting[-1][0]
+        self.classifier = nn.Sequential(norm(last, **factory), nn.Flatten(1), nn.Linear(last, num_classes, **factory))
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.avgpool(self.features(x)))
+
+
+def _convnext_builder(
+    block_setting: list[tuple[int, int | None, int]], default_stochastic_depth_prob: float, name: str
+) -> Callable[..., ConvNeXt]:
+    def build(
+        *,
+        num_classes: int = 1000,
+        stochastic_depth_prob: float = default_stochastic_depth_prob,
+        layer_scale: float = 1e-6,
+        norm_layer: NormBuilder | None = None,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> ConvNeXt:
+        return ConvNeXt(
+            block_setting,
+            stochastic_depth_prob=stochastic_depth_prob,
+            layer_scale=layer_scale,
+            num_classes=num_classes,
+            norm_layer=norm_layer,
+            device=device,
+            dtype=dtype,
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"torchvision's ``{name}``: stages {[stage[2] for stage in block_setting]} blocks wide "
+        f"{[stage[0] for stage in block_setting]}, stochastic depth {default_stochastic_depth_prob}."
+    )
+    return build
+
+
+convnext_tiny = _convnext_builder([(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)], 0.1, "convnext_tiny")
+convnext_small = _convnext_builder([(96, 192, 3), (192, 384, 3), (384, 768, 27), (768, None, 3)], 0.4, "convnext_small")
+convnext_base = _convnext_builder(
+    [(128, 256, 3), (256, 512, 3), (512, 1024, 27), (1024, None, 3)], 0.5, "convnext_base"
+)
+convnext_large = _convnext_builder(
+    [(192, 384, 3), (384, 768, 3), (768, 1536, 27), (1536, None, 3)], 0.5, "convnext_large"
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -68,3 +70,31 @@ def test_rejects_input_that_is_not_4d(shape: tuple[int, ...]) -> None:
         layer(torch.randn(shape))
     with pytest.raises(ValueError, match="expects a 4-D"):
         torch.fx.symbolic_trace(layer)(torch.randn(shape))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
+def test_contiguous_input_is_as_accurate_as_f_layer_norm_with_and_without_autograd(
+    dtype: torch.dtype, affine: tuple
+) -> None:
+    # A large offset checks that the variance is computed from centred values.
+    elementwise_affine, bias = affine
+    norm = LayerNorm2d(12, elementwise_affine=elementwise_affine, bias=bias, dtype=dtype)
+    if elementwise_affine:
+        with torch.no_grad():
+            norm.weight.normal_()
+            if norm.bias is not None:
+                norm.bias.normal_()
+    x = torch.randn(3, 12, 5, 6, dtype=dtype) * 0.1 + 1000.0
+    with torch.no_grad():
+        y = norm(x)
+        exact = _reference(x.double(), copy.deepcopy(norm).double())
+        permuted = _reference(x, norm)  # F.layer_norm in the input's dtype: the accuracy to match
+    assert y.is_contiguous() and y.dtype == dtype
+    error, reference_error = (y.double() - exact).abs().max(), (permuted.double() - exact).abs().max()
+    slack = 1e-9 if dtype == torch.float64 else 1e-6
+    assert error <= 2 * reference_error + slack, f"error {error:.2e}, F.layer_norm's {reference_error:.2e}"
+    with torch.inference_mode():
+        torch.testing.assert_close(norm(x), y)
+    norm.requires_grad_(True)
+    assert (norm(x).detach().double() - exact).abs().max() <= reference_error + slack  # the autograd path

@@ -18,13 +18,16 @@ from tvexp._layers.conv_norm_activation import (
     ConvTranspose2dNormActivation,
     ConvTranspose3dNormActivation,
 )
+from tvexp._layers.convnext_block import ConvNeXtBlock
 from tvexp._layers.dense_block import DenseBlock, DenseLayer, DenseTransition
 from tvexp._layers.fire import Fire
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
+from tvexp._layers.layer_scale import LayerScale
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.mbconv import FusedMBConv, MBConv
+from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
 from tvexp._layers.named_builders import layer_builder
 from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
@@ -38,6 +41,7 @@ from tvexp._layers.quantizable.shufflenet_unit import QuantizableShuffleNetV2Uni
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.regnet_bottleneck import RegNetBottleneck
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._layers.transformer_encoder_block import TransformerEncoderBlock
 from tvexp._transforms.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
 from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
 from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
@@ -45,6 +49,7 @@ from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_mo
 __all__: list[str] = [
     "BasicBlock",
     "Bottleneck",
+    "ConvNeXtBlock",
     "ConvTranspose1dNormActivation",
     "ConvTranspose2dNormActivation",
     "ConvTranspose3dNormActivation",
@@ -57,8 +62,10 @@ __all__: list[str] = [
     "FusedMBConv",
     "InvertedResidual",
     "LayerNorm2d",
+    "LayerScale",
     "LinearNormActivation",
     "MBConv",
+    "MultiheadSelfAttention",
     "NamedConv2dNormActivation",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",
@@ -72,6 +79,7 @@ __all__: list[str] = [
     "QuantizableSqueezeExcitation",
     "RegNetBottleneck",
     "ShuffleNetV2Unit",
+    "TransformerEncoderBlock",
     "freeze_batch_norm",
     "fuse_conv_norm",
     "layer_builder",

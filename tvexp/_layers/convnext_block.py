@@ -1,0 +1,130 @@
+"""ConvNeXtBlock: depthwise convolution, channels-last LayerNorm and MLP with layer scale (ConvNeXt, arXiv:2201.03545)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from torch import Tensor, nn
+
+from tvexp._api.tiers import prototype
+from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._layers._block_parts import Device, Factory, reset_children
+from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers.layer_scale import check_finite
+from tvexp._layers.permute import Permute
+from tvexp._layers.stochastic_depth import StochasticDepth
+
+__all__ = ["ConvNeXtBlock"]
+
+
+@prototype(since="0.2.0")
+class ConvNeXtBlock(nn.Module):
+    r"""ConvNeXt's residual block: depthwise 7x7 convolution, LayerNorm over channels, MLP, layer scale.
+
+    From `A ConvNet for the 2020s <https://arxiv.org/abs/2201.03545>`_:
+    ``x + drop_path(gamma * pwconv2(act(pwconv1(norm(dwconv(x))))))``, where the norm and the two
+    pointwise layers work channels-last (``nn.LayerNorm`` and ``nn.Linear`` on NHWC) and
+    :math:`\gamma` is a learned per-channel scale initialised to ``layer_scale``.
+
+    Submodules and parameters follow torchvision's ``CNBlock``: ``block.0`` (depthwise conv),
+    ``block.1`` (:class:`~tvexp.stable.Permute` to NHWC), ``block.2`` (norm), ``block.3`` and
+    ``block.5`` (linear layers), ``block.4`` (activation), ``block.6`` (permute back),
+    ``layer_scale`` of shape ``(C, 1, 1)`` and ``stochastic_depth``; torchvision ConvNeXt
+    checkpoints load with ``strict=True`` and the class can be passed as ``block`` to
+    ``torchvision.models.ConvNeXt`` (same positional arguments). Unlike torchvision, the output
+    keeps the input's memory format (torchvision returns a ``channels_last`` tensor for a contiguous
+    input), and the scale and the residual addition are one fused operation. For training speed,
+    give it ``channels_last`` input: with a contiguous input the gradient arrives contiguous and is
+    transposed once for the channels-last MLP, a copy torchvision's block avoids by returning
+    ``channels_last`` (forward+backward at 8x64x56x56 on 2 CPU threads took 1.2-1.3x torchvision's
+    time on contiguous input and 0.8-1.1x on ``channels_last`` input; the forward alone 0.9x).
+
+    Args:
+        channels: Channels ``C`` of the input and the output.
+        layer_scale: Initial value of the per-channel scale :math:`\gamma` (any finite number).
+        stochastic_depth_prob: Probability of dropping the residual branch per sample in training
+            (``StochasticDepth(p, "row")``).
+        norm_layer: Builds the channels-last norm from ``C``. ``None`` means
+            ``nn.LayerNorm(C, eps=1e-6)``.
+        kernel_size: Size of the depthwise convolution (odd; padding keeps the size).
+        hidden_channels: Width of the MLP. ``None`` means ``4 * channels``.
+        activation_layer: Builds the MLP's activation. Default: :class:`torch.nn.GELU`.
+        device: Device of the parameters.
+        dtype: Floating-point type of the parameters.
+
+    Shape:
+        - Input: :math:`(N, C, H, W)`
+        - Output: :math:`(N, C, H, W)`, in the input's memory format.
+
+    Example:
+        >>> block = ConvNeXtBlock(32, layer_scale=1e-6, stochastic_depth_prob=0.1)
+        >>> block(torch.randn(2, 32, 14, 14)).shape
+        torch.Size([2, 32, 14, 14])
+        >>> [key for key in block.state_dict() if not key.startswith("block.")]
+        ['layer_scale']
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        layer_scale: float = 1e-6,
+        stochastic_depth_prob: float = 0.0,
+        norm_layer: LayerBuilder | None = None,
+        *,
+        kernel_size: int = 7,
+        hidden_channels: int | None = None,
+        activation_layer: LayerBuilder = nn.GELU,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        check_positive_int(channels, "channels")
+        check_finite(layer_scale, "layer_scale")
+        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        check_builder(norm_layer, "norm_layer")
+        check_positive_int(kernel_size, "kernel_size")
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (the padding keeps the spatial size), got {kernel_size}")
+        hidden = 4 * channels if hidden_channels is None else hidden_channels
+        check_positive_int(hidden, "hidden_channels")
+        check_builder(activation_layer, "activation_layer", optional=False)
+        super().__init__()
+        norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
+        factory: Factory = {"device": device, "dtype": dtype}
+        self.channels = channels
+        self.layer_scale_init = float(layer_scale)
+        self.stochastic_depth_prob = float(stochastic_depth_prob)
+        self.block = nn.Sequential(
+            nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, **factory),
+            Permute([0, 2, 3, 1]),
+            build_layer(norm, "norm_layer", channels, **factory),
+            nn.Linear(channels, hidden, **factory),
+            build_activation(activation_layer, "activation_layer", None, **factory),
+            nn.Linear(hidden, channels, **factory),
+            Permute([0, 3, 1, 2]),
+        )
+        self.layer_scale = nn.Parameter(torch.empty(channels, 1, 1, **factory))
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        nn.init.constant_(self.layer_scale, self.layer_scale_init)
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation of the convolution, norm and linear layers; ``layer_scale`` to its initial value."""
+        reset_children(self)
+        nn.init.constant_(self.layer_scale, self.layer_scale_init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        torch._assert(x.dim() == 4, f"ConvNeXtBlock expects an (N, {self.channels}, H, W) input, got {x.shape}")
+        torch._assert(
+            x.shape[1] == self.channels, f"ConvNeXtBlock expects an (N, {self.channels}, H, W) input, got {x.shape}"
+        )
+        branch = self.block(x)
+        if self.training and self.stochastic_depth_prob > 0.0:
+            return x + self.stochastic_depth(branch * self.layer_scale)
+        # x + gamma * branch in one pass; the result takes x's memory format (branch is channels_last).
+        return torch.addcmul(x, branch, self.layer_scale)
+
+    def extra_repr(self) -> str:
+        text = f"{self.channels}, layer_scale={self.layer_scale_init}"
+        if self.stochastic_depth_prob:
+            text += f", stochastic_depth_prob={self.stochastic_depth_prob}"
+        return text

@@ -1,0 +1,102 @@
+"""LayerScale: a learned per-channel scale of a residual branch (CaiT, arXiv:2103.17239; ConvNeXt)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from tvexp._api.tiers import prototype
+from tvexp._api.validation import check_positive_int, is_real_number
+
+__all__ = ["LayerScale", "check_finite"]
+
+
+def check_finite(value: Any, name: str) -> None:
+    """Raises ``TypeError`` unless ``value`` is a real number, ``ValueError`` if it is infinite or NaN."""
+    if not is_real_number(value):
+        raise TypeError(f"{name} must be a finite number, got {value!r} of type {type(value).__name__}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+
+
+@prototype(since="0.2.0")
+class LayerScale(nn.Module):
+    r"""Multiplies each channel by a learned factor, initialised to a small value.
+
+    From `Going deeper with Image Transformers <https://arxiv.org/abs/2103.17239>`_ (CaiT), and used
+    by ConvNeXt: :math:`y = \operatorname{diag}(\lambda)\, x` with :math:`\lambda` initialised to
+    ``init_value``, so that a residual branch starts close to the identity mapping.
+
+    The factors are the parameter ``scale`` of shape ``(C,)`` for channels-last inputs (tokens
+    :math:`(N, L, C)`, or NHWC maps), or ``(C, 1, ..., 1)`` with ``spatial_dims`` ones for
+    channels-first inputs: ``spatial_dims=2`` gives the ``(C, 1, 1)`` shape of torchvision
+    ConvNeXt's ``layer_scale`` for :math:`(N, C, H, W)` maps.
+
+    Args:
+        num_channels: Channels ``C``.
+        init_value: Initial value of every factor (ConvNeXt and torchvision use ``1e-6``, CaiT
+            ``1e-5`` to ``1e-6`` by depth). Any finite number.
+        spatial_dims: Number of dimensions after the channel dimension: 0 for channels-last
+            inputs, 2 for :math:`(N, C, H, W)`, 3 for :math:`(N, C, D, H, W)`.
+        device: Device of the parameter.
+        dtype: Floating-point type of the parameter.
+
+    Shape:
+        - Input: :math:`(*, C)` for ``spatial_dims=0``, else :math:`(*, C, S_1, \ldots, S_k)` with
+          ``k = spatial_dims``.
+        - Output: same as the input.
+
+    Example:
+        >>> scale = LayerScale(16, init_value=1e-6)
+        >>> scale(torch.randn(2, 5, 16)).shape
+        torch.Size([2, 5, 16])
+        >>> scale.scale.shape, LayerScale(16, spatial_dims=2).scale.shape
+        (torch.Size([16]), torch.Size([16, 1, 1]))
+    """
+
+    def __init__(
+        self,
+        num_channels: int,
+        init_value: float = 1e-5,
+        *,
+        spatial_dims: int = 0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        check_positive_int(num_channels, "num_channels")
+        check_finite(init_value, "init_value")
+        if isinstance(spatial_dims, bool) or not isinstance(spatial_dims, int) or spatial_dims < 0:
+            raise ValueError(
+                f"spatial_dims must be a non-negative int (0 for channels-last inputs), got {spatial_dims!r}"
+            )
+        super().__init__()
+        self.num_channels = num_channels
+        self.init_value = float(init_value)
+        self.spatial_dims = spatial_dims
+        self.scale = nn.Parameter(torch.empty((num_channels,) + (1,) * spatial_dims, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Sets every factor to ``init_value``."""
+        nn.init.constant_(self.scale, self.init_value)
+
+    def forward(self, x: Tensor) -> Tensor:
+        torch._assert(
+            x.dim() > self.spatial_dims,
+            f"LayerScale expects at least {self.spatial_dims + 1} dimensions (channels, then {self.spatial_dims} "
+            f"spatial), got {x.shape}",
+        )
+        torch._assert(
+            x.shape[-1 - self.spatial_dims] == self.num_channels,
+            f"LayerScale expects {self.num_channels} channels at dimension {-1 - self.spatial_dims}, got {x.shape}",
+        )
+        return x * self.scale
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_channels}, init_value={self.init_value}"
+        if self.spatial_dims:
+            text += f", spatial_dims={self.spatial_dims}"
+        return text

@@ -1,0 +1,197 @@
+"""Multi-head self-attention on ``scaled_dot_product_attention``, with the checkpoint layouts of torchvision's transformers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tvexp._api.tiers import prototype
+from tvexp._api.validation import check_bool, check_positive_int, check_probability
+from tvexp._layers._block_parts import Factory
+
+__all__ = ["ATTENTION_LAYOUTS", "MultiheadSelfAttention"]
+
+# layout -> (fused q/k/v input projection, output projection): the names torchvision's models give them.
+# "in_proj" is nn.MultiheadAttention's pair of parameters (in_proj_weight, in_proj_bias), whose rows are
+# those of a fused Linear's weight ([3 * embed_dim, embed_dim], q then k then v); "project.0" is a Linear
+# inside an nn.Sequential. Every other name is an nn.Linear.
+ATTENTION_LAYOUTS: dict[str, tuple[str, str]] = {
+    "vit": ("in_proj", "out_proj"),  # ViT (nn.MultiheadAttention)
+    "swin": ("qkv", "proj"),  # Swin v1/v2/3d, and timm's Attention
+    "maxvit": ("to_qkv", "merge"),  # MaxViT's RelativePositionalMultiHeadAttention
+    "mvit": ("qkv", "project.0"),  # MViT's MultiscaleAttention
+}
+
+
+@prototype(since="0.2.0")
+class MultiheadSelfAttention(nn.Module):
+    r"""Multi-head self-attention with a fused q/k/v projection, computed by ``scaled_dot_product_attention``.
+
+    From `Attention Is All You Need <https://arxiv.org/abs/1706.03762>`_:
+
+    .. math::
+        \operatorname{head}_i = \operatorname{softmax}\!\left(\frac{Q_i K_i^\top}{\sqrt{d}} + M\right) V_i,
+        \qquad y = [\operatorname{head}_1, \ldots, \operatorname{head}_h]\, W_O + b_O
+
+    where :math:`[Q, K, V] = x W_{QKV} + b_{QKV}` is one matrix product (the ``3 * embed_dim`` output
+    rows are q, then k, then v), :math:`d` is ``embed_dim // num_heads`` and :math:`M` the optional
+    additive (or boolean) mask. The attention itself is :func:`torch.nn.functional.scaled_dot_product_attention`,
+    so fused kernels are used wherever torch has them.
+
+    ``layout`` only chooses the names of the two projections, so that the checkpoints of
+    torchvision's transformers load with ``strict=True`` (the math is the same for all):
+
+    ==========  ====================================  =======================  ======================
+    layout      used by                               input projection         output projection
+    ==========  ====================================  =======================  ======================
+    ``vit``     ViT (``nn.MultiheadAttention``)       ``in_proj_weight``,      ``out_proj``
+                                                      ``in_proj_bias``
+    ``swin``    Swin v1/v2/3d, timm's ``Attention``   ``qkv``                  ``proj``
+    ``maxvit``  MaxViT                                ``to_qkv``               ``merge``
+    ``mvit``    MViT v1/v2                            ``qkv``                  ``project.0``
+    ==========  ====================================  =======================  ======================
+
+    The parameters are initialised like ``nn.MultiheadAttention``'s: Xavier-uniform fused input
+    weight, zero biases, PyTorch's default ``nn.Linear`` initialisation for the output weight.
+
+    Args:
+        embed_dim: Features ``D`` of each token (the last input dimension).
+        num_heads: Number of attention heads; must divide ``embed_dim``.
+        qkv_bias: Whether the fused input projection has a bias.
+        proj_bias: Whether the output projection has a bias.
+        attention_dropout: Dropout probability on the attention weights (training only).
+        layout: Names of the projections, from the table above. Default: ``"swin"`` (``qkv``/``proj``).
+        device: Device of the parameters.
+        dtype: Floating-point type of the parameters.
+
+    Shape:
+        - Input: :math:`(N, L, D)` tokens; optional ``attn_mask`` broadcastable to :math:`(N, h, L, L)`
+          (float masks are added to the scores, boolean masks mark the pairs that may attend).
+        - Output: :math:`(N, L, D)`
+
+    Example:
+        >>> attention = MultiheadSelfAttention(64, num_heads=4)
+        >>> attention(torch.randn(2, 10, 64)).shape
+        torch.Size([2, 10, 64])
+        >>> sorted(MultiheadSelfAttention(64, 4, layout="vit").state_dict())
+        ['in_proj_bias', 'in_proj_weight', 'out_proj.bias', 'out_proj.weight']
+    """
+
+    if TYPE_CHECKING:  # the attributes of the layouts (each instance has the two of its layout)
+        in_proj_weight: nn.Parameter
+        in_proj_bias: nn.Parameter | None
+        qkv: nn.Linear
+        to_qkv: nn.Linear
+        out_proj: nn.Linear
+        proj: nn.Linear
+        merge: nn.Linear
+        project: nn.Sequential
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        *,
+        qkv_bias: bool = True,
+        proj_bias: bool = True,
+        attention_dropout: float = 0.0,
+        layout: str = "swin",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        check_positive_int(embed_dim, "embed_dim")
+        check_positive_int(num_heads, "num_heads")
+        if embed_dim % num_heads != 0:
+            raise ValueError(
+                f"embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and num_heads={num_heads} "
+                f"(embed_dim % num_heads = {embed_dim % num_heads})"
+            )
+        check_bool(qkv_bias, "qkv_bias")
+        check_bool(proj_bias, "proj_bias")
+        check_probability(attention_dropout, "attention_dropout")
+        if layout not in ATTENTION_LAYOUTS:
+            raise ValueError(f"layout must be one of {sorted(ATTENTION_LAYOUTS)}, got {layout!r}")
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.attention_dropout = float(attention_dropout)
+        self.layout = layout
+        factory: Factory = {"device": device, "dtype": dtype}
+        input_name, output_name = ATTENTION_LAYOUTS[layout]
+        if input_name == "in_proj":
+            self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **factory))
+            bias = nn.Parameter(torch.empty(3 * embed_dim, **factory)) if qkv_bias else None
+            self.register_parameter("in_proj_bias", bias)
+        else:
+            self.add_module(input_name, nn.Linear(embed_dim, 3 * embed_dim, bias=qkv_bias, **factory))
+        output = nn.Linear(embed_dim, embed_dim, bias=proj_bias, **factory)
+        if output_name.endswith(".0"):
+            self.add_module(output_name[:-2], nn.Sequential(output))
+        else:
+            self.add_module(output_name, output)
+        self.reset_parameters()
+
+    def _input_projection(self) -> tuple[Tensor, Tensor | None]:
+        input_name = ATTENTION_LAYOUTS[self.layout][0]
+        if input_name == "in_proj":
+            return self.in_proj_weight, self.in_proj_bias
+        linear = self.get_submodule(input_name)
+        assert isinstance(linear, nn.Linear)
+        return linear.weight, linear.bias
+
+    def _output_projection(self) -> nn.Linear:
+        linear = self.get_submodule(ATTENTION_LAYOUTS[self.layout][1])
+        assert isinstance(linear, nn.Linear)
+        return linear
+
+    def reset_parameters(self) -> None:
+        """Xavier-uniform fused input weight, zero biases, default ``nn.Linear`` output weight."""
+        weight, bias = self._input_projection()
+        nn.init.xavier_uniform_(weight)
+        if bias is not None:
+            nn.init.zeros_(bias)
+        output = self._output_projection()
+        output.reset_parameters()
+        if output.bias is not None:
+            nn.init.zeros_(output.bias)
+
+    def _project_qkv(self, x: Tensor) -> Tensor:
+        # The names come from ATTENTION_LAYOUTS; hasattr on a constant name is resolved statically by
+        # TorchScript, torch.compile and FX, so only the branch of this instance's layout is compiled.
+        if hasattr(self, "in_proj_weight"):
+            return F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        if hasattr(self, "to_qkv"):
+            return self.to_qkv(x)
+        return self.qkv(x)
+
+    def _project_output(self, x: Tensor) -> Tensor:
+        if hasattr(self, "out_proj"):
+            return self.out_proj(x)
+        if hasattr(self, "merge"):
+            return self.merge(x)
+        if hasattr(self, "project"):
+            return self.project(x)
+        return self.proj(x)
+
+    def forward(self, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:
+        torch._assert(x.dim() == 3, f"MultiheadSelfAttention expects (N, L, {self.embed_dim}) tokens, got {x.shape}")
+        torch._assert(
+            x.shape[-1] == self.embed_dim,
+            f"MultiheadSelfAttention expects (N, L, {self.embed_dim}) tokens, got {x.shape}",
+        )
+        # (N, L, 3D) -> (3, N, heads, L, head_dim): q, k and v as SDPA wants them.
+        qkv = self._project_qkv(x).unflatten(-1, (3, self.num_heads, self.head_dim)).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        dropout = self.attention_dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
+        return self._project_output(out.transpose(1, 2).flatten(2))
+
+    def extra_repr(self) -> str:
+        text = f"{self.embed_dim}, num_heads={self.num_heads}, layout={self.layout!r}"
+        if self.attention_dropout:
+            text += f", attention_dropout={self.attention_dropout}"
+        return text
