@@ -225,3 +225,27 @@ def test_a_changed_live_surface_is_reported_with_classification_and_the_acceptin
     assert "BREAKING" in report and "object-removed" in report
     assert "tvexp-api snapshot" in report
     assert api_diff.breaking_changes(api_diff.diff_snapshots(stale, live))
+
+
+def test_public_signatures_speak_one_type_vocabulary() -> None:
+    # One spelling per concept in every public signature: a private alias (or another spelling of the
+    # same type) would make inlining it a reported change once the object is stable.
+    expected = {
+        "device": {"torch.device | str | None"},
+        "dtype": {"torch.dtype | None"},
+        "builder": {"Callable[..., nn.Module]", "Callable[..., nn.Module] | None"},
+    }
+    wrong = []
+    for symbol, facts in snapshot_store.live_snapshot()["objects"].items():
+        for parameter in (facts.get("signature") or {}).get("parameters", ()):
+            name, annotation = parameter["name"], parameter["annotation"]
+            concept = (
+                name
+                if name in ("device", "dtype")
+                else "builder"
+                if name.endswith("_layer") or name in ("activation", "scale_activation")
+                else None
+            )
+            if concept is not None and annotation not in expected[concept]:
+                wrong.append(f"{symbol}({name}: {annotation})")
+    assert wrong == [], wrong

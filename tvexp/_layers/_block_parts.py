@@ -3,12 +3,12 @@ and shortcut projection, and checks that several blocks apply."""
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Callable, TypedDict
 
 import torch
 from torch import nn
 
-from tvexp._layers.layer_builders import LayerBuilder, build_layer
+from tvexp._layers.layer_builders import build_layer
 
 __all__ = [
     "CONV_NORM_PAIRS_ATTRIBUTE",
@@ -33,7 +33,7 @@ CONV_NORM_PAIRS_ATTRIBUTE = "__tvexp_conv_norm_pairs__"
 class Factory(TypedDict):
     """The factory keywords a block passes on to every layer it builds (``**factory``)."""
 
-    device: Device
+    device: torch.device | str | None
     dtype: torch.dtype | None
 
 
@@ -43,7 +43,7 @@ def conv3x3(
     stride: int,
     groups: int,
     dilation: int,
-    device: Device,
+    device: torch.device | str | None,
     dtype: torch.dtype | None,
 ) -> nn.Conv2d:
     return nn.Conv2d(
@@ -60,7 +60,9 @@ def conv3x3(
     )
 
 
-def conv1x1(in_channels: int, out_channels: int, stride: int, device: Device, dtype: torch.dtype | None) -> nn.Conv2d:
+def conv1x1(
+    in_channels: int, out_channels: int, stride: int, device: torch.device | str | None, dtype: torch.dtype | None
+) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False, device=device, dtype=dtype)
 
 
@@ -73,8 +75,8 @@ def projection(
     in_channels: int,
     out_channels: int,
     stride: int,
-    norm_layer: LayerBuilder,
-    device: Device,
+    norm_layer: Callable[..., nn.Module],
+    device: torch.device | str | None,
     dtype: torch.dtype | None,
 ) -> nn.Sequential:
     """torchvision's shortcut projection; its keys are ``downsample.0`` (conv) and ``downsample.1`` (norm)."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, check_downsample, conv3x3, projection, reset_children, squeeze_channels
+from tvexp._layers._block_parts import check_downsample, conv3x3, projection, reset_children, squeeze_channels
 from tvexp._layers._input_checks import checked_channels_first
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
@@ -53,7 +55,7 @@ class BasicBlock(nn.Module):
             the addition (SE-ResNet uses ``1/16``). Default 0: no ``se`` (torchvision's layout).
         stochastic_depth_prob: Probability of dropping the residual branch per sample in training
             (``StochasticDepth(p, "row")``, named ``stochastic_depth``; it has no parameters).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -80,12 +82,12 @@ class BasicBlock(nn.Module):
         groups: int = 1,
         base_width: int = 64,
         dilation: int = 1,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
-        activation_layer: LayerBuilder = nn.ReLU,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
         se_ratio: float = 0.0,
         stochastic_depth_prob: float = 0.0,
-        device: Device = None,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         in_channels = check_positive_int(in_channels, "in_channels")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.fx
 from torch import Tensor, nn
@@ -9,7 +11,6 @@ from torch import Tensor, nn
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_bool, check_positive_int, check_probability
 from tvexp._layers._block_parts import (
-    Device,
     check_downsample,
     conv1x1,
     conv3x3,
@@ -18,7 +19,7 @@ from tvexp._layers._block_parts import (
     squeeze_channels,
 )
 from tvexp._layers._input_checks import checked_channels_first
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
@@ -60,7 +61,7 @@ class Bottleneck(nn.Module):
             ``max(1, int(planes * 4 * se_ratio))`` squeeze channels rescales the residual branch
             before the addition. Default 0: no ``se`` (torchvision's layout).
         stochastic_depth_prob: Probability of dropping the residual branch per sample in training.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -87,13 +88,13 @@ class Bottleneck(nn.Module):
         groups: int = 1,
         base_width: int = 64,
         dilation: int = 1,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
-        activation_layer: LayerBuilder = nn.ReLU,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
         stride_in_1x1: bool = False,
         se_ratio: float = 0.0,
         stochastic_depth_prob: float = 0.0,
-        device: Device = None,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         in_channels = check_positive_int(in_channels, "in_channels")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int
-from tvexp._layers._block_parts import Device, Factory, reset_children
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["ShuffleNetV2Unit", "channel_shuffle"]
 
@@ -76,7 +78,7 @@ class ShuffleNetV2Unit(nn.Module):
         stride: Stride of the depthwise convolutions: 1, 2 or 3 (as torchvision allows).
         norm_layer: Builds each norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`.
         activation_layer: Builds the activations (``inplace=True`` is passed where accepted).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -97,9 +99,9 @@ class ShuffleNetV2Unit(nn.Module):
         out_channels: int,
         stride: int = 1,
         *,
-        norm_layer: LayerBuilder | None = None,
-        activation_layer: LayerBuilder = nn.ReLU,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(in_channels, "in_channels")

@@ -21,7 +21,7 @@ from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import prototype, stable
 from tvexp._api.validation import check_floating_dtype, check_optional_bool, check_positive_int, is_integer
 from tvexp._layers._input_checks import checked_channels_first
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = [
     "Conv1dNormActivation",
@@ -69,7 +69,7 @@ def _check_sizes(value: Any, name: str, *, minimum: int) -> _Size:
     return int(value)
 
 
-def _warn_if_last_dimension_norm(norm_layer: LayerBuilder | None, block: str) -> None:
+def _warn_if_last_dimension_norm(norm_layer: Callable[..., nn.Module] | None, block: str) -> None:
     """``nn.LayerNorm(out_channels)`` normalises the last dimension of an ``(N, C, ...)`` output, not the channels.
 
     torchvision accepts it, so tvexp does too, but says so: for a square input the result has the
@@ -120,8 +120,8 @@ class _ConvNormActivation(nn.Sequential):
         stride: _Size,
         padding: _Size | str | None,
         groups: int,
-        norm_layer: LayerBuilder | None,
-        activation_layer: LayerBuilder | None,
+        norm_layer: Callable[..., nn.Module] | None,
+        activation_layer: Callable[..., nn.Module] | None,
         dilation: _Size,
         inplace: bool | None,
         bias: bool | None,
@@ -290,7 +290,7 @@ class Conv2dNormActivation(_ConvNormActivation):
         inplace: Passed as ``inplace=`` to the activation when not ``None`` and when the
             activation accepts it (``nn.GELU`` and ``nn.Tanh`` do not, and are built without it).
         bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
@@ -363,7 +363,7 @@ class Conv3dNormActivation(_ConvNormActivation):
             ``True``, ``False`` or ``None``.
         bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
             a norm layer".
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
@@ -437,7 +437,7 @@ class Conv1dNormActivation(_ConvNormActivation):
             ``True``, ``False`` or ``None``.
         bias: Whether the convolution has a bias (``True``/``False``); ``None`` means "only without
             a norm layer".
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
@@ -520,7 +520,7 @@ class ConvTranspose1dNormActivation(_ConvNormActivation):
             ``input + 1``);
             ``None`` with an explicit ``padding`` means ``0``. Must be smaller than ``stride`` or
             ``dilation``.
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
@@ -606,7 +606,7 @@ class ConvTranspose2dNormActivation(_ConvNormActivation):
             ``input + 1``);
             ``None`` with an explicit ``padding`` means ``0``. Must be smaller than ``stride`` or
             ``dilation``.
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:
@@ -690,7 +690,7 @@ class ConvTranspose3dNormActivation(_ConvNormActivation):
             ``input + 1``);
             ``None`` with an explicit ``padding`` means ``0``. Must be smaller than ``stride`` or
             ``dilation``.
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:

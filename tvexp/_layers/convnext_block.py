@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, Factory, reset_children
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 from tvexp._layers.layer_scale import check_finite
 from tvexp._layers.permute import Permute
 from tvexp._layers.stochastic_depth import StochasticDepth
@@ -50,7 +51,7 @@ class ConvNeXtBlock(nn.Module):
         kernel_size: Size of the depthwise convolution (odd; padding keeps the size).
         hidden_channels: Width of the MLP. ``None`` means ``4 * channels``.
         activation_layer: Builds the MLP's activation. Default: :class:`torch.nn.GELU`.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -70,12 +71,12 @@ class ConvNeXtBlock(nn.Module):
         channels: int,
         layer_scale: float = 1e-6,
         stochastic_depth_prob: float = 0.0,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
         kernel_size: int = 7,
         hidden_channels: int | None = None,
-        activation_layer: LayerBuilder = nn.GELU,
-        device: Device = None,
+        activation_layer: Callable[..., nn.Module] = nn.GELU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(channels, "channels")

@@ -3,7 +3,7 @@
 # No ``from __future__ import annotations`` here: TorchScript resolves the annotations of the
 # ``@torch.jit.unused`` checkpointing method, and cannot read them as strings.
 
-from typing import Union
+from typing import Callable, Union
 
 import torch
 import torch.nn.functional as F
@@ -13,8 +13,8 @@ from torch.utils import checkpoint
 from tvexp._api.deprecation import StateDictMigration, migrate_state_dict
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_bool, check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, Factory, reset_children
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["DenseBlock", "DenseLayer", "DenseTransition"]
 
@@ -70,7 +70,7 @@ class DenseLayer(nn.Module):
             ``requires_grad``); ``torch.compile`` and ``torch.export`` handle it.
         norm_layer: Builds each norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`.
         activation_layer: Builds the activations (``inplace=True`` is passed where accepted).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -96,9 +96,9 @@ class DenseLayer(nn.Module):
         drop_rate: float = 0.0,
         memory_efficient: bool = False,
         *,
-        norm_layer: LayerBuilder | None = None,
-        activation_layer: LayerBuilder = nn.ReLU,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(in_channels, "in_channels")
@@ -186,7 +186,7 @@ class DenseBlock(nn.ModuleDict):
         memory_efficient: Gradient checkpointing in each layer (see :class:`DenseLayer`).
         norm_layer: Builds each norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`.
         activation_layer: Builds the activations.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -210,9 +210,9 @@ class DenseBlock(nn.ModuleDict):
         drop_rate: float = 0.0,
         memory_efficient: bool = False,
         *,
-        norm_layer: LayerBuilder | None = None,
-        activation_layer: LayerBuilder = nn.ReLU,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(num_layers, "num_layers")
@@ -267,7 +267,7 @@ class DenseTransition(nn.Sequential):
         out_channels: Channels of the output.
         norm_layer: Builds the norm from a channel count. ``None`` means :class:`torch.nn.BatchNorm2d`.
         activation_layer: Builds the activation (``inplace=True`` is passed where accepted).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -285,9 +285,9 @@ class DenseTransition(nn.Sequential):
         in_channels: int,
         out_channels: int,
         *,
-        norm_layer: LayerBuilder | None = None,
-        activation_layer: LayerBuilder = nn.ReLU,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(in_channels, "in_channels")

@@ -502,8 +502,8 @@ class DropBlock2d(nn.Module):
         eps: float = 1e-06,
         *,
         shared_mask: bool = False,
-        device: Optional[torch.device] = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
-        dtype: Optional[torch.dtype] = None,  # noqa: ARG002
+        device: torch.device | str | None = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
+        dtype: torch.dtype | None = None,  # noqa: ARG002
     ) -> None:
         super().__init__()
         self._configure(p, block_size, inplace, eps, shared_mask)
@@ -579,8 +579,8 @@ class DropBlock3d(DropBlock2d):
         eps: float = 1e-06,
         *,
         shared_mask: bool = False,
-        device: Optional[torch.device] = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
-        dtype: Optional[torch.dtype] = None,  # noqa: ARG002
+        device: torch.device | str | None = None,  # noqa: ARG002  (accepted like every layer; nothing to allocate)
+        dtype: torch.dtype | None = None,  # noqa: ARG002
     ) -> None:
         # Not DropBlock2d.__init__: its prototype-option check would announce under the wrong name.
         nn.Module.__init__(self)

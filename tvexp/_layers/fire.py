@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int
-from tvexp._layers._block_parts import Device, Factory, reset_children
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, check_builder
+from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers.layer_builders import build_activation, check_builder
 
 __all__ = ["Fire"]
 
@@ -29,7 +31,7 @@ class Fire(nn.Module):
         expand1x1_channels: Channels of the 1x1 expand convolution.
         expand3x3_channels: Channels of the 3x3 expand convolution.
         activation_layer: Builds the three activations (``inplace=True`` is passed where accepted).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -49,8 +51,8 @@ class Fire(nn.Module):
         expand1x1_channels: int,
         expand3x3_channels: int,
         *,
-        activation_layer: LayerBuilder = nn.ReLU,
-        device: Device = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         for value, name in (

@@ -141,7 +141,7 @@ class FrozenBatchNorm2d(_FrozenBatchNorm):
     Args:
         num_features: Channels ``C`` of the input.
         eps: Added to the variance for numerical stability.
-        device: Device of the buffers.
+        device: torch.device | str | None of the buffers.
         dtype: Floating-point type of the buffers.
 
     Shape:
@@ -173,7 +173,7 @@ class FrozenBatchNorm1d(_FrozenBatchNorm):
     Args:
         num_features: Channels ``C`` of the input.
         eps: Added to the variance for numerical stability.
-        device: Device of the buffers.
+        device: torch.device | str | None of the buffers.
         dtype: Floating-point type of the buffers.
 
     Shape:
@@ -197,7 +197,7 @@ class FrozenBatchNorm3d(_FrozenBatchNorm):
     Args:
         num_features: Channels ``C`` of the input.
         eps: Added to the variance for numerical stability.
-        device: Device of the buffers.
+        device: torch.device | str | None of the buffers.
         dtype: Floating-point type of the buffers.
 
     Shape:

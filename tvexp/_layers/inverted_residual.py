@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive, check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
+from tvexp._layers._block_parts import Factory, check_odd_kernel_for_residual, reset_children
 from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, build_layer, check_builder
+from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["InvertedResidual"]
@@ -74,7 +74,7 @@ class InvertedResidual(nn.Module):
         stochastic_depth_prob: Probability of dropping the residual branch per sample in training
             (only where the residual connection exists; no parameters, no checkpoint keys).
         layout: ``"mobilenet_v2"``, ``"mobilenet_v3"`` or ``"mnasnet"`` (prototype, since 0.2.0), see above.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -103,17 +103,17 @@ class InvertedResidual(nn.Module):
         out_channels: int,
         stride: int = 1,
         expand_ratio: float = 1.0,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
         expanded_channels: int | None = None,
         kernel_size: int = 3,
         dilation: int = 1,
-        activation_layer: LayerBuilder = nn.ReLU6,
-        se_layer: LayerBuilder | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU6,
+        se_layer: Callable[..., nn.Module] | None = None,
         squeeze_channels: int | None = None,
         stochastic_depth_prob: float = 0.0,
         layout: Literal["mobilenet_v2", "mobilenet_v3", "mnasnet"] = "mobilenet_v2",
-        device: Device = None,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         in_channels = check_positive_int(in_channels, "in_channels")
@@ -225,8 +225,8 @@ class InvertedResidual(nn.Module):
         kernel_size: int,
         stride: int,
         dilation: int,
-        norm: LayerBuilder,
-        activation_layer: LayerBuilder,
+        norm: Callable[..., nn.Module],
+        activation_layer: Callable[..., nn.Module],
         factory: Factory,
     ) -> nn.Sequential:
         def norm_of(channels: int) -> nn.Module:

@@ -17,14 +17,11 @@ from torch import nn
 from tvexp._api.validation import check_floating_dtype
 
 __all__ = [
-    "LayerBuilder",
     "accepts_keyword",
     "build_activation",
     "build_layer",
     "check_builder",
 ]
-
-LayerBuilder = Callable[..., nn.Module]
 
 
 def check_builder(builder: Any, name: str, *, optional: bool = True) -> None:
@@ -86,7 +83,7 @@ def _checked_module(module: Any, name: str) -> nn.Module:
 
 
 def build_layer(
-    builder: LayerBuilder,
+    builder: Callable[..., nn.Module],
     name: str,
     *args: Any,
     device: torch.device | str | None = None,
@@ -115,7 +112,7 @@ def build_layer(
 
 
 def build_activation(
-    builder: LayerBuilder,
+    builder: Callable[..., nn.Module],
     name: str,
     inplace: bool | None,
     *,

@@ -77,7 +77,7 @@ class LayerNorm2d(nn.LayerNorm):
         elementwise_affine: Learn a per-channel scale ``weight`` (:math:`\gamma`, initialised to ones).
         bias: Learn a per-channel shift ``bias`` (:math:`\beta`, initialised to zeros); only used
             when ``elementwise_affine`` is true.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:

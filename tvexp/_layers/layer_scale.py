@@ -41,7 +41,7 @@ class LayerScale(nn.Module):
             ``1e-5`` to ``1e-6`` by depth). Any finite number.
         spatial_dims: Number of dimensions after the channel dimension: 0 for channels-last
             inputs, 2 for :math:`(N, C, H, W)`, 3 for :math:`(N, C, D, H, W)`.
-        device: Device of the parameter.
+        device: torch.device | str | None of the parameter.
         dtype: Floating-point type of the parameter.
 
     Shape:

@@ -39,7 +39,7 @@ class LinearNormActivation(nn.Sequential):
         bias: Whether the linear layer has a bias; ``None`` means "only without a norm layer",
             as in the convolution blocks.
         dropout: Dropout probability after the activation; ``0.0`` adds no dropout layer.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:

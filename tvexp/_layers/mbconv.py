@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive, check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, Factory, check_odd_kernel_for_residual, reset_children
+from tvexp._layers._block_parts import Factory, check_odd_kernel_for_residual, reset_children
 from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.layer_builders import LayerBuilder, build_layer, check_builder
+from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
@@ -35,8 +35,8 @@ def _check_common(
     kernel_size: int,
     stride: int,
     stochastic_depth_prob: float,
-    norm_layer: LayerBuilder,
-    activation_layer: LayerBuilder,
+    norm_layer: Callable[..., nn.Module],
+    activation_layer: Callable[..., nn.Module],
 ) -> _Common:
     """The shared arguments, checked and converted to Python ints and floats."""
     checked = _Common(
@@ -109,7 +109,7 @@ class MBConv(_ResidualStochasticDepth):
         norm_layer: Builds each norm from a channel count.
         activation_layer: Builds the activations (EfficientNet: :class:`torch.nn.SiLU`).
         se_layer: Builds the squeeze-excitation as ``se_layer(channels, squeeze_channels, activation=activation_layer)``.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -132,10 +132,10 @@ class MBConv(_ResidualStochasticDepth):
         stride: int = 1,
         se_ratio: float = 0.25,
         stochastic_depth_prob: float = 0.0,
-        norm_layer: LayerBuilder = nn.BatchNorm2d,
-        activation_layer: LayerBuilder = nn.SiLU,
-        se_layer: LayerBuilder = SqueezeExcitation,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        activation_layer: Callable[..., nn.Module] = nn.SiLU,
+        se_layer: Callable[..., nn.Module] = SqueezeExcitation,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob = _check_common(
@@ -223,7 +223,7 @@ class FusedMBConv(_ResidualStochasticDepth):
         stochastic_depth_prob: Probability of dropping the residual branch per sample in training.
         norm_layer: Builds each norm from a channel count.
         activation_layer: Builds the activations (EfficientNetV2: :class:`torch.nn.SiLU`).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -245,9 +245,9 @@ class FusedMBConv(_ResidualStochasticDepth):
         kernel_size: int = 3,
         stride: int = 1,
         stochastic_depth_prob: float = 0.0,
-        norm_layer: LayerBuilder = nn.BatchNorm2d,
-        activation_layer: LayerBuilder = nn.SiLU,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        activation_layer: Callable[..., nn.Module] = nn.SiLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob = _check_common(

@@ -64,7 +64,7 @@ class MLP(nn.Sequential):
             layers, unless ``None``.
         bias: Whether the linear layers have a bias.
         dropout: Dropout probability after every linear layer.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:

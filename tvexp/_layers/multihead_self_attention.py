@@ -64,7 +64,7 @@ class MultiheadSelfAttention(nn.Module):
         proj_bias: Whether the output projection has a bias.
         attention_dropout: Dropout probability on the attention weights (training only).
         layout: Names of the projections, from the table above. Default: ``"swin"`` (``qkv``/``proj``).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:

@@ -12,7 +12,6 @@ from torch import nn
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm2d, FrozenBatchNorm3d
-from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 
 __all__ = ["layer_builder"]
@@ -90,7 +89,7 @@ def _valid_names() -> str:
 
 
 @prototype(since="0.2.0")
-def layer_builder(name: str, **options: Any) -> LayerBuilder:
+def layer_builder(name: str, **options: Any) -> Callable[..., nn.Module]:
     """The builder of an activation or norm named by a string, for the ``*_layer`` arguments of any tvexp layer.
 
     Model configurations are often text; this maps their names to the classes (or

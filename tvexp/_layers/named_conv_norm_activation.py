@@ -42,7 +42,7 @@ class NamedConv2dNormActivation(nn.Sequential):
         dilation: Spacing between kernel elements.
         inplace: Passed as ``inplace=`` to the activation when not ``None`` and accepted by it.
         bias: Whether the convolution has a bias; ``None`` means "only without a norm layer".
-        device: Device of the parameters and buffers.
+        device: torch.device | str | None of the parameters and buffers.
         dtype: Floating-point type of the parameters and buffers.
 
     Shape:

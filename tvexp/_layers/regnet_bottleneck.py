@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, is_real_number
-from tvexp._layers._block_parts import Device, Factory, reset_children
+from tvexp._layers._block_parts import Factory, reset_children
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
-from tvexp._layers.layer_builders import LayerBuilder, build_activation, check_builder
+from tvexp._layers.layer_builders import build_activation, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 
 __all__ = ["RegNetBottleneck"]
@@ -47,7 +48,7 @@ class RegNetBottleneck(nn.Module):
         bottleneck_multiplier: Ratio of the bottleneck width to ``out_channels`` (RegNet uses 1).
         se_ratio: ``None`` or 0 for no squeeze-excitation (RegNetX); a positive ratio of
             ``in_channels`` for its squeeze width (RegNetY uses 0.25).
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -67,13 +68,13 @@ class RegNetBottleneck(nn.Module):
         in_channels: int,
         out_channels: int,
         stride: int = 1,
-        norm_layer: LayerBuilder | None = None,
-        activation_layer: LayerBuilder = nn.ReLU,
+        norm_layer: Callable[..., nn.Module] | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
         group_width: int = 1,
         bottleneck_multiplier: float = 1.0,
         se_ratio: float | None = None,
         *,
-        device: Device = None,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         for value, name in (

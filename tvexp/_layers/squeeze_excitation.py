@@ -47,7 +47,7 @@ class SqueezeExcitation(nn.Module):
         activation: Builds :math:`\delta` (called without arguments). Default: :class:`torch.nn.ReLU`.
         scale_activation: Builds the gate :math:`\sigma` (called without arguments).
             Default: :class:`torch.nn.Sigmoid`.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:

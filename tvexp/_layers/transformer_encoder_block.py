@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -10,8 +11,8 @@ from torch import Tensor, nn
 from tvexp._api.deprecation import StateDictMigration, migrate_state_dict
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
-from tvexp._layers._block_parts import Device, Factory
-from tvexp._layers.layer_builders import LayerBuilder, build_layer, check_builder
+from tvexp._layers._block_parts import Factory
+from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.mlp import MLP
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
 from tvexp._layers.stochastic_depth import StochasticDepth
@@ -65,7 +66,7 @@ class TransformerEncoderBlock(nn.Module):
         norm_layer: Builds both norms from ``D``. ``None`` means ``nn.LayerNorm(D, eps=1e-6)``.
         stochastic_depth_prob: Probability of dropping each residual branch per sample in training.
         activation_layer: Builds the MLP's activation. Default: :class:`torch.nn.GELU`.
-        device: Device of the parameters.
+        device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
     Shape:
@@ -89,11 +90,11 @@ class TransformerEncoderBlock(nn.Module):
         mlp_dim: int,
         dropout: float = 0.0,
         attention_dropout: float = 0.0,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
         stochastic_depth_prob: float = 0.0,
-        activation_layer: LayerBuilder = nn.GELU,
-        device: Device = None,
+        activation_layer: Callable[..., nn.Module] = nn.GELU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         check_positive_int(num_heads, "num_heads")

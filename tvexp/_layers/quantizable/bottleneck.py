@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.fx
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
-from tvexp._layers._block_parts import Device
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.bottleneck import Bottleneck
-from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import fusable_run, fuse_groups, fuse_nested, stateless_copy
 from tvexp._layers.quantizable.basic_block import prepare_block, residual_activation
 
@@ -51,13 +51,13 @@ class QuantizableBottleneck(Bottleneck):
         groups: int = 1,
         base_width: int = 64,
         dilation: int = 1,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
-        activation_layer: LayerBuilder = nn.ReLU,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
         stride_in_1x1: bool = False,
         se_ratio: float = 0.0,
         stochastic_depth_prob: float = 0.0,
-        device: Device = None,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
-from tvexp._layers._block_parts import Device
 from tvexp._layers.inverted_residual import InvertedResidual
-from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.quantizable._fusion import fuse_nested
 from tvexp._layers.quantizable.basic_block import prepare_block
 
@@ -45,17 +43,17 @@ class QuantizableInvertedResidual(InvertedResidual):
         out_channels: int,
         stride: int = 1,
         expand_ratio: float = 1.0,
-        norm_layer: LayerBuilder | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
         *,
         expanded_channels: int | None = None,
         kernel_size: int = 3,
         dilation: int = 1,
-        activation_layer: LayerBuilder = nn.ReLU6,
-        se_layer: LayerBuilder | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU6,
+        se_layer: Callable[..., nn.Module] | None = None,
         squeeze_channels: int | None = None,
         stochastic_depth_prob: float = 0.0,
         layout: Literal["mobilenet_v2", "mobilenet_v3"] = "mobilenet_v2",
-        device: Device = None,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(

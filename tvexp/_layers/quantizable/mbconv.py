@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
-from tvexp._layers._block_parts import Device
-from tvexp._layers.layer_builders import LayerBuilder
 from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.quantizable._fusion import fuse_nested
 from tvexp._layers.quantizable.basic_block import prepare_block
@@ -44,10 +44,10 @@ class QuantizableMBConv(MBConv):
         stride: int = 1,
         se_ratio: float = 0.25,
         stochastic_depth_prob: float = 0.0,
-        norm_layer: LayerBuilder = nn.BatchNorm2d,
-        activation_layer: LayerBuilder = nn.SiLU,
-        se_layer: LayerBuilder = SqueezeExcitation,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        activation_layer: Callable[..., nn.Module] = nn.SiLU,
+        se_layer: Callable[..., nn.Module] = SqueezeExcitation,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
@@ -101,9 +101,9 @@ class QuantizableFusedMBConv(FusedMBConv):
         kernel_size: int = 3,
         stride: int = 1,
         stochastic_depth_prob: float = 0.0,
-        norm_layer: LayerBuilder = nn.BatchNorm2d,
-        activation_layer: LayerBuilder = nn.SiLU,
-        device: Device = None,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        activation_layer: Callable[..., nn.Module] = nn.SiLU,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__(
