@@ -140,15 +140,7 @@ BORDERLINE = {
 
 
 # Declared limits, each with its reason; a value listed here is skipped for that argument only.
-KNOWN_LIMITS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
-    (cls, "shared_mask"): (
-        lambda value: isinstance(value, Tensor) and value.numel() > 1,
-        "tvexp._api.tiers.prototype_parameters compares the value with its default (`!=`) before the layer's "
-        "own check runs, so a multi-element tensor fails there with torch's 'Boolean value of Tensor with more "
-        "than one value is ambiguous' (a RuntimeError); the fix belongs to tiers.py",
-    )
-    for cls in ("DropBlock2d", "DropBlock3d")
-}
+KNOWN_LIMITS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {}
 
 
 def _names(message: str, name: str) -> bool:

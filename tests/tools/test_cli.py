@@ -110,6 +110,8 @@ def test_diff_of_files_exit_status_and_json(tmp_path: Path, capsys) -> None:
         "kind": "parameter-default-changed",
         "description": change["description"],
         "detail": "parameter p default 0.5 -> 0.1",
+        "old": "0.5",
+        "new": "0.1",
         "since": "0.1.0",
         "removed_in": None,
         "defined": "tvexp._layers.x:f",

@@ -145,7 +145,7 @@ def prototype_parameters(**since_by_name: str) -> Callable[[T], T]:
                 return
             given = signature.bind_partial(*args, **kwargs).arguments if positional and args else kwargs
             for name, default in defaults.items():
-                if name in given and given[name] is not default and given[name] != default:
+                if name in given and not _is_default(given[name], default):
                     _announce_parameter(fn, owner, name)
 
         @functools.wraps(fn)  # type: ignore[arg-type]
@@ -433,6 +433,17 @@ def _wrap_constructor(cls: type[Any]) -> None:
             _state.depth -= 1
 
     cls.__init__ = __init__
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """Whether ``value`` is the parameter's default; a value whose ``==`` is not a plain bool (a tensor,
+    an array) is not the default, and its comparison never raises here (the layer's own check names it)."""
+    if value is default:
+        return True
+    try:
+        return bool(value == default) if type(value) is type(default) else False
+    except Exception:  # an ambiguous truth value, a failing __eq__: not the default
+        return False
 
 
 def _is_graph_capture() -> bool:

@@ -34,11 +34,17 @@ class Change:
     kind: ChangeKind
     breaking: bool
     detail: str
+    old: str | None = None
+    new: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         facts = asdict(self)
         facts["kind"] = self.kind.value
         return facts
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 # ``resolves(old_path, new_path)``: whether the object defined at ``new_path`` (``module:qualname``) can
@@ -60,9 +66,20 @@ class _Diff:
     # promises tvexp's own policy makes (a moved name keeps working until its removed_in), which
     # break whatever the tier of the old path.
     def report(
-        self, symbol: str, tier: str, kind: ChangeKind, breaking: bool, detail: str, *, promise: bool = False
+        self,
+        symbol: str,
+        tier: str,
+        kind: ChangeKind,
+        breaking: bool,
+        detail: str,
+        *,
+        promise: bool = False,
+        old: Any = None,
+        new: Any = None,
     ) -> None:
-        self.changes.append(Change(symbol, tier, kind, breaking and (promise or tier in ("stable", "core")), detail))
+        """Records a change; ``old``/``new`` are the changed values where there are two (JSON output)."""
+        breaks = breaking and (promise or tier in ("stable", "core"))
+        self.changes.append(Change(symbol, tier, kind, breaks, detail, _text(old), _text(new)))
 
 
 _REMOVED_MEMBER_KIND = {
@@ -293,19 +310,21 @@ def _defined(d: _Diff, symbol: str, tier: str, o: dict[str, Any], n: dict[str, A
         how = "a moved-name entry serves it" if covered else "the old path still imports the same object"
         renamed_here = renamed or symbol.rsplit(".", 1)[1] != new_qualname.rsplit(".", 1)[-1]
         kind = ChangeKind.RENAMED_WITH_ALIAS if renamed_here else ChangeKind.DEFINING_MODULE_CHANGED
-        d.report(symbol, tier, kind, False, f"{old} -> {new}; {how}, so old imports and pickles still load")
+        d.report(
+            symbol, tier, kind, False, f"{old} -> {new}; {how}, so old imports and pickles still load", old=old, new=new
+        )
     elif d.resolves is not None:
         detail = f"{old} -> {new}: nothing is left at {old}, so whole-model pickles naming it fail to load"
-        d.report(symbol, tier, ChangeKind.PICKLE_PATH_REMOVED, pickled_by_path, detail)
+        d.report(symbol, tier, ChangeKind.PICKLE_PATH_REMOVED, pickled_by_path, detail, old=old, new=new)
     elif old_module != new.partition(":")[0]:
         detail = f"{old} -> {new}: pickles name the old path (not verifiable between two snapshot files)"
-        d.report(symbol, tier, ChangeKind.DEFINING_MODULE_CHANGED, pickled_by_path, detail)
+        d.report(symbol, tier, ChangeKind.DEFINING_MODULE_CHANGED, pickled_by_path, detail, old=old, new=new)
     elif renamed or symbol.rsplit(".", 1)[1] != new_qualname.rsplit(".", 1)[-1]:
         detail = f"{old_qualname} -> {new_qualname}, old name kept as an alias"
         d.report(symbol, tier, ChangeKind.RENAMED_WITH_ALIAS, False, detail)
     else:
         detail = f"{old} -> {new}: pickles name the old qualified name"
-        d.report(symbol, tier, ChangeKind.QUALNAME_CHANGED, pickled_by_path, detail)
+        d.report(symbol, tier, ChangeKind.QUALNAME_CHANGED, pickled_by_path, detail, old=old, new=new)
 
 
 def _deprecation(d: _Diff, symbol: str, tier: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
@@ -437,7 +456,15 @@ def _parameter_changed(d: _Diff, c: _Parameters, p: dict[str, Any], q: dict[str,
             or (p["kind"] == "positional-only" and q["kind"] == "keyword-only")
             or (p["kind"] == "keyword-only" and q["kind"] == "positional-only")
         )
-        d.report(c.symbol, tier, ChangeKind.PARAMETER_KIND_CHANGED, narrowing, f"{what}: {p['kind']} -> {q['kind']}")
+        d.report(
+            c.symbol,
+            tier,
+            ChangeKind.PARAMETER_KIND_CHANGED,
+            narrowing,
+            f"{what}: {p['kind']} -> {q['kind']}",
+            old=p["kind"],
+            new=q["kind"],
+        )
     if p["kind"] in _POSITIONAL and q["kind"] in _POSITIONAL:
         old_index, new_index = c.old_positions.index(name), c.new_positions.index(q["name"])
         if old_index != new_index:
@@ -448,16 +475,26 @@ def _parameter_changed(d: _Diff, c: _Parameters, p: dict[str, Any], q: dict[str,
     if not same_type(p["annotation"], q["annotation"]):
         widened = covers(q["annotation"], p["annotation"])
         kind = ChangeKind.PARAMETER_ANNOTATION_WIDENED if widened else ChangeKind.PARAMETER_ANNOTATION_NARROWED
-        d.report(c.symbol, tier, kind, not widened, f"{what}: {p['annotation']} -> {q['annotation']}")
+        d.report(
+            c.symbol,
+            tier,
+            kind,
+            not widened,
+            f"{what}: {p['annotation']} -> {q['annotation']}",
+            old=p["annotation"],
+            new=q["annotation"],
+        )
 
 
 def _default_changed(d: _Diff, symbol: str, tier: str, what: str, old: str | None, new: str | None) -> None:
     if old is not None and new is None:
-        d.report(symbol, tier, ChangeKind.PARAMETER_NOW_REQUIRED, True, f"{what} lost its default {old}")
+        d.report(symbol, tier, ChangeKind.PARAMETER_NOW_REQUIRED, True, f"{what} lost its default {old}", old=old)
     elif old is None and new is not None:
-        d.report(symbol, tier, ChangeKind.PARAMETER_NOW_OPTIONAL, False, f"{what} gained the default {new}")
+        d.report(symbol, tier, ChangeKind.PARAMETER_NOW_OPTIONAL, False, f"{what} gained the default {new}", new=new)
     elif old != new:
-        d.report(symbol, tier, ChangeKind.PARAMETER_DEFAULT_CHANGED, True, f"{what} default {old} -> {new}")
+        d.report(
+            symbol, tier, ChangeKind.PARAMETER_DEFAULT_CHANGED, True, f"{what} default {old} -> {new}", old=old, new=new
+        )
 
 
 def _parameter_added(d: _Diff, c: _Parameters, q: dict[str, Any]) -> None:
@@ -477,7 +514,7 @@ def _returns(d: _Diff, c: _Parameters, old: str | None, new: str | None) -> None
         return
     narrowed = covers(old, new)
     kind = ChangeKind.RETURN_ANNOTATION_NARROWED if narrowed else ChangeKind.RETURN_ANNOTATION_WIDENED
-    d.report(c.symbol, c.tier, kind, not narrowed, f"{c.label}returns {old} -> {new}")
+    d.report(c.symbol, c.tier, kind, not narrowed, f"{c.label}returns {old} -> {new}", old=old, new=new)
 
 
 def _parameter_markers(d: _Diff, symbol: str, tier: str, o: dict[str, Any], n: dict[str, Any]) -> None:
@@ -546,7 +583,10 @@ def _members(d: _Diff, symbol: str, tier: str, old: dict[str, Any], new: dict[st
             )
             continue
         if a["kind"] != b["kind"]:
-            d.report(symbol, tier, ChangeKind.MEMBER_KIND_CHANGED, True, f"{name}: {a['kind']} -> {b['kind']}")
+            # Even classmethod <-> staticmethod breaks: an alternate constructor called on a subclass
+            # (Sub.from_config()) stops returning the subclass once cls is gone.
+            detail = f"{name}: {a['kind']} -> {b['kind']}"
+            d.report(symbol, tier, ChangeKind.MEMBER_KIND_CHANGED, True, detail, old=a["kind"], new=b["kind"])
             continue
         if b.get("abstract") and not a.get("abstract"):
             d.report(
@@ -680,13 +720,17 @@ def _state_dict_entries_changed(d: _Diff, s: _Schemas) -> None:
         a, b = s.old[key], s.new[key]
         if a["shape"] != b["shape"]:
             detail = f"{s.case_id}: {key} shape {tuple(a['shape'])} -> {tuple(b['shape'])}"
-            d.report(s.symbol, s.tier, ChangeKind.STATE_DICT_SHAPE_CHANGED, True, detail)
+            d.report(
+                s.symbol, s.tier, ChangeKind.STATE_DICT_SHAPE_CHANGED, True, detail, old=a["shape"], new=b["shape"]
+            )
         if a["dtype"] != b["dtype"]:
             detail = f"{s.case_id}: {key} dtype {a['dtype']} -> {b['dtype']}"
-            d.report(s.symbol, s.tier, ChangeKind.STATE_DICT_DTYPE_CHANGED, True, detail)
+            d.report(
+                s.symbol, s.tier, ChangeKind.STATE_DICT_DTYPE_CHANGED, True, detail, old=a["dtype"], new=b["dtype"]
+            )
         if a["role"] != b["role"]:
             detail = f"{s.case_id}: {key} {a['role']} -> {b['role']}"
-            d.report(s.symbol, s.tier, ChangeKind.STATE_DICT_ROLE_CHANGED, True, detail)
+            d.report(s.symbol, s.tier, ChangeKind.STATE_DICT_ROLE_CHANGED, True, detail, old=a["role"], new=b["role"])
     old_keys, new_keys = s.old_keys, s.new_keys
     for key in sorted(set(s.old) ^ set(s.new)):
         entry = s.old.get(key) or s.new[key]
@@ -708,7 +752,7 @@ def _behaviour(d: _Diff, symbol: str, tier: str, old: dict[str, Any], new: dict[
         a, b = old[case_id], new[case_id]
         if a.get("output") != b.get("output"):
             detail = f"{case_id}: output {a.get('output')} -> {b.get('output')}"
-            d.report(symbol, tier, ChangeKind.OUTPUT_CHANGED, True, detail)
+            d.report(symbol, tier, ChangeKind.OUTPUT_CHANGED, True, detail, old=a.get("output"), new=b.get("output"))
         if "capabilities" in a and "capabilities" in b:
             for check in sorted(set(a["capabilities"]) - set(b["capabilities"])):
                 detail = f"{case_id}: no longer passes the {check} check"
@@ -729,7 +773,7 @@ def _behaviour(d: _Diff, symbol: str, tier: str, old: dict[str, Any], new: dict[
                 detail = f"{case_id}: {description} raised {before}, now {after}" + (
                     " (a subclass of the old type: except clauses still catch it)" if still_caught else ""
                 )
-                d.report(symbol, tier, ChangeKind.EXCEPTION_CHANGED, not still_caught, detail)
+                d.report(symbol, tier, ChangeKind.EXCEPTION_CHANGED, not still_caught, detail, old=before, new=after)
 
 
 def diff_snapshots(old: dict[str, Any], new: dict[str, Any], resolves: PathResolver | None = None) -> list[Change]:

@@ -52,6 +52,8 @@ def _entry(change: Change, old: dict[str, Any], new: dict[str, Any], live: bool)
         "kind": change.kind.value,
         "description": change.kind.description,
         "detail": change.detail,
+        "old": change.old,
+        "new": change.new,
         "since": facts.get("since"),
         "removed_in": deprecated.get("removed_in") or facts.get("removed_in"),
         "defined": facts.get("defined"),
