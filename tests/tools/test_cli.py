@@ -242,6 +242,7 @@ LAYER_CASES.append(LayerCase(
     inputs=lambda: (randn(2, 3, 4, 4),),
     output_shape=(2, 3, 4, 4),
     reference=True,
+    rejects={"channels=-1": _prototype("ScratchScale", -1)},
 ))
 """
 
@@ -412,12 +413,14 @@ def test_promotion_refuses_missing_examples_and_prototype_dependencies(monkeypat
                 inputs=lambda: (randn(2, 3),),
                 output_shape=(2, 3),
                 reference=True,
+                rejects={"3-d input": lambda: Documented()(randn(2, 3, 1))},
             ),
         ],
     )
     problems = promotion_problems("Undocumented", Undocumented, conformance=False)
     text = "\n".join(problems)
     assert "no example" in text
+    assert "records no bad uses (rejects=)" in text
     assert "subclasses the prototype class" in text and "Inner" in text
     assert "the default of 'block' is the prototype object" in text
     assert "builds the prototype sub-layer block" in text

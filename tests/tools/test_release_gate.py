@@ -163,70 +163,41 @@ def test_diff_sources_git_revision_and_installed_tree(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.subprocess
-def test_deprecating_a_stable_layer_leaves_the_suite_green(tmp_path: Path) -> None:
+def test_promote_and_deprecate_leave_the_suite_green(tmp_path: Path) -> None:
+    # A maintainer's two commands on one scratch copy, then the parts of the suite they touch, with no hand edit.
     root = scratch_copy(tmp_path, "tests", "examples", "README.md")
+    promoted = run_tooling(root, "promote", "LayerNorm2d")
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    assert "tvexp.prototype.LayerNorm2d keeps working" in promoted.stdout
+    assert "review these uses of the old path" in promoted.stdout and "examples/train_digits.py" in promoted.stdout
     deprecated = run_tooling(
         root, "deprecate", "tvexp.stable.Permute", "--removed-in", "0.4.0", "--instead", "torch.permute"
     )
     assert deprecated.returncode == 0, deprecated.stdout + deprecated.stderr
     assert "tvexp.stable.Permute: deprecated" in deprecated.stdout
     environment = {**os.environ, "PYTHONPATH": str(root)}
-    for selection in (
-        [
-            "-k",
-            "stable or expiry or Permute or surface or readme or acknowledged or reference or case",
-            "tests/core/test_tiers.py",
-            "tests/core/test_expiry.py",
-            "tests/layers/test_permute.py",
-            "tests/tools/test_surface.py",
-            "tests/tools/test_readme_table.py",
-            "tests/tools/test_release_gate.py::test_no_unacknowledged_breaking_change_against_the_last_release",
-            "tests/conformance/test_battery_complete.py",
-        ],
-        ["-k", "Permute", "tests/conformance/test_layer_battery.py"],
-    ):
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow", *selection],
-            cwd=root,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-        assert " passed" in result.stdout and " deselected" in result.stdout
-
-
-@pytest.mark.slow
-@pytest.mark.subprocess
-def test_promoting_a_released_prototype_leaves_the_suite_green(tmp_path: Path) -> None:
-    root = scratch_copy(tmp_path, "tests", "examples", "README.md")
-    promoted = run_tooling(root, "promote", "LayerNorm2d")
-    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
-    assert "tvexp.prototype.LayerNorm2d keeps working" in promoted.stdout
-    assert "review these uses of the old path" in promoted.stdout and "examples/train_digits.py" in promoted.stdout
-    environment = {**os.environ, "PYTHONPATH": str(root)}
-    for selection in (
-        [
-            "-k",
-            "stable or marker or exported or moved or LayerNorm2d or surface or readme or acknowledged or case",
-            "tests/core/test_tiers.py",
-            "tests/core/test_moved_names.py",
-            "tests/blocks/test_layer_norm_2d.py",
-            "tests/tools/test_surface.py",
-            "tests/tools/test_readme_table.py",
-            "tests/tools/test_release_gate.py::test_no_unacknowledged_breaking_change_against_the_last_release",
-            "tests/conformance/test_battery_complete.py",
-        ],
-        ["-k", "LayerNorm2d", "tests/conformance/test_layer_battery.py"],
-    ):
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow", *selection],
-            cwd=root,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-        assert " passed" in result.stdout
+    selection = [
+        "-k",
+        "stable or marker or exported or moved or expiry or LayerNorm2d or Permute or surface or readme "
+        "or acknowledged or case",
+        "tests/core/test_tiers.py",
+        "tests/core/test_expiry.py",
+        "tests/core/test_moved_names.py",
+        "tests/blocks/test_layer_norm_2d.py",
+        "tests/layers/test_permute.py",
+        "tests/tools/test_surface.py",
+        "tests/tools/test_readme_table.py",
+        "tests/tools/test_release_gate.py::test_no_unacknowledged_breaking_change_against_the_last_release",
+        "tests/conformance/test_battery_complete.py",
+        "tests/conformance/test_layer_battery.py",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow", *selection],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and " deselected" in result.stdout

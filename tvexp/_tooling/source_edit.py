@@ -411,7 +411,13 @@ def promotion_problems(short: str, obj: Any, *, conformance: bool = True) -> lis
     if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
         layer_cases = [c for c in cases.LAYER_CASES if c.class_name == short]
         loss_cases = [c for c in cases.LOSS_CASES if c.module is obj]
-        for case in [c for c in layer_cases if c.reference] or layer_cases[:1]:
+        references = [c for c in layer_cases if c.reference] or layer_cases[:1]
+        if layer_cases and not any(c.rejects for c in references):
+            problems.append(
+                f"its reference case {references[0].id} records no bad uses (rejects=): a stable layer's "
+                "exception types are part of its snapshot"
+            )
+        for case in references:
             with warnings.catch_warnings(), internal_construction():
                 warnings.simplefilter("ignore")
                 module = seeded(case.build)

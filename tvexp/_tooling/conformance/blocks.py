@@ -21,6 +21,11 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 8, 5, 6, seed=40),),
         output_shape=(2, 8, 5, 6),
         reference=True,
+        rejects={
+            'num_channels="8" (a string)': _prototype("LayerNorm2d", "8"),
+            "eps=-1.0": _prototype("LayerNorm2d", 8, eps=-1.0),
+            "input with 6 channels for 8": lambda: _prototype("LayerNorm2d", 8)()(randn(2, 6, 4, 4)),
+        },
         tags=frozenset({"inductor"}),
     ),
     LayerCase(
