@@ -10,7 +10,7 @@ import tvexp
 assert "site-packages" in tvexp.__file__, f"tvexp imported from the source tree: {tvexp.__file__}"
 package = importlib.resources.files("tvexp")
 assert package.joinpath("py.typed").is_file(), "py.typed is missing from the wheel"
-snapshots = package.joinpath("_api", "snapshots")
+snapshots = package.joinpath("_tooling", "snapshots")
 names = sorted(p.name for p in snapshots.iterdir()) if snapshots.is_dir() else []
 assert "current.txt" in names, f"the current API snapshot is missing from the wheel: {names}"
 import tvexp.prototype  # noqa: E402
