@@ -56,6 +56,10 @@ def block_builders(tv: object) -> dict[str, tuple[object, tuple[int, ...]]]:
             ),
             (2, 16, 16, 16),
         ),
+        "inverted_residual_mnasnet": (
+            lambda: tv.InvertedResidual(16, 16, 1, 3, kernel_size=5, activation_layer=nn.ReLU, layout="mnasnet"),
+            (2, 16, 16, 16),
+        ),
         "mbconv": (lambda: tv.MBConv(16, 16, expand_ratio=4, kernel_size=3, stride=1), (2, 16, 16, 16)),
         "fused_mbconv": (lambda: tv.FusedMBConv(16, 16, expand_ratio=4, kernel_size=3, stride=1), (2, 16, 16, 16)),
         "mlp": (lambda: tv.MLP(32, [64, 16]), (4, 32)),

@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int
 from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["ShuffleNetV2Unit", "channel_shuffle"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 def _channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -104,9 +109,9 @@ class ShuffleNetV2Unit(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(out_channels, "out_channels")
-        check_positive_int(stride, "stride")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
+        stride = check_positive_int(stride, "stride")
         if stride > 3:
             raise ValueError(f"stride must be 1, 2 or 3, got {stride}")
         if out_channels % 2:
@@ -158,6 +163,8 @@ class ShuffleNetV2Unit(nn.Module):
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        # Unbatched inputs are rejected: the split at stride 1 would cut the height instead of the channels.
+        x = checked_channels_first(x, "ShuffleNetV2Unit", self.in_channels, 4, False, True)
         if self.stride == 1:
             x1, x2 = x.chunk(2, dim=1)
             out = torch.cat((x1, self.branch2(x2)), dim=1)

@@ -6,6 +6,7 @@
 from typing import Callable, Union
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils import checkpoint
@@ -14,9 +15,13 @@ from tvexp._api.deprecation import StateDictMigration, migrate_state_dict
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_bool, check_positive_int, check_probability
 from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
 __all__ = ["DenseBlock", "DenseLayer", "DenseTransition"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 # Checkpoints of torchvision's hosted DenseNet weights (ported from LuaTorch) name the dense layers'
 # parameters ``norm.1.weight`` ... ``conv.2.weight``; torchvision renames them with a regex when it
@@ -101,11 +106,11 @@ class DenseLayer(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(growth_rate, "growth_rate")
-        check_positive_int(bn_size, "bn_size")
-        check_probability(drop_rate, "drop_rate")
-        check_bool(memory_efficient, "memory_efficient")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        growth_rate = check_positive_int(growth_rate, "growth_rate")
+        bn_size = check_positive_int(bn_size, "bn_size")
+        drop_rate = check_probability(drop_rate, "drop_rate")
+        memory_efficient = check_bool(memory_efficient, "memory_efficient")
         _check_activation_and_norm(norm_layer, activation_layer)
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
@@ -147,9 +152,10 @@ class DenseLayer(nn.Module):
 
     def forward(self, input: Union[Tensor, list[Tensor]]) -> Tensor:
         if isinstance(input, list):
+            # Inside a DenseBlock: the block's input and the earlier layers' outputs, checked by the block.
             features = input
         else:
-            features = [input]
+            features = [checked_channels_first(input, "DenseLayer", self.in_channels, 4, False, True)]
         if self._checkpoint(features):
             bottleneck = self._checkpointed_bottleneck(features)
         else:
@@ -215,12 +221,12 @@ class DenseBlock(nn.ModuleDict):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(num_layers, "num_layers")
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(bn_size, "bn_size")
-        check_positive_int(growth_rate, "growth_rate")
-        check_probability(drop_rate, "drop_rate")
-        check_bool(memory_efficient, "memory_efficient")
+        num_layers = check_positive_int(num_layers, "num_layers")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        bn_size = check_positive_int(bn_size, "bn_size")
+        growth_rate = check_positive_int(growth_rate, "growth_rate")
+        drop_rate = check_probability(drop_rate, "drop_rate")
+        memory_efficient = check_bool(memory_efficient, "memory_efficient")
         _check_activation_and_norm(norm_layer, activation_layer)
         super().__init__()
         for index in range(num_layers):
@@ -246,7 +252,7 @@ class DenseBlock(nn.ModuleDict):
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        features = [x]
+        features = [checked_channels_first(x, "DenseBlock", self.in_channels, 4, False, True)]
         for layer in self.values():
             features.append(layer(features))
         return torch.cat(features, 1)
@@ -290,8 +296,8 @@ class DenseTransition(nn.Sequential):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(out_channels, "out_channels")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
         _check_activation_and_norm(norm_layer, activation_layer)
         super().__init__()
         factory: Factory = {"device": device, "dtype": dtype}
@@ -307,6 +313,12 @@ class DenseTransition(nn.Sequential):
     def reset_parameters(self) -> None:
         """Re-initialises every submodule that has parameters or buffers (PyTorch's default init)."""
         reset_children(self)
+
+    def forward(self, input: Tensor) -> Tensor:
+        input = checked_channels_first(input, "DenseTransition", self.in_channels, 4, False, True)
+        for module in self:
+            input = module(input)
+        return input
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}"

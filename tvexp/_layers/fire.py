@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int
 from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_activation, check_builder
 
 __all__ = ["Fire"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.2.0")
@@ -55,13 +60,10 @@ class Fire(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in (
-            (in_channels, "in_channels"),
-            (squeeze_channels, "squeeze_channels"),
-            (expand1x1_channels, "expand1x1_channels"),
-            (expand3x3_channels, "expand3x3_channels"),
-        ):
-            check_positive_int(value, name)
+        in_channels = check_positive_int(in_channels, "in_channels")
+        squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")
+        expand1x1_channels = check_positive_int(expand1x1_channels, "expand1x1_channels")
+        expand3x3_channels = check_positive_int(expand3x3_channels, "expand3x3_channels")
         check_builder(activation_layer, "activation_layer", optional=False)
         super().__init__()
         factory: Factory = {"device": device, "dtype": dtype}
@@ -79,6 +81,8 @@ class Fire(nn.Module):
         reset_children(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        # Unbatched inputs are rejected: the concatenation along dimension 1 would join heights, not channels.
+        x = checked_channels_first(x, "Fire", self.in_channels, 4, False, True)
         x = self.squeeze_activation(self.squeeze(x))
         return torch.cat(
             [self.expand1x1_activation(self.expand1x1(x)), self.expand3x3_activation(self.expand3x3(x))], 1

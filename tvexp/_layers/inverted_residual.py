@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Callable, Literal
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive, check_positive_int, check_probability
 from tvexp._layers._block_parts import Factory, check_odd_kernel_for_residual, reset_children
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.channel_rounding import make_divisible_channels
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["InvertedResidual"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 _LAYOUTS = ("mobilenet_v2", "mobilenet_v3", "mnasnet")
 
@@ -262,6 +267,9 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.layers is not None:
+            # The other layouts start with a Conv2dNormActivation, which checks the input; this one
+            # starts with a plain convolution. Unbatched inputs are rejected, as in the other blocks.
+            x = checked_channels_first(x, "InvertedResidual", self.in_channels, 4, False, True)
             result = self.layers(x)
         elif self.conv is not None:
             result = self.conv(x)

@@ -7,12 +7,17 @@ from functools import partial
 from typing import Callable
 
 import torch
-from torch import nn
+import torch.fx
+from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
 
 __all__ = ["NamedConv2dNormActivation"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.2.0")
@@ -97,8 +102,17 @@ class NamedConv2dNormActivation(nn.Sequential):
         if activation_layer is not None:
             names.append("act")
         super().__init__(OrderedDict(zip(names, parts)))
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        # The values as the numbered block converted them (a numpy or 0-d tensor count becomes an int).
+        self.in_channels = numbered.in_channels
+        self.out_channels = numbered.out_channels
+
+    def forward(self, input: Tensor) -> Tensor:
+        # The input check of Conv2dNormActivation: (N, C_in, H, W) or an unbatched (C_in, H, W), floating point.
+        name = "the convolution block" if torch.jit.is_scripting() else type(self).__name__
+        input = checked_channels_first(input, name, self.in_channels, 4, True, True)
+        for module in self:
+            input = module(input)
+        return input
 
     def reset_parameters(self) -> None:
         """Re-initialises every child that can be (the convolution, the norm, a parametric activation)."""

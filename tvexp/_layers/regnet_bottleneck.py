@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, is_real_number
+from tvexp._api.validation import check_non_negative, check_positive, check_positive_int
 from tvexp._layers._block_parts import Factory, reset_children
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
 from tvexp._layers.layer_builders import build_activation, check_builder
@@ -77,15 +77,11 @@ class RegNetBottleneck(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        for value, name in (
-            (in_channels, "in_channels"),
-            (out_channels, "out_channels"),
-            (stride, "stride"),
-            (group_width, "group_width"),
-        ):
-            check_positive_int(value, name)
-        if not is_real_number(bottleneck_multiplier) or not bottleneck_multiplier > 0:
-            raise ValueError(f"bottleneck_multiplier must be a positive number, got {bottleneck_multiplier!r}")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        out_channels = check_positive_int(out_channels, "out_channels")
+        stride = check_positive_int(stride, "stride")
+        group_width = check_positive_int(group_width, "group_width")
+        bottleneck_multiplier = check_positive(bottleneck_multiplier, "bottleneck_multiplier")
         width = int(round(out_channels * bottleneck_multiplier))
         if width < 1:
             raise ValueError(
@@ -95,12 +91,12 @@ class RegNetBottleneck(nn.Module):
         groups = width // group_width
         if groups < 1 or width % groups:
             raise ValueError(
-                f"group_width must be at most the bottleneck width {width} and give a group count that divides it, "
-                f"got group_width={group_width}"
+                f"group_width must be at most the bottleneck width round(out_channels * bottleneck_multiplier) = "
+                f"{width} and give a group count that divides it, got group_width={group_width} (out_channels="
+                f"{out_channels}, bottleneck_multiplier={bottleneck_multiplier})"
             )
         if se_ratio is not None:
-            if not is_real_number(se_ratio) or se_ratio < 0:
-                raise ValueError(f"se_ratio must be None or a non-negative number, got {se_ratio!r}")
+            se_ratio = check_non_negative(se_ratio, "se_ratio")
             if se_ratio and int(round(se_ratio * in_channels)) < 1:
                 raise ValueError(
                     f"round(se_ratio * in_channels) must be at least 1, got se_ratio={se_ratio} and "

@@ -5,25 +5,30 @@ from __future__ import annotations
 from typing import Callable, Literal
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.quantizable._fusion import fuse_nested
 from tvexp._layers.quantizable.basic_block import prepare_block
 
 __all__ = ["QuantizableInvertedResidual"]
 
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
+
 
 @prototype(since="0.1.0")
 class QuantizableInvertedResidual(InvertedResidual):
-    """:class:`~tvexp.prototype.InvertedResidual` ready for eager-mode quantization (MobileNetV2/V3).
+    """:class:`~tvexp.prototype.InvertedResidual` ready for eager-mode quantization (MobileNetV2/V3, MNASNet).
 
     The residual addition goes through ``skip_add``, a :class:`~torch.ao.nn.quantized.FloatFunctional`;
     a squeeze-excitation built from :class:`~tvexp.stable.SqueezeExcitation` becomes a
     :class:`QuantizableSqueezeExcitation`; :class:`torch.nn.SiLU` is rewritten as ``x * sigmoid(x)``.
-    Same arguments and ``state_dict`` keys as the float block, for both layouts. Unlike torchvision's
+    Same arguments and ``state_dict`` keys as the float block, for all three layouts. Unlike torchvision's
     quantizable MobileNetV2, ReLU6 is kept (torchvision replaces it with ReLU, which changes the
     float function); it is quantized as its own module instead of being fused.
 
@@ -52,7 +57,7 @@ class QuantizableInvertedResidual(InvertedResidual):
         se_layer: Callable[..., nn.Module] | None = None,
         squeeze_channels: int | None = None,
         stochastic_depth_prob: float = 0.0,
-        layout: Literal["mobilenet_v2", "mobilenet_v3"] = "mobilenet_v2",
+        layout: Literal["mobilenet_v2", "mobilenet_v3", "mnasnet"] = "mobilenet_v2",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -77,7 +82,10 @@ class QuantizableInvertedResidual(InvertedResidual):
         self.skip_add = FloatFunctional()
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.conv is not None:
+        if self.layers is not None:
+            x = checked_channels_first(x, "QuantizableInvertedResidual", self.in_channels, 4, False, True)
+            result = self.layers(x)
+        elif self.conv is not None:
             result = self.conv(x)
         elif self.block is not None:
             result = self.block(x)

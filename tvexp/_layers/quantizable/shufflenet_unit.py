@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Callable
 
-from torch import Tensor
+import torch
+import torch.fx
+from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.channel_shuffle import ShuffleNetV2Unit, _channel_shuffle
 from tvexp._layers.quantizable._fusion import fuse_sequential
 
 __all__ = ["QuantizableShuffleNetV2Unit"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.2.0")
@@ -35,11 +41,30 @@ class QuantizableShuffleNetV2Unit(ShuffleNetV2Unit):
         (True, 'Identity')
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        norm_layer: Callable[..., nn.Module] | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.ReLU,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            stride,
+            norm_layer=norm_layer,
+            activation_layer=activation_layer,
+            device=device,
+            dtype=dtype,
+        )
         self.cat = FloatFunctional()
 
     def forward(self, x: Tensor) -> Tensor:
+        x = checked_channels_first(x, "QuantizableShuffleNetV2Unit", self.in_channels, 4, False, True)
         if self.stride == 1:
             x1, x2 = x.chunk(2, dim=1)
             out = self.cat.cat([x1, self.branch2(x2)], 1)
