@@ -99,8 +99,17 @@ def _forward(module: nn.Module, inputs: tuple[Any, ...], seed: int = 0) -> Any:
         return module(*inputs)
 
 
-# Layers whose features are the last dimension, (*, C), rather than dimension 1.
-_LAST_DIM_FEATURES = {"MLP", "QuantizableMLP", "LinearNormActivation"}
+# Layers whose features are the last dimension, (*, C), rather than dimension 1. For (N, L, C) tokens,
+# dimension 1 is the sequence length, which may take any value: one channel more is one more feature.
+_LAST_DIM_FEATURES = {
+    "MLP",
+    "QuantizableMLP",
+    "LinearNormActivation",
+    "MultiheadSelfAttention",
+    "TransformerEncoderBlock",
+}
+# Cases of layers that take either layout, whose case input has its features last.
+_LAST_DIM_CASES = {"LayerScale/tokens"}
 
 
 def _perturb(x: Tensor, perturbation: str, generator: torch.Generator, last_dim: bool = False) -> Tensor | None:
@@ -201,7 +210,9 @@ def test_layers_give_a_correct_result_or_an_input_error(case: LayerCase, perturb
     inputs = case.inputs()
     x = inputs[0]
     generator = torch.Generator().manual_seed(seed)
-    y = _perturb(x.detach(), perturbation, generator, case.class_name in _LAST_DIM_FEATURES)
+    y = _perturb(
+        x.detach(), perturbation, generator, case.class_name in _LAST_DIM_FEATURES or case.id in _LAST_DIM_CASES
+    )
     if y is None:
         return
     module = _quiet(lambda: seeded(case.build)).eval()

@@ -6,17 +6,21 @@ from functools import partial
 from typing import Callable
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, check_probability
+from tvexp._api.validation import check_finite, check_positive_int, check_probability
 from tvexp._layers._block_parts import Factory, reset_children
+from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
-from tvexp._layers.layer_scale import check_finite
 from tvexp._layers.permute import Permute
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["ConvNeXtBlock"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_channels_first")
 
 
 @prototype(since="0.2.0")
@@ -55,7 +59,8 @@ class ConvNeXtBlock(nn.Module):
         dtype: Floating-point type of the parameters.
 
     Shape:
-        - Input: :math:`(N, C, H, W)`
+        - Input: :math:`(N, C, H, W)`, floating point; another rank, channel count or dtype raises
+          a ``ValueError`` (also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: :math:`(N, C, H, W)`, in the input's memory format.
 
     Example:
@@ -79,22 +84,21 @@ class ConvNeXtBlock(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(channels, "channels")
-        check_finite(layer_scale, "layer_scale")
-        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        channels = check_positive_int(channels, "channels")
+        layer_scale = check_finite(layer_scale, "layer_scale")
+        stochastic_depth_prob = check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         check_builder(norm_layer, "norm_layer")
-        check_positive_int(kernel_size, "kernel_size")
+        kernel_size = check_positive_int(kernel_size, "kernel_size")
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (the padding keeps the spatial size), got {kernel_size}")
-        hidden = 4 * channels if hidden_channels is None else hidden_channels
-        check_positive_int(hidden, "hidden_channels")
+        hidden = 4 * channels if hidden_channels is None else check_positive_int(hidden_channels, "hidden_channels")
         check_builder(activation_layer, "activation_layer", optional=False)
         super().__init__()
         norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
         factory: Factory = {"device": device, "dtype": dtype}
         self.channels = channels
-        self.layer_scale_init = float(layer_scale)
-        self.stochastic_depth_prob = float(stochastic_depth_prob)
+        self.layer_scale_init = layer_scale
+        self.stochastic_depth_prob = stochastic_depth_prob
         self.block = nn.Sequential(
             nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels, **factory),
             Permute([0, 2, 3, 1]),
@@ -114,10 +118,7 @@ class ConvNeXtBlock(nn.Module):
         nn.init.constant_(self.layer_scale, self.layer_scale_init)
 
     def forward(self, x: Tensor) -> Tensor:
-        torch._assert(x.dim() == 4, f"ConvNeXtBlock expects an (N, {self.channels}, H, W) input, got {x.shape}")
-        torch._assert(
-            x.shape[1] == self.channels, f"ConvNeXtBlock expects an (N, {self.channels}, H, W) input, got {x.shape}"
-        )
+        x = checked_channels_first(x, "ConvNeXtBlock", self.channels, 4, False, True)
         branch = self.block(x)
         if self.training and self.stochastic_depth_prob > 0.0:
             return x + self.stochastic_depth(branch * self.layer_scale)

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive_int, is_real_number
+from tvexp._api.validation import InvalidInputError, check_finite, check_non_negative_int, check_positive_int
 
-__all__ = ["LayerScale", "check_finite"]
+__all__ = ["LayerScale", "checked_scaled_channels"]
 
 
-def check_finite(value: Any, name: str) -> None:
-    """Raises ``TypeError`` unless ``value`` is a real number, ``ValueError`` if it is infinite or NaN."""
-    if not is_real_number(value):
-        raise TypeError(f"{name} must be a finite number, got {value!r} of type {type(value).__name__}")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite number, got {value}")
+def checked_scaled_channels(input: Tensor, layer: str, channels: int, spatial_dims: int) -> Tensor:
+    """``input`` if it is floating point (or quantized) with ``channels`` in dimension ``-1 - spatial_dims``
+    (the channels, then ``spatial_dims`` spatial dimensions, after any leading dimensions)."""
+    if not (input.is_floating_point() or input.is_quantized):
+        raise InvalidInputError(f"{layer} expects a floating-point input, got dtype {input.dtype}")
+    channel_dim = -1 - spatial_dims
+    if input.dim() <= spatial_dims or input.shape[channel_dim] != channels:
+        layout = f"(*, {channels})" if spatial_dims == 0 else f"(*, {channels}, then {spatial_dims} spatial sizes)"
+        raise InvalidInputError(
+            f"{layer} expects an input {layout} with {channels} channels in dimension {channel_dim}, got shape "
+            f"{list(input.shape)}"
+        )
+    return input
+
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_scaled_channels")
 
 
 @prototype(since="0.2.0")
@@ -46,7 +55,8 @@ class LayerScale(nn.Module):
 
     Shape:
         - Input: :math:`(*, C)` for ``spatial_dims=0``, else :math:`(*, C, S_1, \ldots, S_k)` with
-          ``k = spatial_dims``.
+          ``k = spatial_dims``, floating point; another channel count or dtype raises
+          a ``ValueError`` (also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: same as the input.
 
     Example:
@@ -66,15 +76,12 @@ class LayerScale(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(num_channels, "num_channels")
-        check_finite(init_value, "init_value")
-        if isinstance(spatial_dims, bool) or not isinstance(spatial_dims, int) or spatial_dims < 0:
-            raise ValueError(
-                f"spatial_dims must be a non-negative int (0 for channels-last inputs), got {spatial_dims!r}"
-            )
+        num_channels = check_positive_int(num_channels, "num_channels")
+        init_value = check_finite(init_value, "init_value")
+        spatial_dims = check_non_negative_int(spatial_dims, "spatial_dims")
         super().__init__()
         self.num_channels = num_channels
-        self.init_value = float(init_value)
+        self.init_value = init_value
         self.spatial_dims = spatial_dims
         self.scale = nn.Parameter(torch.empty((num_channels,) + (1,) * spatial_dims, device=device, dtype=dtype))
         self.reset_parameters()
@@ -84,15 +91,7 @@ class LayerScale(nn.Module):
         nn.init.constant_(self.scale, self.init_value)
 
     def forward(self, x: Tensor) -> Tensor:
-        torch._assert(
-            x.dim() > self.spatial_dims,
-            f"LayerScale expects at least {self.spatial_dims + 1} dimensions (channels, then {self.spatial_dims} "
-            f"spatial), got {x.shape}",
-        )
-        torch._assert(
-            x.shape[-1 - self.spatial_dims] == self.num_channels,
-            f"LayerScale expects {self.num_channels} channels at dimension {-1 - self.spatial_dims}, got {x.shape}",
-        )
+        x = checked_scaled_channels(x, "LayerScale", self.num_channels, self.spatial_dims)
         return x * self.scale
 
     def extra_repr(self) -> str:

@@ -5,14 +5,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_bool, check_positive_int, check_probability
+from tvexp._api.validation import InvalidInputError, check_bool, check_positive_int, check_probability
 from tvexp._layers._block_parts import Factory
+from tvexp._layers._input_checks import checked_features
 
-__all__ = ["ATTENTION_LAYOUTS", "MultiheadSelfAttention"]
+__all__ = ["ATTENTION_LAYOUTS", "MultiheadSelfAttention", "checked_tokens"]
+
+
+def checked_tokens(input: Tensor, layer: str, features: int) -> Tensor:
+    """``input`` if it is a floating-point (or quantized) batch of tokens ``(N, L, features)``."""
+    if input.dim() != 3:
+        hint = "; for a single unbatched sequence, pass input.unsqueeze(0)" if input.dim() == 2 else ""
+        raise InvalidInputError(
+            f"{layer} expects a 3-D input (N, L, {features}) of tokens, got a {input.dim()}-D input of shape "
+            f"{list(input.shape)}{hint}"
+        )
+    return checked_features(input, layer, features)
+
+
+# Leaves for torch.fx: the input checks read the traced input's shape.
+torch.fx.wrap("checked_tokens")
 
 # layout -> (fused q/k/v input projection, output projection): the names torchvision's models give them.
 # "in_proj" is nn.MultiheadAttention's pair of parameters (in_proj_weight, in_proj_bias), whose rows are
@@ -69,7 +86,8 @@ class MultiheadSelfAttention(nn.Module):
 
     Shape:
         - Input: :math:`(N, L, D)` tokens; optional ``attn_mask`` broadcastable to :math:`(N, h, L, L)`
-          (float masks are added to the scores, boolean masks mark the pairs that may attend).
+          (float masks are added to the scores, boolean masks mark the pairs that may attend). Tokens of
+          another rank, width or dtype raise a ``ValueError`` (also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: :math:`(N, L, D)`
 
     Example:
@@ -102,23 +120,23 @@ class MultiheadSelfAttention(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(embed_dim, "embed_dim")
-        check_positive_int(num_heads, "num_heads")
+        embed_dim = check_positive_int(embed_dim, "embed_dim")
+        num_heads = check_positive_int(num_heads, "num_heads")
         if embed_dim % num_heads != 0:
             raise ValueError(
                 f"embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and num_heads={num_heads} "
                 f"(embed_dim % num_heads = {embed_dim % num_heads})"
             )
-        check_bool(qkv_bias, "qkv_bias")
-        check_bool(proj_bias, "proj_bias")
-        check_probability(attention_dropout, "attention_dropout")
-        if layout not in ATTENTION_LAYOUTS:
+        qkv_bias = check_bool(qkv_bias, "qkv_bias")
+        proj_bias = check_bool(proj_bias, "proj_bias")
+        attention_dropout = check_probability(attention_dropout, "attention_dropout")
+        if not isinstance(layout, str) or layout not in ATTENTION_LAYOUTS:
             raise ValueError(f"layout must be one of {sorted(ATTENTION_LAYOUTS)}, got {layout!r}")
         super().__init__()
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
-        self.attention_dropout = float(attention_dropout)
+        self.attention_dropout = attention_dropout
         self.layout = layout
         factory: Factory = {"device": device, "dtype": dtype}
         input_name, output_name = ATTENTION_LAYOUTS[layout]
@@ -178,11 +196,7 @@ class MultiheadSelfAttention(nn.Module):
         return self.proj(x)
 
     def forward(self, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:
-        torch._assert(x.dim() == 3, f"MultiheadSelfAttention expects (N, L, {self.embed_dim}) tokens, got {x.shape}")
-        torch._assert(
-            x.shape[-1] == self.embed_dim,
-            f"MultiheadSelfAttention expects (N, L, {self.embed_dim}) tokens, got {x.shape}",
-        )
+        x = checked_tokens(x, "MultiheadSelfAttention", self.embed_dim)
         # (N, L, 3D) -> (3, N, heads, L, head_dim): q, k and v as SDPA wants them.
         qkv = self._project_qkv(x).unflatten(-1, (3, self.num_heads, self.head_dim)).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)

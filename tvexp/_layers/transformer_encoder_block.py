@@ -6,6 +6,7 @@ from functools import partial
 from typing import Callable
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.deprecation import StateDictMigration, migrate_state_dict
@@ -14,10 +15,13 @@ from tvexp._api.validation import check_positive_int, check_probability
 from tvexp._layers._block_parts import Factory
 from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.mlp import MLP
-from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
+from tvexp._layers.multihead_self_attention import MultiheadSelfAttention, checked_tokens
 from tvexp._layers.stochastic_depth import StochasticDepth
 
 __all__ = ["TransformerEncoderBlock"]
+
+# A leaf for torch.fx: the input check reads the traced input's shape.
+torch.fx.wrap("checked_tokens")
 
 # torchvision < 0.14 named the MLP's linear layers linear_1/linear_2 (pytorch/vision#6053); its
 # MLPBlock renames them on load, and so does this block.
@@ -70,7 +74,8 @@ class TransformerEncoderBlock(nn.Module):
         dtype: Floating-point type of the parameters.
 
     Shape:
-        - Input: :math:`(N, L, D)`
+        - Input: :math:`(N, L, D)`, floating point; another rank, width or dtype raises
+          a ``ValueError`` (also a ``RuntimeError``, torch's type) naming the expected input.
         - Output: :math:`(N, L, D)`
 
     Example:
@@ -97,17 +102,17 @@ class TransformerEncoderBlock(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        check_positive_int(num_heads, "num_heads")
-        check_positive_int(hidden_dim, "hidden_dim")
-        check_positive_int(mlp_dim, "mlp_dim")
+        num_heads = check_positive_int(num_heads, "num_heads")
+        hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+        mlp_dim = check_positive_int(mlp_dim, "mlp_dim")
         if hidden_dim % num_heads != 0:
             raise ValueError(
                 f"hidden_dim must be divisible by num_heads, got hidden_dim={hidden_dim} and num_heads={num_heads}"
             )
-        check_probability(dropout, "dropout")
-        check_probability(attention_dropout, "attention_dropout")
+        dropout = check_probability(dropout, "dropout")
+        attention_dropout = check_probability(attention_dropout, "attention_dropout")
         check_builder(norm_layer, "norm_layer")
-        check_probability(stochastic_depth_prob, "stochastic_depth_prob")
+        stochastic_depth_prob = check_probability(stochastic_depth_prob, "stochastic_depth_prob")
         check_builder(activation_layer, "activation_layer", optional=False)
         super().__init__()
         norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
@@ -141,11 +146,7 @@ class TransformerEncoderBlock(nn.Module):
         self._init_mlp()
 
     def forward(self, x: Tensor) -> Tensor:
-        torch._assert(x.dim() == 3, f"TransformerEncoderBlock expects (N, L, {self.hidden_dim}) tokens, got {x.shape}")
-        torch._assert(
-            x.shape[-1] == self.hidden_dim,
-            f"TransformerEncoderBlock expects (N, L, {self.hidden_dim}) tokens, got {x.shape}",
-        )
+        x = checked_tokens(x, "TransformerEncoderBlock", self.hidden_dim)
         x = x + self.stochastic_depth(self.dropout(self.self_attention(self.ln_1(x))))
         return x + self.stochastic_depth(self.mlp(self.ln_2(x)))
 
