@@ -3,12 +3,12 @@ GitHub workflow annotations. The JSON schema is documented in ``docs/guide/compa
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 from typing import Any
 
 from tvexp._tooling.api_diff import Change, breaking_changes, format_changes
+from tvexp._tooling.snapshot_store import MISSING, object_at
 
 __all__ = ["FORMATS", "render_changes"]
 
@@ -21,17 +21,14 @@ def _verdict(change: Change) -> str:
 
 def _location(defined: str | None) -> tuple[str, int] | None:
     """``(file, line)`` of the definition at ``module:qualname`` in this process, if it can be found."""
-    if not defined or ":" not in defined:
+    obj: Any = object_at(defined) if defined and ":" in defined else MISSING
+    if obj is MISSING:
         return None
-    module_name, _, qualname = defined.partition(":")
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
         obj = inspect.unwrap(obj)
         path = inspect.getsourcefile(obj)
         line = inspect.getsourcelines(obj)[1]
-    except (ImportError, AttributeError, TypeError, OSError):
+    except (TypeError, OSError):
         return None
     return (path, line) if path else None
 

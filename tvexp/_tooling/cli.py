@@ -33,6 +33,7 @@ from tvexp._api.policy import removal_status
 from tvexp._tooling import api_diff, audit, change_report, readme_table, snapshot_format, source_edit
 from tvexp._tooling.errors import UsageError
 from tvexp._tooling.snapshot_store import (
+    check,
     check_report,
     current_snapshot_path,
     is_source_checkout,
@@ -40,7 +41,7 @@ from tvexp._tooling.snapshot_store import (
     live_path_resolver,
     live_snapshot,
     load_ref,
-    unacknowledged_breaking_changes,
+    release_breaks,
     write_snapshot,
 )
 
@@ -78,10 +79,11 @@ def _with_acknowledgements(snapshot: dict[str, Any], path: Path, reason: str | N
     reason, so the break is a reviewed line of the diff and ``make test`` keeps passing.
     """
     committed = snapshot_format.parse_any(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    every_break = {(c.symbol, c.kind.value) for c in unacknowledged_breaking_changes({})}
-    breaks = unacknowledged_breaking_changes(committed)
+    every_break = release_breaks(snapshot)
+    previous = {(a["symbol"], a["kind"]): a for a in committed.get("acknowledged", ())}
+    breaks = [c for c in every_break if (c.symbol, c.kind.value) not in previous]
     # An acknowledgement stays while its break does; one whose break went away is dropped.
-    kept = [a for a in committed.get("acknowledged", ()) if (a["symbol"], a["kind"]) in every_break]
+    kept = [previous[key] for key in {(c.symbol, c.kind.value) for c in every_break} if key in previous]
     if breaks and not (reason and reason.strip()):
         raise UsageError(
             f"refusing to accept a surface that breaks release {latest_release()}:\n"
@@ -95,22 +97,19 @@ def _with_acknowledgements(snapshot: dict[str, Any], path: Path, reason: str | N
 
 
 def _check(args: argparse.Namespace) -> int:
-    equal, report = check_report()
-    if args.format == "json":
-        committed = load_ref("current")
-        surface_only = {"version": committed["version"], "objects": committed["objects"]}
-        changes = [] if equal else api_diff.diff_snapshots(surface_only, live_snapshot(), live_path_resolver)
-        release_breaks = unacknowledged_breaking_changes(committed)
-        document = {
-            "matches": equal,
-            "changes": [change.to_json() for change in changes],
-            "unacknowledged_breaking_changes_against_release": [change.to_json() for change in release_breaks],
-            "release": latest_release(),
-        }
-        print(json.dumps(document, indent=2))
-    else:
+    if args.format != "json":
+        equal, report = check_report()
         print(report, end="")
-    return 0 if equal else 1
+        return 0 if equal else 1
+    result = check()
+    document = {
+        "matches": result.equal,
+        "changes": [change.to_json() for change in result.changes],
+        "unacknowledged_breaking_changes_against_release": [change.to_json() for change in result.release_breaks],
+        "release": latest_release(),
+    }
+    print(json.dumps(document, indent=2))
+    return 0 if result.equal else 1
 
 
 def _diff(args: argparse.Namespace) -> int:

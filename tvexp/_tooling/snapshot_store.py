@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,12 @@ __all__ = [
     "write_snapshot",
     "text_diff",
     "current_snapshot_path",
+    "CheckResult",
+    "MISSING",
+    "check",
     "check_report",
+    "object_at",
+    "release_breaks",
     "latest_release",
     "live_path_resolver",
     "unacknowledged_breaking_changes",
@@ -118,61 +124,88 @@ def current_snapshot_path() -> Path:
     return SNAPSHOT_DIRECTORY / "current.txt"
 
 
-def check_report(committed_path: Path | None = None) -> tuple[bool, str]:
-    """Compares the live surface with the committed snapshot: ``(equal, report)``."""
+@dataclass(frozen=True)
+class CheckResult:
+    """The live surface compared with the committed snapshot (one live snapshot, computed once)."""
+
+    committed_path: Path
+    committed: dict[str, Any] | None
+    live: dict[str, Any]
+    changes: list[api_diff.Change]
+    release_breaks: list[api_diff.Change]  # against the latest release, not acknowledged
+
+    @property
+    def equal(self) -> bool:
+        """Whether the committed snapshot (its acknowledgements aside) reads exactly like the live one."""
+        if self.committed is None:
+            return False
+        surface_only = {"version": self.committed["version"], "objects": self.committed["objects"]}
+        return snapshot_format.render_text(surface_only) == snapshot_format.render_text(self.live)
+
+
+def check(committed_path: Path | None = None) -> CheckResult:
+    """Compares the live surface with the committed snapshot and the latest release."""
     committed_path = committed_path or current_snapshot_path()
     live = live_snapshot()
     if not committed_path.is_file():
-        return False, f"{committed_path} does not exist.\nRun `{ACCEPT_COMMAND}` to create it.\n"
+        return CheckResult(committed_path, None, live, [], [])
     committed = snapshot_format.parse_any(committed_path.read_text(encoding="utf-8"))
     surface_only = {"version": committed["version"], "objects": committed["objects"]}
-    if snapshot_format.render_text(surface_only) == snapshot_format.render_text(live):
-        return True, "the live API surface matches the committed snapshot\n"
     changes = api_diff.diff_snapshots(surface_only, live, live_path_resolver)
-    release_breaks = unacknowledged_breaking_changes(committed)
-    if release_breaks:
+    return CheckResult(committed_path, committed, live, changes, unacknowledged_breaking_changes(committed, live))
+
+
+def check_report(committed_path: Path | None = None) -> tuple[bool, str]:
+    """Compares the live surface with the committed snapshot: ``(equal, report)``."""
+    result = check(committed_path)
+    if result.committed is None:
+        return False, f"{result.committed_path} does not exist.\nRun `{ACCEPT_COMMAND}` to create it.\n"
+    if result.equal:
+        return True, "the live API surface matches the committed snapshot\n"
+    if result.release_breaks:
         advice = (
             f"\nThis breaks the compatibility promise against release {latest_release()}:\n"
-            + api_diff.format_changes(release_breaks)
+            + api_diff.format_changes(result.release_breaks)
             + "Fix the code, or, if the break is deliberate and reviewed, accept it with a recorded reason:\n"
             + f'    {ACCEPT_COMMAND} --acknowledge-breaking "REASON"\n'
         )
     else:
         advice = f"\nIf the change is intended, accept it with:\n    {ACCEPT_COMMAND}\n"
+    surface_only = {"version": result.committed["version"], "objects": result.committed["objects"]}
     report = (
         "The live API surface differs from the committed snapshot.\n\n"
-        + text_diff(surface_only, live, f"{committed_path} (committed)", "live")
+        + text_diff(surface_only, result.live, f"{result.committed_path} (committed)", "live")
         + "\nClassification:\n"
-        + api_diff.format_changes(changes)
+        + api_diff.format_changes(result.changes)
         + advice
     )
     return False, report
 
 
-_MISSING = object()
+MISSING = object()  # what object_at returns for a path that leads nowhere
 
 
-def _find(path: str) -> Any:
-    """The object at ``module:qualname`` in this process, or ``_MISSING``."""
+def object_at(path: str) -> Any:
+    """The object at ``module:qualname`` in this process, or :data:`MISSING`."""
     module_name, _, qualname = path.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError:
-        return _MISSING
+        return MISSING
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a moved name's shim warns; reaching it is what counts here
         for part in qualname.split("."):
-            obj = getattr(obj, part, _MISSING)
-            if obj is _MISSING:
-                return _MISSING
+            obj = getattr(obj, part, MISSING)
+            if obj is MISSING:
+                return MISSING
     return obj
 
 
 def live_path_resolver(old_path: str, new_path: str) -> bool:
     """Whether the object defined at ``new_path`` is still reachable at ``old_path`` in the live package
     (so imports and pickles that name the old path keep working)."""
-    old, new = _find(old_path), _find(new_path)
-    return old is not _MISSING and new is not _MISSING and inspect.unwrap(old) is inspect.unwrap(new)
+    old, new = object_at(old_path), object_at(new_path)
+    return old is not MISSING and new is not MISSING and inspect.unwrap(old) is inspect.unwrap(new)
 
 
 def latest_release() -> str | None:
@@ -181,18 +214,25 @@ def latest_release() -> str | None:
     return max(releases, key=lambda version: parse_version(version).sort_key()) if releases else None
 
 
-def unacknowledged_breaking_changes(committed: dict[str, Any] | None = None) -> list[api_diff.Change]:
-    """Breaking changes from the latest release to the live package that the committed snapshot does not
-    acknowledge (``tvexp-api snapshot --acknowledge-breaking REASON`` records them, with the reason)."""
+def release_breaks(live: dict[str, Any] | None = None) -> list[api_diff.Change]:
+    """Every breaking change from the latest release to ``live`` (default: the live package)."""
     release = latest_release()
     if release is None:
         return []
+    changes = api_diff.diff_snapshots(load_ref(release), live or live_snapshot(), live_path_resolver)
+    return api_diff.breaking_changes(changes)
+
+
+def unacknowledged_breaking_changes(
+    committed: dict[str, Any] | None = None, live: dict[str, Any] | None = None
+) -> list[api_diff.Change]:
+    """Breaking changes from the latest release to the live package that the committed snapshot does not
+    acknowledge (``tvexp-api snapshot --acknowledge-breaking REASON`` records them, with the reason)."""
     if committed is None:
         path = current_snapshot_path()
         committed = snapshot_format.parse_any(path.read_text(encoding="utf-8")) if path.is_file() else {}
     acknowledged = {(a["symbol"], a["kind"]) for a in committed.get("acknowledged", ())}
-    changes = api_diff.diff_snapshots(load_ref(release), live_snapshot(), live_path_resolver)
-    return [c for c in api_diff.breaking_changes(changes) if (c.symbol, c.kind.value) not in acknowledged]
+    return [c for c in release_breaks(live) if (c.symbol, c.kind.value) not in acknowledged]
 
 
 # --------------------------------------------------------------------------- other versions of tvexp
