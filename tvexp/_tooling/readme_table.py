@@ -11,7 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from tvexp._api.policy import TIER_NAMESPACES
+from tvexp._api.policy import PROTOTYPE_NAMESPACES, STABLE_NAMESPACES
 from tvexp._api.tiers import tier_of
 
 __all__ = ["BEGIN", "END", "tier_table", "update_readme"]
@@ -39,12 +39,10 @@ def _cell(namespace: str) -> str:
 def tier_table() -> str:
     """The markdown table: one row per tier, one column per namespace (layers, functional, losses)."""
     lines = ["| tier | layers and helpers | `.functional` | `.losses` |", "|---|---|---|---|"]
-    for tier in ("stable", "prototype"):
-        namespaces = [name for name, level in TIER_NAMESPACES.items() if level == tier]
-        root = f"tvexp.{tier}"
-        cells = [_cell(root), _cell(f"{root}.functional"), _cell(f"{root}.losses")]
-        assert sorted(namespaces) == sorted([root, f"{root}.functional", f"{root}.losses"])
-        lines.append(f"| `{root}` ({_DESCRIPTIONS[tier]}) | " + " | ".join(cells) + " |")
+    for tier, namespaces in (("stable", STABLE_NAMESPACES), ("prototype", PROTOTYPE_NAMESPACES)):
+        # policy lists each tier's namespaces as the root, then .functional, then .losses: the columns.
+        cells = [_cell(namespace) for namespace in namespaces]
+        lines.append(f"| `{namespaces[0]}` ({_DESCRIPTIONS[tier]}) | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
