@@ -39,6 +39,7 @@ from tvexp.stable import Conv2dNormActivation, SqueezeExcitation
 
 __all__ = [
     "ConvNeXt",
+    "ConvStemConfig",
     "ResNet",
     "VisionTransformer",
     "convnext_base",
@@ -70,6 +71,22 @@ __all__ = [
 
 Device = torch.device | str | None
 NormBuilder = Callable[..., nn.Module]
+BlockBuilder = Callable[..., nn.Module]
+
+
+def _fixed(kwargs: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """Sets the arguments a builder fixes; like torchvision's builders, a caller may pass the same value but
+    no other (``ValueError`` with torchvision's message)."""
+    for name, value in values.items():
+        if name in kwargs and kwargs[name] != value:
+            raise ValueError(f"The parameter '{name}' expected value {value} but got {kwargs[name]} instead.")
+    return {**kwargs, **values}
+
+
+def _given(factory: dict[str, Any]) -> dict[str, Any]:
+    """The ``device``/``dtype`` keywords that were set: a user's block override only receives those, so a
+    block class written for torchvision (without ``device``/``dtype``) works as long as neither is given."""
+    return {name: value for name, value in factory.items() if value is not None}
 
 
 def _init_like_torchvision(model: nn.Module, linear_init: Callable[[nn.Linear], None]) -> None:
@@ -204,11 +221,11 @@ def resnet152(**kwargs: Any) -> ResNet:
 
 
 def resnext50_32x4d(**kwargs: Any) -> ResNet:
-    return ResNet(Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4, **kwargs)
+    return ResNet(Bottleneck, [3, 4, 6, 3], **_fixed(kwargs, groups=32, width_per_group=4))
 
 
 def wide_resnet50_2(**kwargs: Any) -> ResNet:
-    return ResNet(Bottleneck, [3, 4, 6, 3], width_per_group=128, **kwargs)
+    return ResNet(Bottleneck, [3, 4, 6, 3], **_fixed(kwargs, width_per_group=128))
 
 
 # ------------------------------------------------------------------------------------- MobileNetV2
@@ -220,13 +237,19 @@ def mobilenet_v2(
     width_mult: float = 1.0,
     inverted_residual_setting: list[list[int]] | None = None,
     round_nearest: int = 8,
+    block: BlockBuilder | None = None,
     norm_layer: NormBuilder | None = None,
     dropout: float = 0.2,
     device: Device = None,
     dtype: torch.dtype | None = None,
 ) -> nn.Module:
-    """torchvision's ``mobilenet_v2`` (``width_mult``, ``round_nearest``, ``inverted_residual_setting``)."""
+    """torchvision's ``mobilenet_v2`` (``width_mult``, ``round_nearest``, ``inverted_residual_setting``).
+
+    ``block`` replaces :class:`~tvexp.prototype.InvertedResidual` and is called as torchvision calls it:
+    ``block(in_channels, out_channels, stride, expand_ratio=t, norm_layer=norm_layer)``.
+    """
     norm = nn.BatchNorm2d if norm_layer is None else norm_layer
+    unit = InvertedResidual if block is None else block
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
     setting = inverted_residual_setting or [
         [1, 16, 1, 1],
@@ -245,7 +268,9 @@ def mobilenet_v2(
     for t, c, n, s in setting:
         out_channels = make_divisible(c * width_mult, round_nearest)
         for i in range(n):
-            features.append(InvertedResidual(in_channels, out_channels, s if i == 0 else 1, t, norm, **factory))
+            features.append(
+                unit(in_channels, out_channels, s if i == 0 else 1, expand_ratio=t, norm_layer=norm, **_given(factory))
+            )
             in_channels = out_channels
     features.append(
         Conv2dNormActivation(
@@ -306,12 +331,14 @@ def _mobilenet_v3(
     width_mult: float,
     reduced_tail: bool,
     dilated: bool,
+    block: BlockBuilder | None,
     norm_layer: NormBuilder | None,
     dropout: float,
     device: Device,
     dtype: torch.dtype | None,
 ) -> nn.Module:
     norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) if norm_layer is None else norm_layer
+    unit = InvertedResidual if block is None else block
     factory: dict[str, Any] = {"device": device, "dtype": dtype}
     divider = 2 if reduced_tail else 1
     tail_start = next(i for i, row in enumerate(table) if row[7] == 0)
@@ -337,7 +364,7 @@ def _mobilenet_v3(
         )
     ]
     for cin, kernel, expanded, cout, se, act, stride, dilation in rows:
-        block = InvertedResidual(
+        layer = unit(
             cin,
             cout,
             1 if dilation > 1 else stride,
@@ -348,11 +375,11 @@ def _mobilenet_v3(
             se_layer=se_layer if se else None,
             norm_layer=norm,
             layout="mobilenet_v3",
-            **factory,
+            **_given(factory),
         )
         # torchvision marks the stage boundary from the table's stride, also where dilation replaces it.
-        block._is_cn = stride > 1
-        features.append(block)
+        layer._is_cn = stride > 1
+        features.append(layer)
     last_in = rows[-1][3]
     features.append(
         Conv2dNormActivation(
@@ -382,12 +409,19 @@ def mobilenet_v3_large(
     width_mult: float = 1.0,
     reduced_tail: bool = False,
     dilated: bool = False,
+    block: BlockBuilder | None = None,
     norm_layer: NormBuilder | None = None,
     dropout: float = 0.2,
     device: Device = None,
     dtype: torch.dtype | None = None,
 ) -> nn.Module:
-    """torchvision's ``mobilenet_v3_large`` (``width_mult``, ``reduced_tail``, ``dilated``)."""
+    """torchvision's ``mobilenet_v3_large`` (``width_mult``, ``reduced_tail``, ``dilated``).
+
+    ``block`` replaces :class:`~tvexp.prototype.InvertedResidual`; it receives that class's arguments
+    (``in_channels, out_channels, stride`` and the keywords ``expanded_channels``, ``kernel_size``,
+    ``dilation``, ``activation_layer``, ``se_layer``, ``norm_layer``, ``layout="mobilenet_v3"``), not
+    torchvision's ``InvertedResidualConfig``.
+    """
     return _mobilenet_v3(
         _V3_LARGE,
         1280,
@@ -395,6 +429,7 @@ def mobilenet_v3_large(
         width_mult=width_mult,
         reduced_tail=reduced_tail,
         dilated=dilated,
+        block=block,
         norm_layer=norm_layer,
         dropout=dropout,
         device=device,
@@ -408,12 +443,19 @@ def mobilenet_v3_small(
     width_mult: float = 1.0,
     reduced_tail: bool = False,
     dilated: bool = False,
+    block: BlockBuilder | None = None,
     norm_layer: NormBuilder | None = None,
     dropout: float = 0.2,
     device: Device = None,
     dtype: torch.dtype | None = None,
 ) -> nn.Module:
-    """torchvision's ``mobilenet_v3_small`` (``width_mult``, ``reduced_tail``, ``dilated``)."""
+    """torchvision's ``mobilenet_v3_small`` (``width_mult``, ``reduced_tail``, ``dilated``).
+
+    ``block`` replaces :class:`~tvexp.prototype.InvertedResidual`; it receives that class's arguments
+    (``in_channels, out_channels, stride`` and the keywords ``expanded_channels``, ``kernel_size``,
+    ``dilation``, ``activation_layer``, ``se_layer``, ``norm_layer``, ``layout="mobilenet_v3"``), not
+    torchvision's ``InvertedResidualConfig``.
+    """
     return _mobilenet_v3(
         _V3_SMALL,
         1024,
@@ -421,6 +463,7 @@ def mobilenet_v3_small(
         width_mult=width_mult,
         reduced_tail=reduced_tail,
         dilated=dilated,
+        block=block,
         norm_layer=norm_layer,
         dropout=dropout,
         device=device,
@@ -575,8 +618,23 @@ def regnet_block_params(
     return stages
 
 
+def regnet_stem(
+    in_channels: int, out_channels: int, norm_layer: NormBuilder, activation_layer: NormBuilder, **factory: Any
+) -> Conv2dNormActivation:
+    """RegNet's default stem (torchvision's ``SimpleStemIN``): a 3x3 stride-2 Conv-Norm-Activation."""
+    return Conv2dNormActivation(
+        in_channels, out_channels, 3, 2, norm_layer=norm_layer, activation_layer=activation_layer, **factory
+    )
+
+
 class RegNet(nn.Module):
-    """torchvision's RegNet layout (``stem``, ``trunk_output.block{i}.block{i}-{j}``, ``fc``) from tvexp blocks."""
+    """torchvision's RegNet layout (``stem``, ``trunk_output.block{i}.block{i}-{j}``, ``fc``) from tvexp blocks.
+
+    ``stem_type`` and ``block_type`` replace the stem and :class:`~tvexp.prototype.RegNetBottleneck`, called
+    as torchvision calls them: ``stem_type(3, stem_width, norm_layer, activation)`` and
+    ``block_type(width_in, width_out, stride, norm_layer, activation, group_width, bottleneck_multiplier,
+    se_ratio)``.
+    """
 
     def __init__(
         self,
@@ -584,6 +642,8 @@ class RegNet(nn.Module):
         se_ratio: float | None = None,
         num_classes: int = 1000,
         stem_width: int = 32,
+        stem_type: BlockBuilder | None = None,
+        block_type: BlockBuilder | None = None,
         norm_layer: NormBuilder | None = None,
         activation: NormBuilder | None = None,
         device: Device = None,
@@ -592,14 +652,16 @@ class RegNet(nn.Module):
         super().__init__()
         norm = nn.BatchNorm2d if norm_layer is None else norm_layer
         act = nn.ReLU if activation is None else activation
+        stem = regnet_stem if stem_type is None else stem_type
+        unit = RegNetBottleneck if block_type is None else block_type
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
-        self.stem = Conv2dNormActivation(3, stem_width, 3, 2, norm_layer=norm, activation_layer=act, **factory)
+        self.stem = stem(3, stem_width, norm, act, **_given(factory))
         width_in = stem_width
         trunk: OrderedDict[str, nn.Module] = OrderedDict()
         for i, (width, stride, depth, group_width, multiplier) in enumerate(stages, start=1):
             blocks: OrderedDict[str, nn.Module] = OrderedDict()
             for j in range(depth):
-                blocks[f"block{i}-{j}"] = RegNetBottleneck(
+                blocks[f"block{i}-{j}"] = unit(
                     width_in if j == 0 else width,
                     width,
                     stride if j == 0 else 1,
@@ -608,7 +670,7 @@ class RegNet(nn.Module):
                     group_width,
                     multiplier,
                     se_ratio,
-                    **factory,
+                    **_given(factory),
                 )
             trunk[f"block{i}"] = nn.Sequential(blocks)
             width_in = width
@@ -676,7 +738,8 @@ def _regnet_builder(name: str) -> Callable[..., RegNet]:
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = (
-        f"torchvision's ``{name}`` (keywords: ``num_classes``, ``stem_width``, ``norm_layer``, ``activation``)."
+        f"torchvision's ``{name}`` (keywords: ``num_classes``, ``stem_width``, ``stem_type``, ``block_type``, "
+        "``norm_layer``, ``activation``; see :class:`RegNet`)."
     )
     return build
 
@@ -864,13 +927,18 @@ def squeezenet1_1(**kwargs: Any) -> SqueezeNet:
 
 
 class ShuffleNetV2(nn.Module):
-    """torchvision's ShuffleNetV2 (``conv1``, ``stage2..4`` of :class:`~tvexp.prototype.ShuffleNetV2Unit`, ``conv5``, ``fc``)."""
+    """torchvision's ShuffleNetV2 (``conv1``, ``stage2..4`` of :class:`~tvexp.prototype.ShuffleNetV2Unit`, ``conv5``, ``fc``).
+
+    ``inverted_residual`` replaces the unit and is called as torchvision calls it:
+    ``inverted_residual(in_channels, out_channels, stride)``.
+    """
 
     def __init__(
         self,
         stages_repeats: list[int],
         stages_out_channels: list[int],
         num_classes: int = 1000,
+        inverted_residual: BlockBuilder | None = None,
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -880,13 +948,14 @@ class ShuffleNetV2(nn.Module):
         if len(stages_out_channels) != 5:
             raise ValueError(f"stages_out_channels must be 5 positive ints, got {stages_out_channels!r}")
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        unit = ShuffleNetV2Unit if inverted_residual is None else inverted_residual
         self._stage_out_channels = stages_out_channels
         channels = stages_out_channels[0]
         self.conv1 = Conv2dNormActivation(3, channels, 3, 2, **factory)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         for index, (repeats, out_channels) in enumerate(zip(stages_repeats, stages_out_channels[1:4])):
-            units = [ShuffleNetV2Unit(channels, out_channels, 2, **factory)]
-            units += [ShuffleNetV2Unit(out_channels, out_channels, 1, **factory) for _ in range(repeats - 1)]
+            units = [unit(channels, out_channels, 2, **_given(factory))]
+            units += [unit(out_channels, out_channels, 1, **_given(factory)) for _ in range(repeats - 1)]
             setattr(self, f"stage{index + 2}", nn.Sequential(*units))
             channels = out_channels
         self.conv5 = Conv2dNormActivation(channels, stages_out_channels[-1], 1, **factory)
@@ -1018,16 +1087,23 @@ from typing import NamedTuple, Optional  # noqa: E402
 from tvexp.prototype import NamedConv2dNormActivation  # noqa: E402
 
 
-def _basic_conv(
+def basic_conv2d(
     in_channels: int,
     out_channels: int,
-    kernel_size: int | tuple[int, int],
-    stride: int = 1,
+    kernel_size: int | tuple[int, int] = 1,
+    stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
     **factory: Any,
 ) -> NamedConv2dNormActivation:
-    """torchvision's ``BasicConv2d``: conv (no bias), BatchNorm (eps 0.001), ReLU; unpadded unless told."""
+    """torchvision's ``BasicConv2d`` (the ``conv_block`` of GoogLeNet and Inception v3): conv (no bias),
+    BatchNorm (eps 0.001), ReLU, keys ``conv``/``bn``; unpadded unless told."""
     return NamedConv2dNormActivation(in_channels, out_channels, kernel_size, stride, padding, **factory)
+
+
+def _conv_block_and_factory(
+    conv_block: BlockBuilder | None, factory: dict[str, Any]
+) -> tuple[BlockBuilder, dict[str, Any]]:
+    return (basic_conv2d if conv_block is None else conv_block), _given(factory)
 
 
 def _transform_input(x: Tensor) -> Tensor:
@@ -1044,33 +1120,54 @@ class GoogLeNetOutputs(NamedTuple):
     aux_logits1: Optional[Tensor]
 
 
-class _GoogLeNetInception(nn.Module):
+class GoogLeNetInception(nn.Module):
     """GoogLeNet's Inception module: 1x1 | 1x1-3x3 | 1x1-3x3 (torchvision's "5x5" branch) | pool-1x1."""
 
     def __init__(
-        self, cin: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int, pool_proj: int, **factory: Any
+        self,
+        cin: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        conv_block: BlockBuilder | None = None,
+        **factory: Any,
     ) -> None:
         super().__init__()
-        self.branch1 = _basic_conv(cin, ch1x1, 1, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.branch1 = conv(cin, ch1x1, kernel_size=1, **factory)
         self.branch2 = nn.Sequential(
-            _basic_conv(cin, ch3x3red, 1, **factory), _basic_conv(ch3x3red, ch3x3, 3, padding=1, **factory)
+            conv(cin, ch3x3red, kernel_size=1, **factory), conv(ch3x3red, ch3x3, kernel_size=3, padding=1, **factory)
         )
         # torchvision (and its ported weights) use a 3x3 where the paper has a 5x5 (pytorch/vision#906).
         self.branch3 = nn.Sequential(
-            _basic_conv(cin, ch5x5red, 1, **factory), _basic_conv(ch5x5red, ch5x5, 3, padding=1, **factory)
+            conv(cin, ch5x5red, kernel_size=1, **factory), conv(ch5x5red, ch5x5, kernel_size=3, padding=1, **factory)
         )
         self.branch4 = nn.Sequential(
-            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True), _basic_conv(cin, pool_proj, 1, **factory)
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+            conv(cin, pool_proj, kernel_size=1, **factory),
         )
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
-class _GoogLeNetAux(nn.Module):
-    def __init__(self, cin: int, num_classes: int, dropout: float, **factory: Any) -> None:
+class GoogLeNetAux(nn.Module):
+    """GoogLeNet's auxiliary classifier (``conv``, ``fc1``, ``fc2``) on a 4x4 average pool."""
+
+    def __init__(
+        self,
+        cin: int,
+        num_classes: int,
+        conv_block: BlockBuilder | None = None,
+        dropout: float = 0.7,
+        **factory: Any,
+    ) -> None:
         super().__init__()
-        self.conv = _basic_conv(cin, 128, 1, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.conv = conv(cin, 128, kernel_size=1, **factory)
         self.fc1 = nn.Linear(2048, 1024, **factory)
         self.fc2 = nn.Linear(1024, num_classes, **factory)
         self.dropout = nn.Dropout(p=dropout)
@@ -1084,7 +1181,9 @@ class GoogLeNet(nn.Module):
     """torchvision's GoogLeNet (Inception v1) with :class:`~tvexp.prototype.NamedConv2dNormActivation` convolutions.
 
     In training mode with ``aux_logits`` the forward returns ``GoogLeNetOutputs(logits, aux_logits2, aux_logits1)``,
-    otherwise the logits.
+    otherwise the logits. ``blocks`` replaces ``[basic_conv2d, GoogLeNetInception, GoogLeNetAux]``, each
+    called as torchvision calls it (``conv_block(3, 64, kernel_size=7, stride=2, padding=3)``,
+    ``inception_block(192, 64, 96, 128, 16, 32, 32)``, ``inception_aux_block(512, num_classes, dropout=...)``).
     """
 
     def __init__(
@@ -1093,33 +1192,39 @@ class GoogLeNet(nn.Module):
         aux_logits: bool = True,
         transform_input: bool = False,
         init_weights: bool | None = True,
+        blocks: list[BlockBuilder] | None = None,
         dropout: float = 0.2,
         dropout_aux: float = 0.7,
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        if blocks is None:
+            blocks = [basic_conv2d, GoogLeNetInception, GoogLeNetAux]
+        if len(blocks) != 3:
+            raise ValueError(f"blocks length should be 3 instead of {len(blocks)}")
+        conv, inception, auxiliary = blocks
+        factory: dict[str, Any] = _given({"device": device, "dtype": dtype})
         self.aux_logits = aux_logits
         self.transform_input = transform_input
-        self.conv1 = _basic_conv(3, 64, 7, 2, 3, **factory)
+        self.conv1 = conv(3, 64, kernel_size=7, stride=2, padding=3, **factory)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.conv2 = _basic_conv(64, 64, 1, **factory)
-        self.conv3 = _basic_conv(64, 192, 3, padding=1, **factory)
+        self.conv2 = conv(64, 64, kernel_size=1, **factory)
+        self.conv3 = conv(64, 192, kernel_size=3, padding=1, **factory)
         self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception3a = _GoogLeNetInception(192, 64, 96, 128, 16, 32, 32, **factory)
-        self.inception3b = _GoogLeNetInception(256, 128, 128, 192, 32, 96, 64, **factory)
+        self.inception3a = inception(192, 64, 96, 128, 16, 32, 32, **factory)
+        self.inception3b = inception(256, 128, 128, 192, 32, 96, 64, **factory)
         self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception4a = _GoogLeNetInception(480, 192, 96, 208, 16, 48, 64, **factory)
-        self.inception4b = _GoogLeNetInception(512, 160, 112, 224, 24, 64, 64, **factory)
-        self.inception4c = _GoogLeNetInception(512, 128, 128, 256, 24, 64, 64, **factory)
-        self.inception4d = _GoogLeNetInception(512, 112, 144, 288, 32, 64, 64, **factory)
-        self.inception4e = _GoogLeNetInception(528, 256, 160, 320, 32, 128, 128, **factory)
+        self.inception4a = inception(480, 192, 96, 208, 16, 48, 64, **factory)
+        self.inception4b = inception(512, 160, 112, 224, 24, 64, 64, **factory)
+        self.inception4c = inception(512, 128, 128, 256, 24, 64, 64, **factory)
+        self.inception4d = inception(512, 112, 144, 288, 32, 64, 64, **factory)
+        self.inception4e = inception(528, 256, 160, 320, 32, 128, 128, **factory)
         self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
-        self.inception5a = _GoogLeNetInception(832, 256, 160, 320, 32, 128, 128, **factory)
-        self.inception5b = _GoogLeNetInception(832, 384, 192, 384, 48, 128, 128, **factory)
-        self.aux1 = _GoogLeNetAux(512, num_classes, dropout_aux, **factory) if aux_logits else None
-        self.aux2 = _GoogLeNetAux(528, num_classes, dropout_aux, **factory) if aux_logits else None
+        self.inception5a = inception(832, 256, 160, 320, 32, 128, 128, **factory)
+        self.inception5b = inception(832, 384, 192, 384, 48, 128, 128, **factory)
+        self.aux1 = auxiliary(512, num_classes, dropout=dropout_aux, **factory) if aux_logits else None
+        self.aux2 = auxiliary(528, num_classes, dropout=dropout_aux, **factory) if aux_logits else None
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(1024, num_classes, **factory)
@@ -1150,7 +1255,8 @@ class GoogLeNet(nn.Module):
 
 
 def googlenet(**kwargs: Any) -> GoogLeNet:
-    """torchvision's ``googlenet`` (``aux_logits``, ``transform_input``, ``init_weights``, ``dropout``, ``dropout_aux``)."""
+    """torchvision's ``googlenet`` (``aux_logits``, ``transform_input``, ``init_weights``, ``blocks``, ``dropout``,
+    ``dropout_aux``)."""
     return GoogLeNet(**kwargs)
 
 
@@ -1159,16 +1265,19 @@ class InceptionOutputs(NamedTuple):
     aux_logits: Optional[Tensor]
 
 
-class _InceptionA(nn.Module):
-    def __init__(self, cin: int, pool_features: int, **factory: Any) -> None:
+class InceptionA(nn.Module):
+    """Inception v3's mixed block A (torchvision's ``InceptionA``), its convolutions made by ``conv_block``."""
+
+    def __init__(self, cin: int, pool_features: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
         super().__init__()
-        self.branch1x1 = _basic_conv(cin, 64, 1, **factory)
-        self.branch5x5_1 = _basic_conv(cin, 48, 1, **factory)
-        self.branch5x5_2 = _basic_conv(48, 64, 5, padding=2, **factory)
-        self.branch3x3dbl_1 = _basic_conv(cin, 64, 1, **factory)
-        self.branch3x3dbl_2 = _basic_conv(64, 96, 3, padding=1, **factory)
-        self.branch3x3dbl_3 = _basic_conv(96, 96, 3, padding=1, **factory)
-        self.branch_pool = _basic_conv(cin, pool_features, 1, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.branch1x1 = conv(cin, 64, kernel_size=1, **factory)
+        self.branch5x5_1 = conv(cin, 48, kernel_size=1, **factory)
+        self.branch5x5_2 = conv(48, 64, kernel_size=5, padding=2, **factory)
+        self.branch3x3dbl_1 = conv(cin, 64, kernel_size=1, **factory)
+        self.branch3x3dbl_2 = conv(64, 96, kernel_size=3, padding=1, **factory)
+        self.branch3x3dbl_3 = conv(96, 96, kernel_size=3, padding=1, **factory)
+        self.branch_pool = conv(cin, pool_features, kernel_size=1, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
         branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
@@ -1177,33 +1286,39 @@ class _InceptionA(nn.Module):
         return torch.cat([self.branch1x1(x), branch5x5, branch3x3dbl, branch_pool], 1)
 
 
-class _InceptionB(nn.Module):
-    def __init__(self, cin: int, **factory: Any) -> None:
+class InceptionB(nn.Module):
+    """Inception v3's mixed block B (torchvision's ``InceptionB``), its convolutions made by ``conv_block``."""
+
+    def __init__(self, cin: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
         super().__init__()
-        self.branch3x3 = _basic_conv(cin, 384, 3, 2, **factory)
-        self.branch3x3dbl_1 = _basic_conv(cin, 64, 1, **factory)
-        self.branch3x3dbl_2 = _basic_conv(64, 96, 3, padding=1, **factory)
-        self.branch3x3dbl_3 = _basic_conv(96, 96, 3, 2, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.branch3x3 = conv(cin, 384, kernel_size=3, stride=2, **factory)
+        self.branch3x3dbl_1 = conv(cin, 64, kernel_size=1, **factory)
+        self.branch3x3dbl_2 = conv(64, 96, kernel_size=3, padding=1, **factory)
+        self.branch3x3dbl_3 = conv(96, 96, kernel_size=3, stride=2, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
         return torch.cat([self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
 
-class _InceptionC(nn.Module):
-    def __init__(self, cin: int, channels_7x7: int, **factory: Any) -> None:
+class InceptionC(nn.Module):
+    """Inception v3's mixed block C (torchvision's ``InceptionC``), its convolutions made by ``conv_block``."""
+
+    def __init__(self, cin: int, channels_7x7: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
         super().__init__()
+        conv, factory = _conv_block_and_factory(conv_block, factory)
         c7 = channels_7x7
-        self.branch1x1 = _basic_conv(cin, 192, 1, **factory)
-        self.branch7x7_1 = _basic_conv(cin, c7, 1, **factory)
-        self.branch7x7_2 = _basic_conv(c7, c7, (1, 7), padding=(0, 3), **factory)
-        self.branch7x7_3 = _basic_conv(c7, 192, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7dbl_1 = _basic_conv(cin, c7, 1, **factory)
-        self.branch7x7dbl_2 = _basic_conv(c7, c7, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7dbl_3 = _basic_conv(c7, c7, (1, 7), padding=(0, 3), **factory)
-        self.branch7x7dbl_4 = _basic_conv(c7, c7, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7dbl_5 = _basic_conv(c7, 192, (1, 7), padding=(0, 3), **factory)
-        self.branch_pool = _basic_conv(cin, 192, 1, **factory)
+        self.branch1x1 = conv(cin, 192, kernel_size=1, **factory)
+        self.branch7x7_1 = conv(cin, c7, kernel_size=1, **factory)
+        self.branch7x7_2 = conv(c7, c7, kernel_size=(1, 7), padding=(0, 3), **factory)
+        self.branch7x7_3 = conv(c7, 192, kernel_size=(7, 1), padding=(3, 0), **factory)
+        self.branch7x7dbl_1 = conv(cin, c7, kernel_size=1, **factory)
+        self.branch7x7dbl_2 = conv(c7, c7, kernel_size=(7, 1), padding=(3, 0), **factory)
+        self.branch7x7dbl_3 = conv(c7, c7, kernel_size=(1, 7), padding=(0, 3), **factory)
+        self.branch7x7dbl_4 = conv(c7, c7, kernel_size=(7, 1), padding=(3, 0), **factory)
+        self.branch7x7dbl_5 = conv(c7, 192, kernel_size=(1, 7), padding=(0, 3), **factory)
+        self.branch_pool = conv(cin, 192, kernel_size=1, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
         branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
@@ -1214,15 +1329,18 @@ class _InceptionC(nn.Module):
         return torch.cat([self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool], 1)
 
 
-class _InceptionD(nn.Module):
-    def __init__(self, cin: int, **factory: Any) -> None:
+class InceptionD(nn.Module):
+    """Inception v3's mixed block D (torchvision's ``InceptionD``), its convolutions made by ``conv_block``."""
+
+    def __init__(self, cin: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
         super().__init__()
-        self.branch3x3_1 = _basic_conv(cin, 192, 1, **factory)
-        self.branch3x3_2 = _basic_conv(192, 320, 3, 2, **factory)
-        self.branch7x7x3_1 = _basic_conv(cin, 192, 1, **factory)
-        self.branch7x7x3_2 = _basic_conv(192, 192, (1, 7), padding=(0, 3), **factory)
-        self.branch7x7x3_3 = _basic_conv(192, 192, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7x3_4 = _basic_conv(192, 192, 3, 2, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.branch3x3_1 = conv(cin, 192, kernel_size=1, **factory)
+        self.branch3x3_2 = conv(192, 320, kernel_size=3, stride=2, **factory)
+        self.branch7x7x3_1 = conv(cin, 192, kernel_size=1, **factory)
+        self.branch7x7x3_2 = conv(192, 192, kernel_size=(1, 7), padding=(0, 3), **factory)
+        self.branch7x7x3_3 = conv(192, 192, kernel_size=(7, 1), padding=(3, 0), **factory)
+        self.branch7x7x3_4 = conv(192, 192, kernel_size=3, stride=2, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
         branch3x3 = self.branch3x3_2(self.branch3x3_1(x))
@@ -1231,18 +1349,21 @@ class _InceptionD(nn.Module):
         return torch.cat([branch3x3, branch7x7x3, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
 
-class _InceptionE(nn.Module):
-    def __init__(self, cin: int, **factory: Any) -> None:
+class InceptionE(nn.Module):
+    """Inception v3's mixed block E (torchvision's ``InceptionE``), its convolutions made by ``conv_block``."""
+
+    def __init__(self, cin: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
         super().__init__()
-        self.branch1x1 = _basic_conv(cin, 320, 1, **factory)
-        self.branch3x3_1 = _basic_conv(cin, 384, 1, **factory)
-        self.branch3x3_2a = _basic_conv(384, 384, (1, 3), padding=(0, 1), **factory)
-        self.branch3x3_2b = _basic_conv(384, 384, (3, 1), padding=(1, 0), **factory)
-        self.branch3x3dbl_1 = _basic_conv(cin, 448, 1, **factory)
-        self.branch3x3dbl_2 = _basic_conv(448, 384, 3, padding=1, **factory)
-        self.branch3x3dbl_3a = _basic_conv(384, 384, (1, 3), padding=(0, 1), **factory)
-        self.branch3x3dbl_3b = _basic_conv(384, 384, (3, 1), padding=(1, 0), **factory)
-        self.branch_pool = _basic_conv(cin, 192, 1, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.branch1x1 = conv(cin, 320, kernel_size=1, **factory)
+        self.branch3x3_1 = conv(cin, 384, kernel_size=1, **factory)
+        self.branch3x3_2a = conv(384, 384, kernel_size=(1, 3), padding=(0, 1), **factory)
+        self.branch3x3_2b = conv(384, 384, kernel_size=(3, 1), padding=(1, 0), **factory)
+        self.branch3x3dbl_1 = conv(cin, 448, kernel_size=1, **factory)
+        self.branch3x3dbl_2 = conv(448, 384, kernel_size=3, padding=1, **factory)
+        self.branch3x3dbl_3a = conv(384, 384, kernel_size=(1, 3), padding=(0, 1), **factory)
+        self.branch3x3dbl_3b = conv(384, 384, kernel_size=(3, 1), padding=(1, 0), **factory)
+        self.branch_pool = conv(cin, 192, kernel_size=1, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
         branch3x3 = self.branch3x3_1(x)
@@ -1253,11 +1374,14 @@ class _InceptionE(nn.Module):
         return torch.cat([self.branch1x1(x), branch3x3, branch3x3dbl, branch_pool], 1)
 
 
-class _InceptionAux(nn.Module):
-    def __init__(self, cin: int, num_classes: int, **factory: Any) -> None:
+class InceptionAux(nn.Module):
+    """Inception v3's auxiliary classifier (``conv0``, ``conv1``, ``fc``)."""
+
+    def __init__(self, cin: int, num_classes: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
         super().__init__()
-        self.conv0 = _basic_conv(cin, 128, 1, **factory)
-        self.conv1 = _basic_conv(128, 768, 5, **factory)
+        conv, factory = _conv_block_and_factory(conv_block, factory)
+        self.conv0 = conv(cin, 128, kernel_size=1, **factory)
+        self.conv1 = conv(128, 768, kernel_size=5, **factory)
         self.fc = nn.Linear(768, num_classes, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -1271,7 +1395,9 @@ class Inception3(nn.Module):
     Inception A-E are architecture-specific and stay here, built from
     :class:`~tvexp.prototype.NamedConv2dNormActivation`. In training mode with ``aux_logits`` the
     forward returns ``InceptionOutputs(logits, aux_logits)``, otherwise the logits. Inputs of at least
-    75x75 pixels.
+    75x75 pixels. ``inception_blocks`` replaces ``[basic_conv2d, InceptionA, InceptionB, InceptionC, InceptionD,
+    InceptionE, InceptionAux]``, each called as torchvision calls it (``inception_a(192, pool_features=32)``,
+    ``inception_c(768, channels_7x7=128)``, ``inception_aux(768, num_classes)``, ...).
     """
 
     def __init__(
@@ -1279,34 +1405,40 @@ class Inception3(nn.Module):
         num_classes: int = 1000,
         aux_logits: bool = True,
         transform_input: bool = False,
+        inception_blocks: list[BlockBuilder] | None = None,
         init_weights: bool | None = True,
         dropout: float = 0.5,
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        if inception_blocks is None:
+            inception_blocks = [basic_conv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux]
+        if len(inception_blocks) != 7:
+            raise ValueError(f"length of inception_blocks should be 7 instead of {len(inception_blocks)}")
+        conv, inception_a, inception_b, inception_c, inception_d, inception_e, inception_aux = inception_blocks
+        factory: dict[str, Any] = _given({"device": device, "dtype": dtype})
         self.aux_logits = aux_logits
         self.transform_input = transform_input
-        self.Conv2d_1a_3x3 = _basic_conv(3, 32, 3, 2, **factory)
-        self.Conv2d_2a_3x3 = _basic_conv(32, 32, 3, **factory)
-        self.Conv2d_2b_3x3 = _basic_conv(32, 64, 3, padding=1, **factory)
+        self.Conv2d_1a_3x3 = conv(3, 32, kernel_size=3, stride=2, **factory)
+        self.Conv2d_2a_3x3 = conv(32, 32, kernel_size=3, **factory)
+        self.Conv2d_2b_3x3 = conv(32, 64, kernel_size=3, padding=1, **factory)
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2)
-        self.Conv2d_3b_1x1 = _basic_conv(64, 80, 1, **factory)
-        self.Conv2d_4a_3x3 = _basic_conv(80, 192, 3, **factory)
+        self.Conv2d_3b_1x1 = conv(64, 80, kernel_size=1, **factory)
+        self.Conv2d_4a_3x3 = conv(80, 192, kernel_size=3, **factory)
         self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2)
-        self.Mixed_5b = _InceptionA(192, 32, **factory)
-        self.Mixed_5c = _InceptionA(256, 64, **factory)
-        self.Mixed_5d = _InceptionA(288, 64, **factory)
-        self.Mixed_6a = _InceptionB(288, **factory)
-        self.Mixed_6b = _InceptionC(768, 128, **factory)
-        self.Mixed_6c = _InceptionC(768, 160, **factory)
-        self.Mixed_6d = _InceptionC(768, 160, **factory)
-        self.Mixed_6e = _InceptionC(768, 192, **factory)
-        self.AuxLogits = _InceptionAux(768, num_classes, **factory) if aux_logits else None
-        self.Mixed_7a = _InceptionD(768, **factory)
-        self.Mixed_7b = _InceptionE(1280, **factory)
-        self.Mixed_7c = _InceptionE(2048, **factory)
+        self.Mixed_5b = inception_a(192, pool_features=32, **factory)
+        self.Mixed_5c = inception_a(256, pool_features=64, **factory)
+        self.Mixed_5d = inception_a(288, pool_features=64, **factory)
+        self.Mixed_6a = inception_b(288, **factory)
+        self.Mixed_6b = inception_c(768, channels_7x7=128, **factory)
+        self.Mixed_6c = inception_c(768, channels_7x7=160, **factory)
+        self.Mixed_6d = inception_c(768, channels_7x7=160, **factory)
+        self.Mixed_6e = inception_c(768, channels_7x7=192, **factory)
+        self.AuxLogits = inception_aux(768, num_classes, **factory) if aux_logits else None
+        self.Mixed_7a = inception_d(768, **factory)
+        self.Mixed_7b = inception_e(1280, **factory)
+        self.Mixed_7c = inception_e(2048, **factory)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(2048, num_classes, **factory)
@@ -1336,7 +1468,8 @@ class Inception3(nn.Module):
 
 
 def inception_v3(**kwargs: Any) -> Inception3:
-    """torchvision's ``inception_v3`` (``aux_logits``, ``transform_input``, ``init_weights``, ``dropout``)."""
+    """torchvision's ``inception_v3`` (``aux_logits``, ``transform_input``, ``inception_blocks``, ``init_weights``,
+    ``dropout``)."""
     return Inception3(**kwargs)
 
 
@@ -1621,23 +1754,31 @@ def efficientnet_v2_l(**kwargs: Any) -> nn.Module:
 
 
 def resnext101_32x8d(**kwargs: Any) -> ResNet:
-    return ResNet(Bottleneck, [3, 4, 23, 3], groups=32, width_per_group=8, **kwargs)
+    return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, groups=32, width_per_group=8))
 
 
 def resnext101_64x4d(**kwargs: Any) -> ResNet:
-    return ResNet(Bottleneck, [3, 4, 23, 3], groups=64, width_per_group=4, **kwargs)
+    return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, groups=64, width_per_group=4))
 
 
 def wide_resnet101_2(**kwargs: Any) -> ResNet:
-    return ResNet(Bottleneck, [3, 4, 23, 3], width_per_group=128, **kwargs)
+    return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, width_per_group=128))
 
 
 __all__ += [
     "AlexNet",
     "DenseNet",
     "GoogLeNet",
+    "GoogLeNetAux",
+    "GoogLeNetInception",
     "GoogLeNetOutputs",
     "Inception3",
+    "InceptionA",
+    "InceptionAux",
+    "InceptionB",
+    "InceptionC",
+    "InceptionD",
+    "InceptionE",
     "InceptionOutputs",
     "MNASNet",
     "RegNet",
@@ -1645,6 +1786,7 @@ __all__ += [
     "SqueezeNet",
     "VGG",
     "alexnet",
+    "basic_conv2d",
     "densenet121",
     "densenet161",
     "densenet169",
@@ -1665,6 +1807,7 @@ __all__ += [
     "mnasnet1_3",
     "regnet",
     "regnet_block_params",
+    "regnet_stem",
     *_REGNETS,
     "resnext101_32x8d",
     "resnext101_64x4d",
@@ -1737,11 +1880,24 @@ class _ViTEncoder(nn.Module):
         return self.ln(self.layers(self.dropout(x + self.pos_embedding)))
 
 
+class ConvStemConfig(NamedTuple):
+    """One Conv-Norm-Activation of a ViT convolutional stem (Xiao et al., 2021), as torchvision's
+    ``ConvStemConfig`` (whose instances are accepted too)."""
+
+    out_channels: int
+    kernel_size: int
+    stride: int
+    norm_layer: NormBuilder = nn.BatchNorm2d
+    activation_layer: NormBuilder = nn.ReLU
+
+
 class VisionTransformer(nn.Module):
     """torchvision's ``VisionTransformer`` layout (``class_token conv_proj encoder heads``) from tvexp blocks.
 
-    ``stochastic_depth_prob`` (not in torchvision) drops the blocks' residual branches with the
-    usual linear schedule; 0 gives torchvision's network.
+    ``conv_stem_configs`` replaces the patchifying convolution by a stack of Conv-Norm-Activation layers
+    (``conv_proj.conv_bn_relu_{i}``) and a 1x1 ``conv_proj.conv_last``, as torchvision's; the strides'
+    product should equal ``patch_size``. ``stochastic_depth_prob`` (not in torchvision) drops the blocks'
+    residual branches with the usual linear schedule; 0 gives torchvision's network.
     """
 
     def __init__(
@@ -1757,6 +1913,7 @@ class VisionTransformer(nn.Module):
         num_classes: int = 1000,
         representation_size: int | None = None,
         norm_layer: NormBuilder | None = None,
+        conv_stem_configs: list[ConvStemConfig] | None = None,
         stochastic_depth_prob: float = 0.0,
         device: Device = None,
         dtype: torch.dtype | None = None,
@@ -1769,7 +1926,25 @@ class VisionTransformer(nn.Module):
         self.image_size = image_size
         self.patch_size = patch_size
         self.hidden_dim = hidden_dim
-        self.conv_proj = nn.Conv2d(3, hidden_dim, kernel_size=patch_size, stride=patch_size, **factory)
+        self.conv_proj: nn.Module
+        if conv_stem_configs is None:
+            self.conv_proj = nn.Conv2d(3, hidden_dim, kernel_size=patch_size, stride=patch_size, **factory)
+        else:
+            stem: OrderedDict[str, nn.Module] = OrderedDict()
+            channels = 3
+            for i, config in enumerate(conv_stem_configs):
+                stem[f"conv_bn_relu_{i}"] = Conv2dNormActivation(
+                    channels,
+                    config.out_channels,
+                    kernel_size=config.kernel_size,
+                    stride=config.stride,
+                    norm_layer=config.norm_layer,
+                    activation_layer=config.activation_layer,
+                    **_given(factory),
+                )
+                channels = config.out_channels
+            stem["conv_last"] = nn.Conv2d(channels, hidden_dim, kernel_size=1, **factory)
+            self.conv_proj = nn.Sequential(stem)
         self.class_token = nn.Parameter(torch.zeros(1, 1, hidden_dim, **factory))
         seq_length = (image_size // patch_size) ** 2 + 1
         self.encoder = _ViTEncoder(
@@ -1792,9 +1967,14 @@ class VisionTransformer(nn.Module):
             heads["act"] = nn.Tanh()
             heads["head"] = nn.Linear(representation_size, num_classes, **factory)
         self.heads = nn.Sequential(heads)
-        fan_in = 3 * patch_size * patch_size
-        nn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / fan_in))
-        nn.init.zeros_(self.conv_proj.bias)
+        if isinstance(self.conv_proj, nn.Conv2d):
+            fan_in = 3 * patch_size * patch_size
+            nn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / fan_in))
+            nn.init.zeros_(self.conv_proj.bias)
+        else:
+            last = self.conv_proj.conv_last
+            nn.init.normal_(last.weight, mean=0.0, std=math.sqrt(2.0 / last.out_channels))
+            nn.init.zeros_(last.bias)
         if representation_size is not None:
             nn.init.trunc_normal_(self.heads.pre_logits.weight, std=math.sqrt(1 / hidden_dim))
             nn.init.zeros_(self.heads.pre_logits.bias)
@@ -1825,6 +2005,7 @@ def _vit(
     num_classes: int,
     representation_size: int | None,
     norm_layer: NormBuilder | None,
+    conv_stem_configs: list[ConvStemConfig] | None,
     stochastic_depth_prob: float,
     device: Device,
     dtype: torch.dtype | None,
@@ -1841,6 +2022,7 @@ def _vit(
         num_classes=num_classes,
         representation_size=representation_size,
         norm_layer=norm_layer,
+        conv_stem_configs=conv_stem_configs,
         stochastic_depth_prob=stochastic_depth_prob,
         device=device,
         dtype=dtype,
@@ -1855,6 +2037,7 @@ def vit_b_16(
     num_classes: int = 1000,
     representation_size: int | None = None,
     norm_layer: NormBuilder | None = None,
+    conv_stem_configs: list[ConvStemConfig] | None = None,
     stochastic_depth_prob: float = 0.0,
     device: Device = None,
     dtype: torch.dtype | None = None,
@@ -1872,6 +2055,7 @@ def vit_b_32(
     num_classes: int = 1000,
     representation_size: int | None = None,
     norm_layer: NormBuilder | None = None,
+    conv_stem_configs: list[ConvStemConfig] | None = None,
     stochastic_depth_prob: float = 0.0,
     device: Device = None,
     dtype: torch.dtype | None = None,
@@ -1889,6 +2073,7 @@ def vit_l_16(
     num_classes: int = 1000,
     representation_size: int | None = None,
     norm_layer: NormBuilder | None = None,
+    conv_stem_configs: list[ConvStemConfig] | None = None,
     stochastic_depth_prob: float = 0.0,
     device: Device = None,
     dtype: torch.dtype | None = None,
@@ -1906,6 +2091,7 @@ def vit_l_32(
     num_classes: int = 1000,
     representation_size: int | None = None,
     norm_layer: NormBuilder | None = None,
+    conv_stem_configs: list[ConvStemConfig] | None = None,
     stochastic_depth_prob: float = 0.0,
     device: Device = None,
     dtype: torch.dtype | None = None,
@@ -1923,6 +2109,7 @@ def vit_h_14(
     num_classes: int = 1000,
     representation_size: int | None = None,
     norm_layer: NormBuilder | None = None,
+    conv_stem_configs: list[ConvStemConfig] | None = None,
     stochastic_depth_prob: float = 0.0,
     device: Device = None,
     dtype: torch.dtype | None = None,
@@ -1941,6 +2128,8 @@ class ConvNeXt(nn.Module):
     ``block_setting`` lists ``(channels, out_channels or None, blocks)`` per stage, as torchvision's
     ``CNBlockConfig(input_channels, out_channels, num_layers)``: each stage's blocks are followed by a
     LayerNorm2d + 2x2 stride-2 convolution that changes the width to ``out_channels``, unless it is ``None``.
+    ``block`` replaces :class:`~tvexp.prototype.ConvNeXtBlock` and is called as torchvision calls it:
+    ``block(channels, layer_scale, stochastic_depth_prob)``.
     """
 
     def __init__(
@@ -1949,11 +2138,13 @@ class ConvNeXt(nn.Module):
         stochastic_depth_prob: float = 0.0,
         layer_scale: float = 1e-6,
         num_classes: int = 1000,
+        block: BlockBuilder | None = None,
         norm_layer: NormBuilder | None = None,
         device: Device = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        unit = ConvNeXtBlock if block is None else block
         if not block_setting:
             raise ValueError("block_setting must list at least one stage, got an empty list")
         norm = partial(LayerNorm2d, eps=1e-6) if norm_layer is None else norm_layer
@@ -1975,7 +2166,7 @@ class ConvNeXt(nn.Module):
         rates = iter(stochastic_depth_rates(stochastic_depth_prob, sum(stage[2] for stage in block_setting)))
         for channels, out_channels, count in block_setting:
             layers.append(
-                nn.Sequential(*(ConvNeXtBlock(channels, layer_scale, next(rates), **factory) for _ in range(count)))
+                nn.Sequential(*(unit(channels, layer_scale, next(rates), **_given(factory)) for _ in range(count)))
             )
             if out_channels is not None:
                 layers.append(
@@ -2005,6 +2196,7 @@ def _convnext_builder(
         num_classes: int = 1000,
         stochastic_depth_prob: float = default_stochastic_depth_prob,
         layer_scale: float = 1e-6,
+        block: BlockBuilder | None = None,
         norm_layer: NormBuilder | None = None,
         device: Device = None,
         dtype: torch.dtype | None = None,
@@ -2014,6 +2206,7 @@ def _convnext_builder(
             stochastic_depth_prob=stochastic_depth_prob,
             layer_scale=layer_scale,
             num_classes=num_classes,
+            block=block,
             norm_layer=norm_layer,
             device=device,
             dtype=dtype,
