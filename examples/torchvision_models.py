@@ -11,13 +11,19 @@ torchvision's pretrained weights load with ``strict=True`` and give the same out
     model = resnet50()
     model.load_state_dict(torchvision.models.resnet50(weights="DEFAULT").state_dict())
 
-Every builder accepts ``device`` and ``dtype`` (``device="meta"`` builds without allocating memory)
-and torchvision's width/depth knobs.
+Every builder takes torchvision's keyword arguments (checked against a list recorded from torchvision in
+``tests/parity/test_builder_keywords.py``), the block overrides (``block``, ``block_type``, ...) and
+``weights``/``progress`` included, so ``resnet50(weights="DEFAULT")`` loads the same file through
+torchvision's weights enum when torchvision is installed; plus ``device`` and ``dtype``
+(``device="meta"`` builds without allocating memory).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import warnings
 from functools import partial
 from typing import Any, Callable
 
@@ -72,6 +78,69 @@ __all__ = [
 Device = torch.device | str | None
 NormBuilder = Callable[..., nn.Module]
 BlockBuilder = Callable[..., nn.Module]
+
+
+def _resolve_weights(name: str, weights: Any) -> Any:
+    if isinstance(weights, str):
+        try:
+            from torchvision.models import get_model_weights
+        except ImportError as error:
+            raise ImportError(
+                f"{name}(weights={weights!r}) names torchvision's weights, which needs torchvision installed; "
+                "pass the weights enum member itself, or weights=None"
+            ) from error
+        return get_model_weights(name).verify(weights)
+    if not (hasattr(weights, "get_state_dict") and isinstance(getattr(weights, "meta", None), dict)):
+        raise TypeError(
+            f"{name}: weights must be None, a torchvision weights enum member (with .meta and .get_state_dict) "
+            f"or its name, got {weights!r}"
+        )
+    return weights
+
+
+# Per-builder adjustments of the keyword arguments before building with pretrained weights, and of the model
+# after loading them, where torchvision's builder makes them (filled in beside the builders concerned).
+_BEFORE_PRETRAINED: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
+_AFTER_PRETRAINED: dict[str, Callable[[nn.Module, dict[str, Any]], None]] = {}
+
+
+def _torchvision_builder(builder: Callable[..., Any]) -> Callable[..., Any]:
+    """Gives ``builder`` torchvision's ``weights=None, progress=True`` keywords.
+
+    ``weights`` is a torchvision weights enum member (``ResNet50_Weights.IMAGENET1K_V2``), its name
+    (``"DEFAULT"``, ``"IMAGENET1K_V2"``: needs torchvision installed to resolve it) or ``None``. As in
+    torchvision, ``num_classes`` follows the weights' categories (another value is a ``ValueError``) and the
+    weights load with ``strict=True``; tvexp does not download anything itself, ``get_state_dict`` does.
+    """
+    name = builder.__name__
+
+    @functools.wraps(builder)
+    def build(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> Any:
+        if weights is None:
+            return builder(**kwargs)
+        weights = _resolve_weights(name, weights)
+        if "categories" in weights.meta:
+            kwargs = _fixed(kwargs, num_classes=len(weights.meta["categories"]))
+        requested = dict(kwargs)
+        if name in _BEFORE_PRETRAINED:
+            kwargs = _BEFORE_PRETRAINED[name](kwargs, weights)
+        model = builder(**kwargs)
+        model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True), strict=True)
+        if name in _AFTER_PRETRAINED:
+            _AFTER_PRETRAINED[name](model, requested)
+        return model
+
+    parameters = list(inspect.signature(builder).parameters.values())
+    extra = [
+        inspect.Parameter("weights", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Any"),
+        inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=True, annotation="bool"),
+    ]
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    rest = [p for p in parameters if p not in positional]
+    build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*positional, *extra, *rest], return_annotation=inspect.signature(builder).return_annotation
+    )
+    return build
 
 
 def _fixed(kwargs: dict[str, Any], **values: Any) -> dict[str, Any]:
@@ -200,30 +269,37 @@ def resnet(block: type[BasicBlock] | type[Bottleneck], layers: list[int], **kwar
     return ResNet(block, layers, **kwargs)
 
 
+@_torchvision_builder
 def resnet18(**kwargs: Any) -> ResNet:
     return ResNet(BasicBlock, [2, 2, 2, 2], **kwargs)
 
 
+@_torchvision_builder
 def resnet34(**kwargs: Any) -> ResNet:
     return ResNet(BasicBlock, [3, 4, 6, 3], **kwargs)
 
 
+@_torchvision_builder
 def resnet50(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)
 
 
+@_torchvision_builder
 def resnet101(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], **kwargs)
 
 
+@_torchvision_builder
 def resnet152(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 8, 36, 3], **kwargs)
 
 
+@_torchvision_builder
 def resnext50_32x4d(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], **_fixed(kwargs, groups=32, width_per_group=4))
 
 
+@_torchvision_builder
 def wide_resnet50_2(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], **_fixed(kwargs, width_per_group=128))
 
@@ -231,6 +307,7 @@ def wide_resnet50_2(**kwargs: Any) -> ResNet:
 # ------------------------------------------------------------------------------------- MobileNetV2
 
 
+@_torchvision_builder
 def mobilenet_v2(
     *,
     num_classes: int = 1000,
@@ -403,6 +480,7 @@ def _mobilenet_v3(
     return model
 
 
+@_torchvision_builder
 def mobilenet_v3_large(
     *,
     num_classes: int = 1000,
@@ -437,6 +515,7 @@ def mobilenet_v3_large(
     )
 
 
+@_torchvision_builder
 def mobilenet_v3_small(
     *,
     num_classes: int = 1000,
@@ -547,18 +626,22 @@ def efficientnet(
     return model
 
 
+@_torchvision_builder
 def efficientnet_b0(**kwargs: Any) -> nn.Module:
     return efficientnet(width_mult=1.0, depth_mult=1.0, dropout=0.2, **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_b1(**kwargs: Any) -> nn.Module:
     return efficientnet(width_mult=1.0, depth_mult=1.1, dropout=0.2, **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_b2(**kwargs: Any) -> nn.Module:
     return efficientnet(width_mult=1.1, depth_mult=1.2, dropout=0.3, **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_b3(**kwargs: Any) -> nn.Module:
     return efficientnet(width_mult=1.2, depth_mult=1.4, dropout=0.3, **kwargs)
 
@@ -738,10 +821,10 @@ def _regnet_builder(name: str) -> Callable[..., RegNet]:
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = (
-        f"torchvision's ``{name}`` (keywords: ``num_classes``, ``stem_width``, ``stem_type``, ``block_type``, "
+        f"torchvision's ``{name}`` (``weights``, ``progress``; keywords: ``num_classes``, ``stem_width``, ``stem_type``, ``block_type``, "
         "``norm_layer``, ``activation``; see :class:`RegNet`)."
     )
-    return build
+    return _torchvision_builder(build)
 
 
 regnet_y_400mf = _regnet_builder("regnet_y_400mf")
@@ -824,18 +907,22 @@ class DenseNet(nn.Module):
         return self.classifier(out)
 
 
+@_torchvision_builder
 def densenet121(**kwargs: Any) -> DenseNet:
     return DenseNet(32, (6, 12, 24, 16), 64, **kwargs)
 
 
+@_torchvision_builder
 def densenet161(**kwargs: Any) -> DenseNet:
     return DenseNet(48, (6, 12, 36, 24), 96, **kwargs)
 
 
+@_torchvision_builder
 def densenet169(**kwargs: Any) -> DenseNet:
     return DenseNet(32, (6, 12, 32, 32), 64, **kwargs)
 
 
+@_torchvision_builder
 def densenet201(**kwargs: Any) -> DenseNet:
     return DenseNet(32, (6, 12, 48, 32), 64, **kwargs)
 
@@ -915,10 +1002,12 @@ class SqueezeNet(nn.Module):
         return torch.flatten(self.classifier(self.features(x)), 1)
 
 
+@_torchvision_builder
 def squeezenet1_0(**kwargs: Any) -> SqueezeNet:
     return SqueezeNet("1_0", **kwargs)
 
 
+@_torchvision_builder
 def squeezenet1_1(**kwargs: Any) -> SqueezeNet:
     return SqueezeNet("1_1", **kwargs)
 
@@ -967,18 +1056,22 @@ class ShuffleNetV2(nn.Module):
         return self.fc(x.mean([2, 3]))
 
 
+@_torchvision_builder
 def shufflenet_v2_x0_5(**kwargs: Any) -> ShuffleNetV2:
     return ShuffleNetV2([4, 8, 4], [24, 48, 96, 192, 1024], **kwargs)
 
 
+@_torchvision_builder
 def shufflenet_v2_x1_0(**kwargs: Any) -> ShuffleNetV2:
     return ShuffleNetV2([4, 8, 4], [24, 116, 232, 464, 1024], **kwargs)
 
 
+@_torchvision_builder
 def shufflenet_v2_x1_5(**kwargs: Any) -> ShuffleNetV2:
     return ShuffleNetV2([4, 8, 4], [24, 176, 352, 704, 1024], **kwargs)
 
 
+@_torchvision_builder
 def shufflenet_v2_x2_0(**kwargs: Any) -> ShuffleNetV2:
     return ShuffleNetV2([4, 8, 4], [24, 244, 488, 976, 2048], **kwargs)
 
@@ -1064,18 +1157,22 @@ class MNASNet(nn.Module):
         return self.classifier(self.layers(x).mean([2, 3]))
 
 
+@_torchvision_builder
 def mnasnet0_5(**kwargs: Any) -> MNASNet:
     return MNASNet(0.5, **kwargs)
 
 
+@_torchvision_builder
 def mnasnet0_75(**kwargs: Any) -> MNASNet:
     return MNASNet(0.75, **kwargs)
 
 
+@_torchvision_builder
 def mnasnet1_0(**kwargs: Any) -> MNASNet:
     return MNASNet(1.0, **kwargs)
 
 
+@_torchvision_builder
 def mnasnet1_3(**kwargs: Any) -> MNASNet:
     return MNASNet(1.3, **kwargs)
 
@@ -1254,6 +1351,29 @@ class GoogLeNet(nn.Module):
         return x
 
 
+def _pretrained_inception_kwargs(kwargs: dict[str, Any], _weights: Any) -> dict[str, Any]:
+    # torchvision: the ported weights expect transform_input and hold the auxiliary heads' keys.
+    kwargs = _fixed(kwargs, aux_logits=True, init_weights=False)
+    return {"transform_input": True, **kwargs}
+
+
+def _googlenet_after_pretrained(model: nn.Module, requested: dict[str, Any]) -> None:
+    # torchvision: the auxiliary heads are dropped unless asked for; they are not pretrained.
+    if requested.get("aux_logits", False):
+        warnings.warn(
+            "auxiliary heads in the pretrained googlenet model are NOT pretrained, so make sure to train them",
+            stacklevel=3,
+        )
+    else:
+        model.aux_logits = False
+        model.aux1 = model.aux2 = None
+
+
+_BEFORE_PRETRAINED["googlenet"] = _BEFORE_PRETRAINED["inception_v3"] = _pretrained_inception_kwargs
+_AFTER_PRETRAINED["googlenet"] = _googlenet_after_pretrained
+
+
+@_torchvision_builder
 def googlenet(**kwargs: Any) -> GoogLeNet:
     """torchvision's ``googlenet`` (``aux_logits``, ``transform_input``, ``init_weights``, ``blocks``, ``dropout``,
     ``dropout_aux``)."""
@@ -1467,6 +1587,7 @@ class Inception3(nn.Module):
         return x
 
 
+@_torchvision_builder
 def inception_v3(**kwargs: Any) -> Inception3:
     """torchvision's ``inception_v3`` (``aux_logits``, ``transform_input``, ``inception_blocks``, ``init_weights``,
     ``dropout``)."""
@@ -1551,34 +1672,42 @@ def _vgg(config: str, batch_norm: bool, device: Device = None, dtype: torch.dtyp
     return VGG(features, device=device, dtype=dtype, **kwargs)
 
 
+@_torchvision_builder
 def vgg11(**kwargs: Any) -> VGG:
     return _vgg("A", False, **kwargs)
 
 
+@_torchvision_builder
 def vgg11_bn(**kwargs: Any) -> VGG:
     return _vgg("A", True, **kwargs)
 
 
+@_torchvision_builder
 def vgg13(**kwargs: Any) -> VGG:
     return _vgg("B", False, **kwargs)
 
 
+@_torchvision_builder
 def vgg13_bn(**kwargs: Any) -> VGG:
     return _vgg("B", True, **kwargs)
 
 
+@_torchvision_builder
 def vgg16(**kwargs: Any) -> VGG:
     return _vgg("D", False, **kwargs)
 
 
+@_torchvision_builder
 def vgg16_bn(**kwargs: Any) -> VGG:
     return _vgg("D", True, **kwargs)
 
 
+@_torchvision_builder
 def vgg19(**kwargs: Any) -> VGG:
     return _vgg("E", False, **kwargs)
 
 
+@_torchvision_builder
 def vgg19_bn(**kwargs: Any) -> VGG:
     return _vgg("E", True, **kwargs)
 
@@ -1621,6 +1750,7 @@ class AlexNet(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+@_torchvision_builder
 def alexnet(**kwargs: Any) -> AlexNet:
     return AlexNet(**kwargs)
 
@@ -1628,23 +1758,27 @@ def alexnet(**kwargs: Any) -> AlexNet:
 # ------------------------------------------------------------------ EfficientNet B4-B7 and V2, ResNe(X)t
 
 
+@_torchvision_builder
 def efficientnet_b4(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.4)
     return efficientnet(width_mult=1.4, depth_mult=1.8, **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_b5(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.4)
     kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
     return efficientnet(width_mult=1.6, depth_mult=2.2, **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_b6(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.5)
     kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
     return efficientnet(width_mult=1.8, depth_mult=2.6, **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_b7(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.5)
     kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
@@ -1738,29 +1872,35 @@ def efficientnet_v2(
     return model
 
 
+@_torchvision_builder
 def efficientnet_v2_s(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.2)
     return efficientnet_v2(_V2_TABLES["s"], **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_v2_m(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.3)
     return efficientnet_v2(_V2_TABLES["m"], **kwargs)
 
 
+@_torchvision_builder
 def efficientnet_v2_l(**kwargs: Any) -> nn.Module:
     kwargs.setdefault("dropout", 0.4)
     return efficientnet_v2(_V2_TABLES["l"], **kwargs)
 
 
+@_torchvision_builder
 def resnext101_32x8d(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, groups=32, width_per_group=8))
 
 
+@_torchvision_builder
 def resnext101_64x4d(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, groups=64, width_per_group=4))
 
 
+@_torchvision_builder
 def wide_resnet101_2(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, width_per_group=128))
 
@@ -2029,6 +2169,7 @@ def _vit(
     )
 
 
+@_torchvision_builder
 def vit_b_16(
     *,
     image_size: int = 224,
@@ -2047,6 +2188,7 @@ def vit_b_16(
     return _vit(16, 12, 12, 768, 3072, **kwargs)
 
 
+@_torchvision_builder
 def vit_b_32(
     *,
     image_size: int = 224,
@@ -2065,6 +2207,7 @@ def vit_b_32(
     return _vit(32, 12, 12, 768, 3072, **kwargs)
 
 
+@_torchvision_builder
 def vit_l_16(
     *,
     image_size: int = 224,
@@ -2083,6 +2226,7 @@ def vit_l_16(
     return _vit(16, 24, 16, 1024, 4096, **kwargs)
 
 
+@_torchvision_builder
 def vit_l_32(
     *,
     image_size: int = 224,
@@ -2101,6 +2245,7 @@ def vit_l_32(
     return _vit(32, 24, 16, 1024, 4096, **kwargs)
 
 
+@_torchvision_builder
 def vit_h_14(
     *,
     image_size: int = 224,
@@ -2120,6 +2265,18 @@ def vit_h_14(
     """
     kwargs = dict(locals())
     return _vit(14, 32, 16, 1280, 5120, **kwargs)
+
+
+def _pretrained_vit_kwargs(kwargs: dict[str, Any], weights: Any) -> dict[str, Any]:
+    # torchvision: the position embedding's length follows the weights' image size (518 for vit_h_14's SWAG).
+    height, width = weights.meta["min_size"]
+    if height != width:
+        raise ValueError(f"ViT weights must be for square images, got min_size {weights.meta['min_size']}")
+    return _fixed(kwargs, image_size=height)
+
+
+for _name in ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"):
+    _BEFORE_PRETRAINED[_name] = _pretrained_vit_kwargs
 
 
 class ConvNeXt(nn.Module):
@@ -2217,7 +2374,7 @@ def _convnext_builder(
         f"torchvision's ``{name}``: stages {[stage[2] for stage in block_setting]} blocks wide "
         f"{[stage[0] for stage in block_setting]}, stochastic depth {default_stochastic_depth_prob}."
     )
-    return build
+    return _torchvision_builder(build)
 
 
 convnext_tiny = _convnext_builder([(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)], 0.1, "convnext_tiny")

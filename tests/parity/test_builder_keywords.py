@@ -6,6 +6,7 @@ not passing it; the block-override arguments (``block``, ``block_type``, ``stem_
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 from functools import partial
 from pathlib import Path
@@ -169,3 +170,61 @@ def test_googlenet_and_inception_block_lists_replace_their_blocks() -> None:
         tvm.googlenet(blocks=[conv_block, MyInception], device="meta")
     with pytest.raises(ValueError, match="length of inception_blocks should be 7 instead of 6"):
         tvm.inception_v3(inception_blocks=blocks, device="meta")
+
+
+class _FakeWeights:
+    """Duck-types a torchvision weights enum member: ``meta`` and ``get_state_dict``."""
+
+    def __init__(self, state_dict: dict[str, torch.Tensor], classes: int, min_size: tuple[int, int] = (1, 1)) -> None:
+        self.meta = {"categories": [f"class {i}" for i in range(classes)], "min_size": min_size}
+        self.state_dict = state_dict
+        self.calls: list[dict[str, Any]] = []
+
+    def get_state_dict(self, progress: bool, check_hash: bool) -> dict[str, torch.Tensor]:
+        self.calls.append({"progress": progress, "check_hash": check_hash})
+        return self.state_dict
+
+
+@pytest.mark.parametrize("name", _PRESENT)
+def test_builder_takes_weights_and_progress_first_like_torchvision(name: str) -> None:
+    parameters = list(inspect.signature(getattr(tvm, name)).parameters.values())
+    assert [(p.name, p.default) for p in parameters[:2]] == [("weights", None), ("progress", True)]
+
+
+def test_weights_load_strictly_and_set_num_classes() -> None:
+    torch.manual_seed(0)
+    source = tvm.squeezenet1_1(num_classes=7)
+    weights = _FakeWeights(source.state_dict(), classes=7)
+    model = tvm.squeezenet1_1(weights=weights, progress=False)
+    assert weights.calls == [{"progress": False, "check_hash": True}]
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="The parameter 'num_classes' expected value 7 but got 5 instead."):
+        tvm.squeezenet1_1(weights=weights, num_classes=5)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        tvm.squeezenet1_1(weights=_FakeWeights({}, classes=7))
+
+
+def test_weights_by_name_need_torchvision_and_other_values_are_rejected() -> None:
+    try:  # torchvision is absent from the test environment on purpose
+        import torchvision  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"resnet18\(weights='DEFAULT'\) names torchvision's weights"):
+            tvm.resnet18(weights="DEFAULT")
+    with pytest.raises(TypeError, match="weights must be None, a torchvision weights enum member"):
+        tvm.resnet18(weights=3)
+
+
+def test_pretrained_googlenet_inception_and_vit_follow_torchvision_builders() -> None:
+    googlenet_weights = _FakeWeights(tvm.googlenet(num_classes=4, device="meta").state_dict(), classes=4)
+    googlenet = tvm.googlenet(weights=googlenet_weights, device="meta")
+    assert googlenet.transform_input and not googlenet.aux_logits and googlenet.aux1 is None
+    with pytest.warns(UserWarning, match="auxiliary heads in the pretrained googlenet model are NOT pretrained"):
+        assert tvm.googlenet(weights=googlenet_weights, aux_logits=True, device="meta").aux1 is not None
+    inception_weights = _FakeWeights(tvm.inception_v3(num_classes=4, device="meta").state_dict(), classes=4)
+    inception = tvm.inception_v3(weights=inception_weights, device="meta")
+    assert inception.transform_input and inception.AuxLogits is not None
+    with pytest.raises(ValueError, match="The parameter 'aux_logits' expected value True but got False instead."):
+        tvm.inception_v3(weights=inception_weights, aux_logits=False, device="meta")  # as torchvision's builder
+    vit_weights = _FakeWeights(tvm.vit_b_32(image_size=384, device="meta").state_dict(), 1000, (384, 384))
+    assert tvm.vit_b_32(weights=vit_weights, device="meta").image_size == 384
