@@ -19,6 +19,7 @@ that is what ``make test`` does to prove the suite works; it never asserts a tim
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import os
 import platform
@@ -610,6 +611,65 @@ def _inference(model: nn.Module, x: Tensor) -> Callable[[], Any]:
     return run
 
 
+# --------------------------------------------------------------------------- eager int8 quantization
+
+
+def _eager_int8(model: nn.Module, batches: list[Tensor]) -> nn.Module:
+    """torchvision's ``quantize_model`` recipe (fbgemm): fuse, min/max activations, per-channel weights."""
+    from torch.ao.quantization import QConfig, convert, default_observer, default_per_channel_weight_observer, prepare
+
+    model.eval().fuse_model()  # type: ignore[operator]
+    model.qconfig = QConfig(activation=default_observer, weight=default_per_channel_weight_observer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao.quantization's prepare/convert
+        warnings.simplefilter("ignore", UserWarning)  # quantized tensor creation
+        prepared = prepare(model)
+        with torch.no_grad():
+            for batch in batches:
+                prepared(batch)
+        return convert(prepared)
+
+
+def run_quantization(settings: Settings) -> list[Row]:
+    models = optional("examples.torchvision_models")
+    name = "quantizable_shufflenet_v2_x0_5"
+    if models is None or not hasattr(models, name) or "fbgemm" not in torch.backends.quantized.supported_engines:
+        print("  quantization: the quantizable models or the fbgemm engine are missing, skipped")
+        return []
+    tv_quantization = optional("torchvision.models.quantization")
+    # 64x64 at least: the quantized mean over a 1x1 map (32x32 inputs) fails in torch's kernel,
+    # for torchvision's quantized ShuffleNetV2 as well.
+    batch, size = (1, 64) if settings.tiny else (8, 224)
+    previous_engine = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "fbgemm"  # the backend of torchvision's quantized weights
+    try:
+        torch.manual_seed(0)
+        tvexp_float = getattr(models, name)().eval()
+        if tv_quantization is not None:
+            # torchvision's quantizable model, and tvexp's loading its float weights (same keys), so both
+            # int8 models start from the same numbers.
+            torchvision_float = tv_quantization.shufflenet_v2_x0_5(weights=None, quantize=False).eval()
+            tvexp_float.load_state_dict(torchvision_float.state_dict(), strict=True)
+        generator = torch.Generator().manual_seed(1)
+        batches = [torch.randn(batch, 3, size, size, generator=generator) for _ in range(2)]
+        x = torch.randn(batch, 3, size, size, generator=generator)
+        candidates = {"tvexp float": tvexp_float, "tvexp int8": _eager_int8(copy.deepcopy(tvexp_float), batches)}
+        if tv_quantization is not None:
+            candidates["torchvision float"] = torchvision_float
+            candidates["torchvision int8"] = _eager_int8(copy.deepcopy(torchvision_float), batches)
+        with torch.no_grad():
+            reference = tvexp_float(x)
+            int8 = candidates["tvexp int8"](x)
+            notes = f"tvexp int8 vs float cosine {F.cosine_similarity(int8.flatten(), reference.flatten(), dim=0):.4f}"
+            if "torchvision int8" in candidates:
+                difference = (int8 - candidates["torchvision int8"](x)).abs().max().item()
+                notes += f"; max |tvexp int8 - torchvision int8| = {difference:.2e}"
+        medians = interleaved({k: _inference(m, x) for k, m in candidates.items()}, settings.rounds, settings.calls)
+    finally:
+        torch.backends.quantized.engine = previous_engine
+    return [Row("quantization", name, f"eager, fbgemm, batch {batch} at {size}x{size}", medians, notes=notes)]
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -671,6 +731,7 @@ def markdown(rows: list[Row], header: str) -> str:
         ("tier", "## Tier machinery"),
         ("import", "## Import time"),
         ("fusion", "## Conv-norm fusion (inference)"),
+        ("quantization", "## Eager int8 quantization (inference)"),
     ):
         section_rows = [r for r in rows if r.section == section]
         if not section_rows:
@@ -690,6 +751,13 @@ def markdown(rows: list[Row], header: str) -> str:
                 fused = r.medians.get("tvexp fused")
                 others = {k: v for k, v in r.medians.items() if k != "tvexp fused"}
                 notes += "; " + ", ".join(f"fused is {v / fused:.2f}x faster than {k}" for k, v in others.items())
+            if section == "quantization":
+                speedups = [
+                    f"{owner} int8 is {r.medians[f'{owner} float'] / r.medians[f'{owner} int8']:.2f}x faster than float"
+                    for owner in ("tvexp", "torchvision")
+                    if f"{owner} int8" in r.medians
+                ]
+                notes = "; ".join([*speedups, notes])
             lines.append(f"| {r.case} | {r.variant} | {medians} | {notes} |")
     return "\n".join(lines) + "\n"
 
@@ -753,7 +821,12 @@ def main(argv: list[str] | None = None) -> int:
         if settings.wanted(bench.name):
             print(f"- {bench.name}", flush=True)
             rows += run_layer(bench, settings)
-    for name, runner in (("tier", run_tier_overhead), ("import", run_import_time), ("fusion", run_fusion)):
+    for name, runner in (
+        ("tier", run_tier_overhead),
+        ("import", run_import_time),
+        ("fusion", run_fusion),
+        ("quantization", run_quantization),
+    ):
         if settings.wanted(name):
             print(f"- {name}", flush=True)
             rows += runner(settings)

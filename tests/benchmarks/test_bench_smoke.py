@@ -28,6 +28,7 @@ def test_tiny_run_writes_every_section(tmp_path: Path, capsys: pytest.CaptureFix
     report = (tmp_path / "results.md").read_text()
     for heading in ("## Stable layers", "## Tier machinery", "## Import time", "## Conv-norm fusion"):
         assert heading in report
+    assert "## Eager int8 quantization" in report and "tvexp int8 vs float cosine" in report
     for layer in ("DropBlock2d(per-channel)", "DropBlock2d(shared_mask)", "DropBlock3d(per-channel)"):
         assert f"| {layer} | train contiguous forward |" in report
     # Every layer row has a tvexp time and a floor ratio, whether or not the references are installed.
