@@ -1022,6 +1022,8 @@ class ShuffleNetV2(nn.Module):
     ``inverted_residual(in_channels, out_channels, stride)``.
     """
 
+    _conv_norm_activation: BlockBuilder = Conv2dNormActivation  # conv1 and conv5
+
     def __init__(
         self,
         stages_repeats: list[int],
@@ -1040,14 +1042,14 @@ class ShuffleNetV2(nn.Module):
         unit = ShuffleNetV2Unit if inverted_residual is None else inverted_residual
         self._stage_out_channels = stages_out_channels
         channels = stages_out_channels[0]
-        self.conv1 = Conv2dNormActivation(3, channels, 3, 2, **factory)
+        self.conv1 = self._conv_norm_activation(3, channels, 3, 2, **factory)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         for index, (repeats, out_channels) in enumerate(zip(stages_repeats, stages_out_channels[1:4])):
             units = [unit(channels, out_channels, 2, **_given(factory))]
             units += [unit(out_channels, out_channels, 1, **_given(factory)) for _ in range(repeats - 1)]
             setattr(self, f"stage{index + 2}", nn.Sequential(*units))
             channels = out_channels
-        self.conv5 = Conv2dNormActivation(channels, stages_out_channels[-1], 1, **factory)
+        self.conv5 = self._conv_norm_activation(channels, stages_out_channels[-1], 1, **factory)
         self.fc = nn.Linear(stages_out_channels[-1], num_classes, **factory)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -1211,13 +1213,21 @@ def _transform_input(x: Tensor) -> Tensor:
     return torch.cat((x_ch0, x_ch1, x_ch2), 1)
 
 
+class _Concatenating(nn.Module):
+    """An Inception module: its branches' outputs are joined by :meth:`_cat` (the quantizable forms below
+    override it with an observed ``FloatFunctional`` concatenation)."""
+
+    def _cat(self, tensors: list[Tensor], index: int = 0) -> Tensor:  # noqa: ARG002  (index: which join)
+        return torch.cat(tensors, 1)
+
+
 class GoogLeNetOutputs(NamedTuple):
     logits: Tensor
     aux_logits2: Optional[Tensor]
     aux_logits1: Optional[Tensor]
 
 
-class GoogLeNetInception(nn.Module):
+class GoogLeNetInception(_Concatenating):
     """GoogLeNet's Inception module: 1x1 | 1x1-3x3 | 1x1-3x3 (torchvision's "5x5" branch) | pool-1x1."""
 
     def __init__(
@@ -1248,7 +1258,7 @@ class GoogLeNetInception(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+        return self._cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)])
 
 
 class GoogLeNetAux(nn.Module):
@@ -1336,6 +1346,12 @@ class GoogLeNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
         if self.transform_input:
             x = _transform_input(x)
+        logits, aux2, aux1 = self._forward(x)
+        if self.training and self.aux_logits:
+            return GoogLeNetOutputs(logits, aux2, aux1)
+        return logits
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
@@ -1345,10 +1361,7 @@ class GoogLeNet(nn.Module):
         aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
         x = self.maxpool4(self.inception4e(x))
         x = self.avgpool(self.inception5b(self.inception5a(x)))
-        x = self.fc(self.dropout(torch.flatten(x, 1)))
-        if self.training and self.aux_logits:
-            return GoogLeNetOutputs(x, aux2, aux1)
-        return x
+        return self.fc(self.dropout(torch.flatten(x, 1))), aux2, aux1
 
 
 def _pretrained_inception_kwargs(kwargs: dict[str, Any], _weights: Any) -> dict[str, Any]:
@@ -1385,7 +1398,7 @@ class InceptionOutputs(NamedTuple):
     aux_logits: Optional[Tensor]
 
 
-class InceptionA(nn.Module):
+class InceptionA(_Concatenating):
     """Inception v3's mixed block A (torchvision's ``InceptionA``), its convolutions made by ``conv_block``."""
 
     def __init__(self, cin: int, pool_features: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
@@ -1403,10 +1416,10 @@ class InceptionA(nn.Module):
         branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
         branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return torch.cat([self.branch1x1(x), branch5x5, branch3x3dbl, branch_pool], 1)
+        return self._cat([self.branch1x1(x), branch5x5, branch3x3dbl, branch_pool])
 
 
-class InceptionB(nn.Module):
+class InceptionB(_Concatenating):
     """Inception v3's mixed block B (torchvision's ``InceptionB``), its convolutions made by ``conv_block``."""
 
     def __init__(self, cin: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
@@ -1419,10 +1432,10 @@ class InceptionB(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return torch.cat([self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+        return self._cat([self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)])
 
 
-class InceptionC(nn.Module):
+class InceptionC(_Concatenating):
     """Inception v3's mixed block C (torchvision's ``InceptionC``), its convolutions made by ``conv_block``."""
 
     def __init__(self, cin: int, channels_7x7: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
@@ -1446,10 +1459,10 @@ class InceptionC(nn.Module):
         branch7x7dbl = self.branch7x7dbl_3(self.branch7x7dbl_2(branch7x7dbl))
         branch7x7dbl = self.branch7x7dbl_5(self.branch7x7dbl_4(branch7x7dbl))
         branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return torch.cat([self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool], 1)
+        return self._cat([self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool])
 
 
-class InceptionD(nn.Module):
+class InceptionD(_Concatenating):
     """Inception v3's mixed block D (torchvision's ``InceptionD``), its convolutions made by ``conv_block``."""
 
     def __init__(self, cin: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
@@ -1466,10 +1479,10 @@ class InceptionD(nn.Module):
         branch3x3 = self.branch3x3_2(self.branch3x3_1(x))
         branch7x7x3 = self.branch7x7x3_2(self.branch7x7x3_1(x))
         branch7x7x3 = self.branch7x7x3_4(self.branch7x7x3_3(branch7x7x3))
-        return torch.cat([branch3x3, branch7x7x3, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+        return self._cat([branch3x3, branch7x7x3, F.max_pool2d(x, kernel_size=3, stride=2)])
 
 
-class InceptionE(nn.Module):
+class InceptionE(_Concatenating):
     """Inception v3's mixed block E (torchvision's ``InceptionE``), its convolutions made by ``conv_block``."""
 
     def __init__(self, cin: int, conv_block: BlockBuilder | None = None, **factory: Any) -> None:
@@ -1487,11 +1500,11 @@ class InceptionE(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         branch3x3 = self.branch3x3_1(x)
-        branch3x3 = torch.cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
+        branch3x3 = self._cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
         branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        branch3x3dbl = torch.cat([self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)], 1)
+        branch3x3dbl = self._cat([self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)], 2)
         branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return torch.cat([self.branch1x1(x), branch3x3, branch3x3dbl, branch_pool], 1)
+        return self._cat([self.branch1x1(x), branch3x3, branch3x3dbl, branch_pool], 3)
 
 
 class InceptionAux(nn.Module):
@@ -1575,16 +1588,19 @@ class Inception3(nn.Module):
     def forward(self, x: Tensor) -> Tensor | InceptionOutputs:
         if self.transform_input:
             x = _transform_input(x)
+        logits, aux = self._forward(x)
+        if self.training and self.aux_logits:
+            return InceptionOutputs(logits, aux)
+        return logits
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = self.maxpool2(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(self.maxpool1(x))))
         x = self.Mixed_6a(self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x))))
         x = self.Mixed_6e(self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(x))))
         aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
         x = self.avgpool(self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x))))
-        x = self.fc(torch.flatten(self.dropout(x), 1))
-        if self.training and self.aux_logits:
-            return InceptionOutputs(x, aux)
-        return x
+        return self.fc(torch.flatten(self.dropout(x), 1)), aux
 
 
 @_torchvision_builder
@@ -2419,11 +2435,11 @@ def _fuse_blocks(model: nn.Module, is_qat: bool | None) -> None:
             module.fuse_model(is_qat)
 
 
-def _quantizable_conv(
+def quantizable_basic_conv2d(
     in_channels: int,
     out_channels: int,
-    kernel_size: int | tuple[int, int],
-    stride: int = 1,
+    kernel_size: int | tuple[int, int] = 1,
+    stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
     **factory: Any,
 ) -> QuantizableNamedConv2dNormActivation:
@@ -2433,50 +2449,22 @@ def _quantizable_conv(
     )
 
 
-def _init_truncated_normal(model: nn.Module, std: float, exceptions: dict[nn.Module, float] | None = None) -> None:
-    """GoogLeNet's and Inception v3's initialisation: truncated normal weights, unit BatchNorm."""
-    exceptions = exceptions or {}
-    for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.trunc_normal_(module.weight, mean=0.0, std=exceptions.get(module, std), a=-2, b=2)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+class QuantizableGoogLeNetInception(GoogLeNetInception):
+    """:class:`GoogLeNetInception` with quantizable convolutions and its concatenation observed (``cat``)."""
 
-
-class _QuantizableGoogLeNetInception(nn.Module):
-    """GoogLeNet's Inception module with its concatenation observed (``cat``)."""
-
-    def __init__(
-        self, cin: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int, pool_proj: int, **factory: Any
-    ) -> None:
-        super().__init__()
-        self.branch1 = _quantizable_conv(cin, ch1x1, 1, **factory)
-        self.branch2 = nn.Sequential(
-            _quantizable_conv(cin, ch3x3red, 1, **factory), _quantizable_conv(ch3x3red, ch3x3, 3, padding=1, **factory)
-        )
-        self.branch3 = nn.Sequential(
-            _quantizable_conv(cin, ch5x5red, 1, **factory), _quantizable_conv(ch5x5red, ch5x5, 3, padding=1, **factory)
-        )
-        self.branch4 = nn.Sequential(
-            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
-            _quantizable_conv(cin, pool_proj, 1, **factory),
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.cat = FloatFunctional()
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.cat.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+    def _cat(self, tensors: list[Tensor], index: int = 0) -> Tensor:  # noqa: ARG002
+        return self.cat.cat(tensors, 1)
 
 
-class _QuantizableGoogLeNetAux(nn.Module):
-    """GoogLeNet's auxiliary classifier with the ReLU after ``fc1`` as a module (``relu``)."""
+class QuantizableGoogLeNetAux(GoogLeNetAux):
+    """:class:`GoogLeNetAux` with quantizable convolutions and the ReLU after ``fc1`` as a module (``relu``)."""
 
-    def __init__(self, cin: int, num_classes: int, dropout: float, **factory: Any) -> None:
-        super().__init__()
-        self.conv = _quantizable_conv(cin, 128, 1, **factory)
-        self.fc1 = nn.Linear(2048, 1024, **factory)
-        self.fc2 = nn.Linear(1024, num_classes, **factory)
-        self.dropout = nn.Dropout(p=dropout)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.relu = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -2484,74 +2472,28 @@ class _QuantizableGoogLeNetAux(nn.Module):
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
 
 
-class QuantizableGoogLeNet(nn.Module):
+class QuantizableGoogLeNet(GoogLeNet):
     """torchvision's ``QuantizableGoogLeNet``: :class:`GoogLeNet` between ``quant`` and ``dequant`` stubs.
 
-    Same arguments, keys and outputs as :class:`GoogLeNet` (a float model until converted), with
-    :class:`~tvexp.prototype.QuantizableNamedConv2dNormActivation` convolutions, an observed
-    concatenation in each Inception module and :meth:`fuse_model`. The auxiliary heads run only in
-    training mode, in float (quantization-aware training).
+    Same arguments (but ``blocks``), keys and outputs as :class:`GoogLeNet` (a float model until
+    converted), with quantizable convolutions, an observed concatenation in each Inception module and
+    :meth:`fuse_model`. The auxiliary heads run only in training mode, in float (quantization-aware training).
     """
 
-    def __init__(
-        self,
-        num_classes: int = 1000,
-        aux_logits: bool = True,
-        transform_input: bool = False,
-        init_weights: bool | None = True,
-        dropout: float = 0.2,
-        dropout_aux: float = 0.7,
-        device: Device = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__()
-        factory: dict[str, Any] = {"device": device, "dtype": dtype}
-        inception = partial(_QuantizableGoogLeNetInception, **factory)
-        self.aux_logits = aux_logits
-        self.transform_input = transform_input
-        self.conv1 = _quantizable_conv(3, 64, 7, 2, 3, **factory)
-        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.conv2 = _quantizable_conv(64, 64, 1, **factory)
-        self.conv3 = _quantizable_conv(64, 192, 3, padding=1, **factory)
-        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception3a = inception(192, 64, 96, 128, 16, 32, 32)
-        self.inception3b = inception(256, 128, 128, 192, 32, 96, 64)
-        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception4a = inception(480, 192, 96, 208, 16, 48, 64)
-        self.inception4b = inception(512, 160, 112, 224, 24, 64, 64)
-        self.inception4c = inception(512, 128, 128, 256, 24, 64, 64)
-        self.inception4d = inception(512, 112, 144, 288, 32, 64, 64)
-        self.inception4e = inception(528, 256, 160, 320, 32, 128, 128)
-        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
-        self.inception5a = inception(832, 256, 160, 320, 32, 128, 128)
-        self.inception5b = inception(832, 384, 192, 384, 48, 128, 128)
-        self.aux1 = _QuantizableGoogLeNetAux(512, num_classes, dropout_aux, **factory) if aux_logits else None
-        self.aux2 = _QuantizableGoogLeNetAux(528, num_classes, dropout_aux, **factory) if aux_logits else None
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(1024, num_classes, **factory)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        blocks = [quantizable_basic_conv2d, QuantizableGoogLeNetInception, QuantizableGoogLeNetAux]
+        super().__init__(*args, blocks=blocks, **kwargs)
         self.quant = QuantStub()
         self.dequant = DeQuantStub()
-        if init_weights or init_weights is None:
-            _init_truncated_normal(self, 0.01)
 
     def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
         if self.transform_input:
             x = _transform_input(x)
-        x = self.quant(x)
-        x = self.maxpool1(self.conv1(x))
-        x = self.maxpool2(self.conv3(self.conv2(x)))
-        x = self.maxpool3(self.inception3b(self.inception3a(x)))
-        x = self.inception4a(x)
-        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
-        x = self.inception4d(self.inception4c(self.inception4b(x)))
-        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
-        x = self.maxpool4(self.inception4e(x))
-        x = self.avgpool(self.inception5b(self.inception5a(x)))
-        x = self.dequant(self.fc(self.dropout(torch.flatten(x, 1))))
+        logits, aux2, aux1 = self._forward(self.quant(x))
+        logits = self.dequant(logits)
         if self.training and self.aux_logits:
-            return GoogLeNetOutputs(x, aux2, aux1)
-        return x
+            return GoogLeNetOutputs(logits, aux2, aux1)
+        return logits
 
     def fuse_model(self, is_qat: bool | None = None) -> None:
         """Fuses every conv + BatchNorm + ReLU in place (``is_qat=None``: QAT fusion in training mode)."""
@@ -2563,185 +2505,84 @@ def quantizable_googlenet(**kwargs: Any) -> QuantizableGoogLeNet:
     return QuantizableGoogLeNet(**kwargs)
 
 
-class _QuantizableInceptionA(nn.Module):
-    def __init__(self, cin: int, pool_features: int, **factory: Any) -> None:
-        super().__init__()
-        self.branch1x1 = _quantizable_conv(cin, 64, 1, **factory)
-        self.branch5x5_1 = _quantizable_conv(cin, 48, 1, **factory)
-        self.branch5x5_2 = _quantizable_conv(48, 64, 5, padding=2, **factory)
-        self.branch3x3dbl_1 = _quantizable_conv(cin, 64, 1, **factory)
-        self.branch3x3dbl_2 = _quantizable_conv(64, 96, 3, padding=1, **factory)
-        self.branch3x3dbl_3 = _quantizable_conv(96, 96, 3, padding=1, **factory)
-        self.branch_pool = _quantizable_conv(cin, pool_features, 1, **factory)
+class _ObservedConcatenation(_Concatenating):
+    """Joins branches through ``FloatFunctional`` modules: ``myop`` (``myop1``..``myop3`` in module E)."""
+
+    def _cat(self, tensors: list[Tensor], index: int = 0) -> Tensor:
+        function: FloatFunctional = getattr(self, f"myop{index or ''}")
+        return function.cat(tensors, 1)
+
+
+class QuantizableInceptionA(InceptionA, _ObservedConcatenation):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.myop = FloatFunctional()
 
-    def forward(self, x: Tensor) -> Tensor:
-        branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
-        branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return self.myop.cat([self.branch1x1(x), branch5x5, branch3x3dbl, branch_pool], 1)
 
-
-class _QuantizableInceptionB(nn.Module):
-    def __init__(self, cin: int, **factory: Any) -> None:
-        super().__init__()
-        self.branch3x3 = _quantizable_conv(cin, 384, 3, 2, **factory)
-        self.branch3x3dbl_1 = _quantizable_conv(cin, 64, 1, **factory)
-        self.branch3x3dbl_2 = _quantizable_conv(64, 96, 3, padding=1, **factory)
-        self.branch3x3dbl_3 = _quantizable_conv(96, 96, 3, 2, **factory)
+class QuantizableInceptionB(InceptionB, _ObservedConcatenation):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.myop = FloatFunctional()
 
-    def forward(self, x: Tensor) -> Tensor:
-        branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return self.myop.cat([self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
-
-class _QuantizableInceptionC(nn.Module):
-    def __init__(self, cin: int, channels_7x7: int, **factory: Any) -> None:
-        super().__init__()
-        c7 = channels_7x7
-        self.branch1x1 = _quantizable_conv(cin, 192, 1, **factory)
-        self.branch7x7_1 = _quantizable_conv(cin, c7, 1, **factory)
-        self.branch7x7_2 = _quantizable_conv(c7, c7, (1, 7), padding=(0, 3), **factory)
-        self.branch7x7_3 = _quantizable_conv(c7, 192, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7dbl_1 = _quantizable_conv(cin, c7, 1, **factory)
-        self.branch7x7dbl_2 = _quantizable_conv(c7, c7, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7dbl_3 = _quantizable_conv(c7, c7, (1, 7), padding=(0, 3), **factory)
-        self.branch7x7dbl_4 = _quantizable_conv(c7, c7, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7dbl_5 = _quantizable_conv(c7, 192, (1, 7), padding=(0, 3), **factory)
-        self.branch_pool = _quantizable_conv(cin, 192, 1, **factory)
+class QuantizableInceptionC(InceptionC, _ObservedConcatenation):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.myop = FloatFunctional()
 
-    def forward(self, x: Tensor) -> Tensor:
-        branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
-        branch7x7dbl = self.branch7x7dbl_3(self.branch7x7dbl_2(self.branch7x7dbl_1(x)))
-        branch7x7dbl = self.branch7x7dbl_5(self.branch7x7dbl_4(branch7x7dbl))
-        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return self.myop.cat([self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool], 1)
 
-
-class _QuantizableInceptionD(nn.Module):
-    def __init__(self, cin: int, **factory: Any) -> None:
-        super().__init__()
-        self.branch3x3_1 = _quantizable_conv(cin, 192, 1, **factory)
-        self.branch3x3_2 = _quantizable_conv(192, 320, 3, 2, **factory)
-        self.branch7x7x3_1 = _quantizable_conv(cin, 192, 1, **factory)
-        self.branch7x7x3_2 = _quantizable_conv(192, 192, (1, 7), padding=(0, 3), **factory)
-        self.branch7x7x3_3 = _quantizable_conv(192, 192, (7, 1), padding=(3, 0), **factory)
-        self.branch7x7x3_4 = _quantizable_conv(192, 192, 3, 2, **factory)
+class QuantizableInceptionD(InceptionD, _ObservedConcatenation):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.myop = FloatFunctional()
 
-    def forward(self, x: Tensor) -> Tensor:
-        branch3x3 = self.branch3x3_2(self.branch3x3_1(x))
-        branch7x7x3 = self.branch7x7x3_2(self.branch7x7x3_1(x))
-        branch7x7x3 = self.branch7x7x3_4(self.branch7x7x3_3(branch7x7x3))
-        return self.myop.cat([branch3x3, branch7x7x3, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
+class QuantizableInceptionE(InceptionE, _ObservedConcatenation):
+    """Module E: two inner concatenations (``myop1``, ``myop2``) and the outer one (``myop3``)."""
 
-class _QuantizableInceptionE(nn.Module):
-    """Inception v3's module E: two inner concatenations (``myop1``, ``myop2``) and the outer one (``myop3``)."""
-
-    def __init__(self, cin: int, **factory: Any) -> None:
-        super().__init__()
-        self.branch1x1 = _quantizable_conv(cin, 320, 1, **factory)
-        self.branch3x3_1 = _quantizable_conv(cin, 384, 1, **factory)
-        self.branch3x3_2a = _quantizable_conv(384, 384, (1, 3), padding=(0, 1), **factory)
-        self.branch3x3_2b = _quantizable_conv(384, 384, (3, 1), padding=(1, 0), **factory)
-        self.branch3x3dbl_1 = _quantizable_conv(cin, 448, 1, **factory)
-        self.branch3x3dbl_2 = _quantizable_conv(448, 384, 3, padding=1, **factory)
-        self.branch3x3dbl_3a = _quantizable_conv(384, 384, (1, 3), padding=(0, 1), **factory)
-        self.branch3x3dbl_3b = _quantizable_conv(384, 384, (3, 1), padding=(1, 0), **factory)
-        self.branch_pool = _quantizable_conv(cin, 192, 1, **factory)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
         self.myop1 = FloatFunctional()
         self.myop2 = FloatFunctional()
         self.myop3 = FloatFunctional()
 
-    def forward(self, x: Tensor) -> Tensor:
-        branch3x3 = self.branch3x3_1(x)
-        branch3x3 = self.myop1.cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
-        branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        branch3x3dbl = self.myop2.cat([self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)], 1)
-        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return self.myop3.cat([self.branch1x1(x), branch3x3, branch3x3dbl, branch_pool], 1)
+
+class QuantizableInceptionAux(InceptionAux):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, conv_block=quantizable_basic_conv2d, **kwargs)
 
 
-class _QuantizableInceptionAux(nn.Module):
-    def __init__(self, cin: int, num_classes: int, **factory: Any) -> None:
-        super().__init__()
-        self.conv0 = _quantizable_conv(cin, 128, 1, **factory)
-        self.conv1 = _quantizable_conv(128, 768, 5, **factory)
-        self.fc = nn.Linear(768, num_classes, **factory)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.conv1(self.conv0(F.avg_pool2d(x, kernel_size=5, stride=3)))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1))
-
-
-class QuantizableInception3(nn.Module):
+class QuantizableInception3(Inception3):
     """torchvision's ``QuantizableInception3``: :class:`Inception3` between ``quant`` and ``dequant`` stubs.
 
-    Same arguments, keys and outputs as :class:`Inception3` (a float model until converted), with
-    :class:`~tvexp.prototype.QuantizableNamedConv2dNormActivation` convolutions, observed
-    concatenations (``myop``; ``myop1``-``myop3`` in module E) and :meth:`fuse_model`. Inputs of at
-    least 75x75 pixels. The auxiliary head runs only in training mode, in float.
+    Same arguments (but ``inception_blocks``), keys and outputs as :class:`Inception3` (a float model until
+    converted), with quantizable convolutions, observed concatenations (``myop``; ``myop1``-``myop3`` in
+    module E) and :meth:`fuse_model`. Inputs of at least 75x75 pixels. The auxiliary head runs only in
+    training mode, in float.
     """
 
-    def __init__(
-        self,
-        num_classes: int = 1000,
-        aux_logits: bool = True,
-        transform_input: bool = False,
-        init_weights: bool | None = True,
-        dropout: float = 0.5,
-        device: Device = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__()
-        factory: dict[str, Any] = {"device": device, "dtype": dtype}
-        self.aux_logits = aux_logits
-        self.transform_input = transform_input
-        self.Conv2d_1a_3x3 = _quantizable_conv(3, 32, 3, 2, **factory)
-        self.Conv2d_2a_3x3 = _quantizable_conv(32, 32, 3, **factory)
-        self.Conv2d_2b_3x3 = _quantizable_conv(32, 64, 3, padding=1, **factory)
-        self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2)
-        self.Conv2d_3b_1x1 = _quantizable_conv(64, 80, 1, **factory)
-        self.Conv2d_4a_3x3 = _quantizable_conv(80, 192, 3, **factory)
-        self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2)
-        self.Mixed_5b = _QuantizableInceptionA(192, 32, **factory)
-        self.Mixed_5c = _QuantizableInceptionA(256, 64, **factory)
-        self.Mixed_5d = _QuantizableInceptionA(288, 64, **factory)
-        self.Mixed_6a = _QuantizableInceptionB(288, **factory)
-        self.Mixed_6b = _QuantizableInceptionC(768, 128, **factory)
-        self.Mixed_6c = _QuantizableInceptionC(768, 160, **factory)
-        self.Mixed_6d = _QuantizableInceptionC(768, 160, **factory)
-        self.Mixed_6e = _QuantizableInceptionC(768, 192, **factory)
-        self.AuxLogits = _QuantizableInceptionAux(768, num_classes, **factory) if aux_logits else None
-        self.Mixed_7a = _QuantizableInceptionD(768, **factory)
-        self.Mixed_7b = _QuantizableInceptionE(1280, **factory)
-        self.Mixed_7c = _QuantizableInceptionE(2048, **factory)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(2048, num_classes, **factory)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        blocks = [
+            quantizable_basic_conv2d,
+            QuantizableInceptionA,
+            QuantizableInceptionB,
+            QuantizableInceptionC,
+            QuantizableInceptionD,
+            QuantizableInceptionE,
+            QuantizableInceptionAux,
+        ]
+        super().__init__(*args, inception_blocks=blocks, **kwargs)
         self.quant = QuantStub()
         self.dequant = DeQuantStub()
-        if init_weights or init_weights is None:
-            # torchvision: std 0.1 everywhere except the auxiliary classifier's fc (0.001).
-            _init_truncated_normal(self, 0.1, {self.AuxLogits.fc: 0.001} if self.AuxLogits is not None else None)
 
     def forward(self, x: Tensor) -> Tensor | InceptionOutputs:
         if self.transform_input:
             x = _transform_input(x)
-        x = self.quant(x)
-        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
-        x = self.maxpool2(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(self.maxpool1(x))))
-        x = self.Mixed_6a(self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x))))
-        x = self.Mixed_6e(self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(x))))
-        aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
-        x = self.avgpool(self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x))))
-        x = self.dequant(self.fc(torch.flatten(self.dropout(x), 1)))
+        logits, aux = self._forward(self.quant(x))
+        logits = self.dequant(logits)
         if self.training and self.aux_logits:
-            return InceptionOutputs(x, aux)
-        return x
+            return InceptionOutputs(logits, aux)
+        return logits
 
     def fuse_model(self, is_qat: bool | None = None) -> None:
         """Fuses every conv + BatchNorm + ReLU in place (``is_qat=None``: QAT fusion in training mode)."""
@@ -2753,47 +2594,24 @@ def quantizable_inception_v3(**kwargs: Any) -> QuantizableInception3:
     return QuantizableInception3(**kwargs)
 
 
-class QuantizableShuffleNetV2(nn.Module):
+class QuantizableShuffleNetV2(ShuffleNetV2):
     """torchvision's ``QuantizableShuffleNetV2``: :class:`ShuffleNetV2` between ``quant`` and ``dequant`` stubs.
 
-    Same arguments, keys and outputs as :class:`ShuffleNetV2`, from
+    Same arguments (but ``inverted_residual``), keys and outputs as :class:`ShuffleNetV2`, from
     :class:`~tvexp.prototype.QuantizableConv2dNormActivation` (``conv1``, ``conv5``) and
     :class:`~tvexp.prototype.QuantizableShuffleNetV2Unit` (each with an observed ``cat``), with
     :meth:`fuse_model`.
     """
 
-    def __init__(
-        self,
-        stages_repeats: list[int],
-        stages_out_channels: list[int],
-        num_classes: int = 1000,
-        device: Device = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__()
-        if len(stages_repeats) != 3:
-            raise ValueError(f"stages_repeats must be 3 positive ints, got {stages_repeats!r}")
-        if len(stages_out_channels) != 5:
-            raise ValueError(f"stages_out_channels must be 5 positive ints, got {stages_out_channels!r}")
-        factory: dict[str, Any] = {"device": device, "dtype": dtype}
-        self._stage_out_channels = stages_out_channels
-        channels = stages_out_channels[0]
-        self.conv1 = QuantizableConv2dNormActivation(3, channels, 3, 2, **factory)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        for index, (repeats, out_channels) in enumerate(zip(stages_repeats, stages_out_channels[1:4])):
-            units = [QuantizableShuffleNetV2Unit(channels, out_channels, 2, **factory)]
-            units += [QuantizableShuffleNetV2Unit(out_channels, out_channels, 1, **factory) for _ in range(repeats - 1)]
-            setattr(self, f"stage{index + 2}", nn.Sequential(*units))
-            channels = out_channels
-        self.conv5 = QuantizableConv2dNormActivation(channels, stages_out_channels[-1], 1, **factory)
-        self.fc = nn.Linear(stages_out_channels[-1], num_classes, **factory)
+    _conv_norm_activation = QuantizableConv2dNormActivation
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, inverted_residual=QuantizableShuffleNetV2Unit, **kwargs)
         self.quant = QuantStub()
         self.dequant = DeQuantStub()
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.conv1(self.quant(x)))
-        x = self.conv5(self.stage4(self.stage3(self.stage2(x))))
-        return self.dequant(self.fc(x.mean([2, 3])))
+        return self.dequant(super().forward(self.quant(x)))
 
     def fuse_model(self, is_qat: bool | None = None) -> None:
         """Fuses conv1, conv5 and every unit's conv + BatchNorm (+ ReLU) runs in place, as torchvision does."""
@@ -2822,8 +2640,17 @@ def quantizable_shufflenet_v2_x2_0(**kwargs: Any) -> QuantizableShuffleNetV2:
 
 __all__ += [
     "QuantizableGoogLeNet",
+    "QuantizableGoogLeNetAux",
+    "QuantizableGoogLeNetInception",
     "QuantizableInception3",
+    "QuantizableInceptionA",
+    "QuantizableInceptionAux",
+    "QuantizableInceptionB",
+    "QuantizableInceptionC",
+    "QuantizableInceptionD",
+    "QuantizableInceptionE",
     "QuantizableShuffleNetV2",
+    "quantizable_basic_conv2d",
     "quantizable_googlenet",
     "quantizable_inception_v3",
     "quantizable_shufflenet_v2_x0_5",
