@@ -37,7 +37,7 @@ def _downsample_stride(conv_builder: Callable[..., nn.Module], stride: int) -> t
             f"block with stride={stride}, got {conv_builder!r}; pass downsample= explicitly or use Conv3DSimple, "
             "Conv3DNoTemporal or Conv2Plus1D"
         )
-    return tuple(get_stride(stride))  # type: ignore[return-value]
+    return tuple(get_stride(stride))
 
 
 def _projection(
@@ -140,7 +140,8 @@ class VideoBasicBlock(nn.Module):
             in_channels, planes, conv_builder, stride, downsample, norm_layer, activation_layer
         )
         norm = nn.BatchNorm3d if norm_layer is None else norm_layer
-        shortcut_stride = _downsample_stride(conv_builder, stride)
+        project = downsample is None and (stride != 1 or in_channels != planes * self.expansion)
+        shortcut_stride = _downsample_stride(conv_builder, stride) if project else (1, 1, 1)
         super().__init__()
         factory: Factory = {"device": device, "dtype": dtype}
         midplanes = parameter_matched_midplanes(in_channels, planes)
@@ -157,7 +158,7 @@ class VideoBasicBlock(nn.Module):
             build_layer(norm, "norm_layer", planes, **factory),
         )
         self.relu = build_activation(activation_layer, "activation_layer", True, **factory)
-        if downsample is None and (stride != 1 or in_channels != self.out_channels):
+        if project:
             downsample = _projection(in_channels, self.out_channels, shortcut_stride, norm, factory)
         self.downsample = downsample
 
@@ -234,7 +235,8 @@ class VideoBottleneck(nn.Module):
             in_channels, planes, conv_builder, stride, downsample, norm_layer, activation_layer
         )
         norm = nn.BatchNorm3d if norm_layer is None else norm_layer
-        shortcut_stride = _downsample_stride(conv_builder, stride)
+        project = downsample is None and (stride != 1 or in_channels != planes * self.expansion)
+        shortcut_stride = _downsample_stride(conv_builder, stride) if project else (1, 1, 1)
         super().__init__()
         factory: Factory = {"device": device, "dtype": dtype}
         midplanes = parameter_matched_midplanes(in_channels, planes)
@@ -256,7 +258,7 @@ class VideoBottleneck(nn.Module):
             build_layer(norm, "norm_layer", self.out_channels, **factory),
         )
         self.relu = build_activation(activation_layer, "activation_layer", True, **factory)
-        if downsample is None and (stride != 1 or in_channels != self.out_channels):
+        if project:
             downsample = _projection(in_channels, self.out_channels, shortcut_stride, norm, factory)
         self.downsample = downsample
 
