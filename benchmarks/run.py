@@ -257,6 +257,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
     ops = optional("torchvision.ops")
     tv_models = optional("torchvision.models")
     timm_layers = optional("timm.layers")
+    tv_video = optional("torchvision.models.video.resnet")
     n, c, h = (2, 8, 8) if tiny else (8, 64, 56)
     batch, tokens, dim = (2, 4, 16) if tiny else (64, 196, 256)
     heads = 2 if tiny else 8
@@ -403,6 +404,18 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             _module_builder("timm.models.convnext", "ConvNeXtBlock", c, ls_init_value=1e-6),
             _convnext_block_floor,
         ),
+        *[
+            LayerBench(
+                f"VideoBasicBlock {label} (prototype)",
+                volume,
+                None if tvp is None else ours(tvp, "VideoBasicBlock", c // 2, c // 2, getattr(tvp, builder)),
+                None
+                if tv_video is None
+                else (lambda b=builder: tv_video.BasicBlock(c // 2, c // 2, getattr(tv_video, b))),
+                spatial=False,  # channels_last_3d: the Conv3dNormActivation row covers it
+            )
+            for label, builder in (("3D", "Conv3DSimple"), ("(2+1)D", "Conv2Plus1D"))
+        ],
     ]
 
 

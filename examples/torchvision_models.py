@@ -2658,3 +2658,241 @@ __all__ += [
     "quantizable_shufflenet_v2_x1_5",
     "quantizable_shufflenet_v2_x2_0",
 ]
+
+
+# ------------------------------------------------------------------- Video: R3D, MC3, R(2+1)D, S3D
+# torchvision's video classification models from tvexp's VideoBasicBlock/VideoBottleneck, the convolution
+# builders (Conv3DSimple, Conv3DNoTemporal, Conv2Plus1D), the stems and TemporalSeparableConv (state_dict
+# keys, shapes, dtypes and eval outputs checked against torchvision 0.29 in tests/parity/test_parity_video.py).
+
+from collections.abc import Sequence  # noqa: E402
+
+from tvexp.prototype import (  # noqa: E402
+    Conv2Plus1D,
+    Conv3DNoTemporal,
+    Conv3DSimple,
+    R2Plus1DStem,
+    R3DStem,
+    TemporalSeparableConv,
+    VideoBasicBlock,
+    VideoBottleneck,
+)
+from tvexp.stable import Conv3dNormActivation  # noqa: E402
+
+VideoConvBuilder = Callable[..., nn.Module]
+
+
+class VideoResNet(nn.Module):
+    """torchvision's ``VideoResNet`` layout (``stem layer1..4 avgpool fc``) from tvexp blocks.
+
+    ``block`` is :class:`~tvexp.prototype.VideoBasicBlock` or :class:`~tvexp.prototype.VideoBottleneck`,
+    ``conv_makers`` the convolution builder of each stage, ``layers`` the blocks per stage and ``stem``
+    builds the stem (called with ``device``/``dtype``). ``stage_channels`` (not in torchvision, whose
+    widths are fixed) gives the ``planes`` of the four stages; the stem must output ``stage_channels[0]``.
+    The initialisation is torchvision's: Kaiming-normal (fan-out) convolutions, unit norms, ``N(0, 0.01)``
+    classifier. Difference: ``zero_init_residual=True`` zeroes the last norm of every residual branch
+    (``conv2.1`` or ``conv3.1``); torchvision's video code looks for a ``bn3`` its blocks do not have, so
+    there it does nothing for basic blocks and raises for bottlenecks.
+    """
+
+    def __init__(
+        self,
+        block: type[VideoBasicBlock] | type[VideoBottleneck],
+        conv_makers: Sequence[VideoConvBuilder],
+        layers: Sequence[int],
+        stem: Callable[..., nn.Module],
+        num_classes: int = 400,
+        zero_init_residual: bool = False,
+        *,
+        stage_channels: Sequence[int] = (64, 128, 256, 512),
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if not (len(conv_makers) == len(layers) == len(stage_channels) == 4):
+            raise ValueError(
+                f"conv_makers, layers and stage_channels must each have 4 entries, got {len(conv_makers)}, "
+                f"{len(layers)} and {len(stage_channels)}"
+            )
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        # torchvision calls stem(): the factory keywords are passed only when given.
+        self.stem = stem(**{key: value for key, value in factory.items() if value is not None})
+        in_channels = stage_channels[0]
+        for index, (conv_builder, planes, count) in enumerate(zip(conv_makers, stage_channels, layers)):
+            stride = 1 if index == 0 else 2
+            blocks = []
+            for position in range(count):
+                # The block builds torchvision's projection shortcut (1x1x1 conv + norm) when the shape changes.
+                blocks.append(block(in_channels, planes, conv_builder, stride if position == 0 else 1, **factory))
+                in_channels = planes * block.expansion
+            setattr(self, f"layer{index + 1}", nn.Sequential(*blocks))
+        self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
+        self.fc = nn.Linear(in_channels, num_classes, **factory)
+        for module in self.modules():
+            if isinstance(module, nn.Conv3d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm3d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0, 0.01)
+                nn.init.zeros_(module.bias)
+        if zero_init_residual:
+            for module in self.modules():
+                if isinstance(module, (VideoBasicBlock, VideoBottleneck)):
+                    last = module.conv3[1] if isinstance(module, VideoBottleneck) else module.conv2[1]
+                    if getattr(last, "weight", None) is not None:
+                        nn.init.zeros_(last.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(x)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+@_torchvision_builder
+def r3d_18(**kwargs: Any) -> VideoResNet:
+    """torchvision's ``r3d_18``: 3x3x3 convolutions in every stage (``num_classes``, ``zero_init_residual``)."""
+    return VideoResNet(VideoBasicBlock, [Conv3DSimple] * 4, [2, 2, 2, 2], R3DStem, **kwargs)
+
+
+@_torchvision_builder
+def mc3_18(**kwargs: Any) -> VideoResNet:
+    """torchvision's ``mc3_18``: 3x3x3 convolutions in the first stage, 1x3x3 in the others."""
+    return VideoResNet(VideoBasicBlock, [Conv3DSimple] + [Conv3DNoTemporal] * 3, [2, 2, 2, 2], R3DStem, **kwargs)
+
+
+@_torchvision_builder
+def r2plus1d_18(**kwargs: Any) -> VideoResNet:
+    """torchvision's ``r2plus1d_18``: (2+1)-D convolutions and the factorised stem."""
+    return VideoResNet(VideoBasicBlock, [Conv2Plus1D] * 4, [2, 2, 2, 2], R2Plus1DStem, **kwargs)
+
+
+class SepInceptionBlock3D(nn.Module):
+    """S3D's inception block: four branches (1x1x1; 1x1x1 then separable 3x3x3 twice; pool then 1x1x1),
+    concatenated, with torchvision's submodule names (``branch0`` ... ``branch3``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        b0_out: int,
+        b1_mid: int,
+        b1_out: int,
+        b2_mid: int,
+        b2_out: int,
+        b3_out: int,
+        norm_layer: NormBuilder,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.branch0 = Conv3dNormActivation(in_channels, b0_out, kernel_size=1, norm_layer=norm_layer, **factory)
+        self.branch1 = nn.Sequential(
+            Conv3dNormActivation(in_channels, b1_mid, kernel_size=1, norm_layer=norm_layer, **factory),
+            TemporalSeparableConv(b1_mid, b1_out, 3, 1, 1, norm_layer, **factory),
+        )
+        self.branch2 = nn.Sequential(
+            Conv3dNormActivation(in_channels, b2_mid, kernel_size=1, norm_layer=norm_layer, **factory),
+            TemporalSeparableConv(b2_mid, b2_out, 3, 1, 1, norm_layer, **factory),
+        )
+        self.branch3 = nn.Sequential(
+            nn.MaxPool3d(kernel_size=(3, 3, 3), stride=1, padding=1),
+            Conv3dNormActivation(in_channels, b3_out, kernel_size=1, norm_layer=norm_layer, **factory),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat((self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)), 1)
+
+
+# torchvision's S3D feature extractor: ("conv", out, kernel, stride, padding), ("pool", kernel, stride,
+# padding), ("1x1", out) or ("inception", b0_out, b1_mid, b1_out, b2_mid, b2_out, b3_out).
+_S3D_FEATURES: list[tuple[Any, ...]] = [
+    ("conv", 64, 7, 2, 3),
+    ("pool", (1, 3, 3), (1, 2, 2), (0, 1, 1)),
+    ("1x1", 64),
+    ("conv", 192, 3, 1, 1),
+    ("pool", (1, 3, 3), (1, 2, 2), (0, 1, 1)),
+    ("inception", 64, 96, 128, 16, 32, 32),
+    ("inception", 128, 128, 192, 32, 96, 64),
+    ("pool", (3, 3, 3), (2, 2, 2), (1, 1, 1)),
+    ("inception", 192, 96, 208, 16, 48, 64),
+    ("inception", 160, 112, 224, 24, 64, 64),
+    ("inception", 128, 128, 256, 24, 64, 64),
+    ("inception", 112, 144, 288, 32, 64, 64),
+    ("inception", 256, 160, 320, 32, 128, 128),
+    ("pool", (2, 2, 2), (2, 2, 2), (0, 0, 0)),
+    ("inception", 256, 160, 320, 32, 128, 128),
+    ("inception", 384, 192, 384, 48, 128, 128),
+]
+
+
+class S3D(nn.Module):
+    """torchvision's ``S3D`` (``features avgpool classifier``) from tvexp's TemporalSeparableConv.
+
+    ``width_mult`` (not in torchvision) scales every channel count (``int(channels * width_mult)``), for
+    small test networks; 1.0 is torchvision's network. The initialisation is PyTorch's default, as in
+    torchvision. The input needs at least 14 frames of 224x224 (the 2x7x7 average pool).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 400,
+        dropout: float = 0.2,
+        norm_layer: NormBuilder | None = None,
+        *,
+        width_mult: float = 1.0,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        norm = partial(nn.BatchNorm3d, eps=0.001, momentum=0.001) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+
+        def width(channels: int) -> int:
+            return int(channels * width_mult)
+
+        layers: list[nn.Module] = []
+        channels = 3
+        for kind, *spec in _S3D_FEATURES:
+            if kind == "conv":
+                out, kernel, stride, padding = spec
+                layers.append(TemporalSeparableConv(channels, width(out), kernel, stride, padding, norm, **factory))
+                channels = width(out)
+            elif kind == "pool":
+                layers.append(nn.MaxPool3d(*spec))
+            elif kind == "1x1":
+                layers.append(Conv3dNormActivation(channels, width(spec[0]), kernel_size=1, norm_layer=norm, **factory))
+                channels = width(spec[0])
+            else:
+                widths = [width(value) for value in spec]
+                layers.append(SepInceptionBlock3D(channels, *widths, norm, **factory))
+                channels = widths[0] + widths[2] + widths[4] + widths[5]
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AvgPool3d(kernel_size=(2, 7, 7), stride=1)
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), nn.Conv3d(channels, num_classes, kernel_size=1, stride=1, bias=True, **factory)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.classifier(self.avgpool(self.features(x)))
+        return torch.mean(x, dim=(2, 3, 4))
+
+
+@_torchvision_builder
+def s3d(**kwargs: Any) -> S3D:
+    """torchvision's ``s3d`` (``num_classes``, ``dropout``, ``norm_layer``)."""
+    return S3D(**kwargs)
+
+
+__all__ += [
+    "S3D",
+    "SepInceptionBlock3D",
+    "VideoResNet",
+    "mc3_18",
+    "r2plus1d_18",
+    "r3d_18",
+    "s3d",
+]

@@ -41,7 +41,11 @@ from tvexp._layers.quantizable.shufflenet_unit import QuantizableShuffleNetV2Uni
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.regnet_bottleneck import RegNetBottleneck
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._layers.temporal_separable_conv import TemporalSeparableConv
 from tvexp._layers.transformer_encoder_block import TransformerEncoderBlock
+from tvexp._layers.video_convolutions import Conv2Plus1D, Conv3DNoTemporal, Conv3DSimple
+from tvexp._layers.video_residual_blocks import VideoBasicBlock, VideoBottleneck
+from tvexp._layers.video_stems import R2Plus1DStem, R3DStem
 from tvexp._transforms.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
 from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
 from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
@@ -49,6 +53,9 @@ from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_mo
 __all__: list[str] = [
     "BasicBlock",
     "Bottleneck",
+    "Conv2Plus1D",
+    "Conv3DNoTemporal",
+    "Conv3DSimple",
     "ConvNeXtBlock",
     "ConvTranspose1dNormActivation",
     "ConvTranspose2dNormActivation",
@@ -77,9 +84,14 @@ __all__: list[str] = [
     "QuantizableNamedConv2dNormActivation",
     "QuantizableShuffleNetV2Unit",
     "QuantizableSqueezeExcitation",
+    "R2Plus1DStem",
+    "R3DStem",
     "RegNetBottleneck",
     "ShuffleNetV2Unit",
+    "TemporalSeparableConv",
     "TransformerEncoderBlock",
+    "VideoBasicBlock",
+    "VideoBottleneck",
     "freeze_batch_norm",
     "fuse_conv_norm",
     "layer_builder",
