@@ -195,21 +195,23 @@ class MultiscaleBlock(nn.Module):
                 reset()
         self._init_linears()
 
-    def _normed(self, norm: nn.Module, x: Tensor) -> Tensor:
-        if self.norms_channels_first:
-            return norm(x.transpose(1, 2)).transpose(1, 2)
-        return norm(x)
-
     def forward(self, x: Tensor) -> Tensor:
         x = checked_grid_tokens(x, "MultiscaleBlock", self.embed_dim, self.input_size)
-        x_norm1 = self._normed(self.norm1, x)
+        # A BatchNorm1d (norms_channels_first) normalises (N, D, L): the tokens go channels-first for it.
+        if self.norms_channels_first:
+            x_norm1 = self.norm1(x.transpose(1, 2)).transpose(1, 2)
+        else:
+            x_norm1 = self.norm1(x)
         x_attention = self.attn(x_norm1)
         if self.project is not None and self.project_after_attention:
             x = self.project(x_norm1)
         if self.pool_skip is not None:
             x = self.pool_skip(x.unsqueeze(1)).squeeze(1)
         x = x + self.stochastic_depth(x_attention)
-        x_norm2 = self._normed(self.norm2, x)
+        if self.norms_channels_first:
+            x_norm2 = self.norm2(x.transpose(1, 2)).transpose(1, 2)
+        else:
+            x_norm2 = self.norm2(x)
         if self.project is not None and not self.project_after_attention:
             x = self.project(x_norm2)
         return x + self.stochastic_depth(self.mlp(x_norm2))
