@@ -78,8 +78,9 @@ class TokenGridPool(nn.Module):
         channels = x.shape[3]
         class_token, grid = x[:, :, :1], x[:, :, 1:]
         t, h, w = self.input_size
-        pooled = self.pool(grid.transpose(2, 3).reshape(-1, channels, t, h, w))
-        grid = pooled.reshape(x.shape[0], x.shape[1], channels, -1).transpose(2, 3)
+        pooled = self.pool(grid.transpose(2, 3).reshape(x.shape[0] * x.shape[1], channels, t, h, w))
+        cells = self.output_size[0] * self.output_size[1] * self.output_size[2]
+        grid = pooled.reshape(x.shape[0], x.shape[1], channels, cells).transpose(2, 3)
         x = torch.cat((class_token, grid), dim=2)
         if self.norm_act is not None:
             x = self.norm_act(x)

@@ -248,7 +248,8 @@ class MultiscaleAttention(nn.Module):
         x = checked_grid_tokens(x, "MultiscaleAttention", self.embed_dim, self.input_size)
         batch = x.shape[0]
         # (N, L, 3 * D_out) -> (3, N, heads, L, d)
-        qkv = self.qkv(x).reshape(batch, -1, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        tokens = 1 + self.input_size[0] * self.input_size[1] * self.input_size[2]
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         if self.pool_k is not None:
             k = self.pool_k(k)
@@ -265,7 +266,8 @@ class MultiscaleAttention(nn.Module):
                 out = out + q
             else:
                 out = torch.cat((out[:, :, :1], out[:, :, 1:] + q[:, :, 1:]), dim=2)
-        return self.project(out.transpose(1, 2).reshape(batch, -1, self.output_dim))
+        tokens = 1 + self.output_size[0] * self.output_size[1] * self.output_size[2]
+        return self.project(out.transpose(1, 2).reshape(batch, tokens, self.output_dim))
 
     def extra_repr(self) -> str:
         text = f"{self.embed_dim}, num_heads={self.num_heads}, input_size={self.input_size}"
