@@ -187,12 +187,13 @@ class MultiscaleAttention(nn.Module):
                 self.head_dim,
                 kernel,
                 stride=stride,
-                padding=tuple(k // 2 for k in kernel),
+                padding=(kernel[0] // 2, kernel[1] // 2, kernel[2] // 2),
                 groups=self.head_dim,
                 bias=False,
                 **factory,
             )
-            return TokenGridPool(conv, build_layer(norm, "norm_layer", self.head_dim, **factory), grid, output_size)
+            norm_module = build_layer(norm, "norm_layer", self.head_dim, **factory)
+            return TokenGridPool(conv, norm_module, self.input_size, output_size)
 
         pools_q = math.prod(kernel_q) > 1 or math.prod(stride_q) > 1
         pools_kv = math.prod(kernel_kv) > 1 or math.prod(stride_kv) > 1
