@@ -68,7 +68,9 @@ class MultiscaleBlock(nn.Module):
         dropout: Dropout probability after the attention's projection and in the MLP.
         stochastic_depth_prob: Probability of dropping each residual branch per sample in training.
         norm_layer: Builds the norms (and the attention's pooling norms). ``None`` means
-            ``nn.LayerNorm(width, eps=1e-6)``; an ``nn.BatchNorm1d`` builder is applied channels-first.
+            ``nn.LayerNorm(width, eps=1e-6)``. An ``nn.BatchNorm1d`` builder is applied channels-first to the
+            block's two norms, as torchvision does; the pooling norms normalise the last dimension of
+            ``(N, heads, L, d)``, so a block that pools needs a norm of the last dimension there.
         device: torch.device | str | None of the parameters.
         dtype: Floating-point type of the parameters.
 
