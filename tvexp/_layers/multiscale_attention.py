@@ -261,6 +261,10 @@ class MultiscaleAttention(nn.Module):
         bias: Tensor | None = None
         if self.rel_pos_h is not None and self.rel_pos_w is not None and self.rel_pos_t is not None:
             bias = self._relative_position_bias(q, self.rel_pos_h, self.rel_pos_w, self.rel_pos_t)
+        # The bias goes to SDPA as an additive mask. Measured on 2 CPU threads (mvit_v2_s's second block at
+        # 16x112x112, 1569 query and 393 key tokens): the forward takes 0.80-0.93x the explicit
+        # matmul/softmax/matmul, forward+backward is on par (within the noise of a shared machine); folding the
+        # bias into q and k (per-axis one-hot key features, no L x L mask) was 1.3-1.7x slower forward.
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
         if self.residual_pooling:
             if self.residual_with_class_token:
