@@ -29,6 +29,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -251,6 +252,72 @@ def _module_builder(module_name: str, name: str, *args: Any, **kwargs: Any) -> C
     return lambda: getattr(module, name)(*args, **kwargs)
 
 
+def _torchvision_multiscale_block(grid: tuple[int, int, int], **kwargs: Any) -> Callable[[], nn.Module] | None:
+    """torchvision's MViT ``MultiscaleBlock`` with its token grid bound, so it is called like tvexp's (and keeps
+    the same state_dict keys): ``forward(x)`` returns the tokens only."""
+    mvit = optional("torchvision.models.video.mvit")
+    if mvit is None:
+        return None
+
+    class BoundGrid(mvit.MultiscaleBlock):  # type: ignore[misc, name-defined]
+        def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+            return super().forward(x, grid)[0]
+
+    norm_layer = lambda width: nn.LayerNorm(width, eps=1e-6)  # noqa: E731
+    return lambda: BoundGrid(list(grid), mvit.MSBlockConfig(**kwargs.pop("cnf")), **kwargs, norm_layer=norm_layer)
+
+
+def _mvit_benches(tvp: Any, tiny: bool) -> list[LayerBench]:
+    """MultiscaleBlock in the configurations of mvit_v1_b's and mvit_v2_s's second block (a 16 x 112 x 112 clip:
+    an 8 x 28 x 28 token grid pooled to 14 x 14; keys and values to 7 x 7), against torchvision's."""
+    grid, width, batch = ((2, 4, 4), 8, 2) if tiny else ((8, 28, 28), 96, 1)
+    tokens = lambda: torch.randn(batch, 1 + grid[0] * grid[1] * grid[2], width)  # noqa: E731
+    benches = []
+    for version, v2 in (("v1", False), ("v2", True)):
+        flags = {
+            "residual_pool": v2,
+            "residual_with_cls_embed": False,
+            "rel_pos_embed": v2,
+            "proj_after_attn": v2,
+        }
+        cnf = {
+            "num_heads": 2,
+            "input_channels": width,
+            "output_channels": 2 * width,
+            "kernel_q": [3, 3, 3],
+            "kernel_kv": [3, 3, 3],
+            "stride_q": [1, 2, 2],
+            "stride_kv": [1, 4, 4],
+        }
+        ours = None
+        if tvp is not None and hasattr(tvp, "MultiscaleBlock"):
+            ours = partial(
+                tvp.MultiscaleBlock,
+                width,
+                2,
+                grid,
+                output_dim=2 * width,
+                query_kernel_size=(3, 3, 3),
+                query_stride=(1, 2, 2),
+                key_value_kernel_size=(3, 3, 3),
+                key_value_stride=(1, 4, 4),
+                residual_pooling=v2,
+                residual_with_class_token=False,
+                relative_position_embedding=v2,
+                project_after_attention=v2,
+            )
+        benches.append(
+            LayerBench(
+                f"MultiscaleBlock {version} (prototype)",
+                tokens,
+                ours,
+                _torchvision_multiscale_block(grid, cnf=cnf, **flags),
+                spatial=False,
+            )
+        )
+    return benches
+
+
 def layer_benches(tiny: bool) -> list[LayerBench]:
     tvs = optional("tvexp.stable")
     tvp = optional("tvexp.prototype")
@@ -416,6 +483,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             )
             for label, builder in (("3D", "Conv3DSimple"), ("(2+1)D", "Conv2Plus1D"))
         ],
+        *_mvit_benches(tvp, tiny),
     ]
 
 

@@ -2896,3 +2896,292 @@ __all__ += [
     "r3d_18",
     "s3d",
 ]
+
+# -------------------------------------------------------------------------------------------- MViT
+# torchvision's video MViT (v1 base, v2 small) from tvexp's MultiscaleBlock (state_dict keys, shapes and
+# dtypes checked against torchvision 0.29 in tests/parity/test_parity_mvit.py).
+
+from collections.abc import Mapping  # noqa: E402
+
+from tvexp.prototype import MultiscaleBlock  # noqa: E402
+
+__all__ += ["MViT", "mvit_v1_b", "mvit_v2_s"]
+
+
+class _MViTPositionalEncoding(nn.Module):
+    """torchvision's MViT ``PositionalEncoding``: prepends the class token and, without relative positions,
+    adds separable space + time position embeddings (``class_token spatial_pos temporal_pos class_pos``)."""
+
+    def __init__(
+        self, embed_size: int, spatial_size: tuple[int, int], temporal_size: int, absolute: bool, factory: Any
+    ) -> None:
+        super().__init__()
+        self.spatial_size = spatial_size
+        self.temporal_size = temporal_size
+        self.class_token = nn.Parameter(torch.zeros(embed_size, **factory))
+        self.spatial_pos: nn.Parameter | None = None
+        self.temporal_pos: nn.Parameter | None = None
+        self.class_pos: nn.Parameter | None = None
+        if absolute:
+            self.spatial_pos = nn.Parameter(torch.zeros(spatial_size[0] * spatial_size[1], embed_size, **factory))
+            self.temporal_pos = nn.Parameter(torch.zeros(temporal_size, embed_size, **factory))
+            self.class_pos = nn.Parameter(torch.zeros(embed_size, **factory))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.cat((self.class_token.expand(x.shape[0], 1, -1), x), dim=1)
+        if self.spatial_pos is not None and self.temporal_pos is not None and self.class_pos is not None:
+            # (T, D) repeated per spatial cell + (H * W, D) repeated per frame: one embedding per token.
+            position = self.temporal_pos.repeat_interleave(self.spatial_pos.shape[0], dim=0)
+            position = position + self.spatial_pos.repeat(self.temporal_size, 1)
+            x = x + torch.cat((self.class_pos[None], position), dim=0)
+        return x
+
+
+class MViT(nn.Module):
+    """torchvision's video ``MViT`` layout (``conv_proj pos_encoding blocks norm head``) from tvexp blocks.
+
+    ``block_setting`` lists one mapping per block with the fields of torchvision's ``MSBlockConfig``
+    (``num_heads``, ``input_channels``, ``output_channels``, ``kernel_q``, ``kernel_kv``, ``stride_q``,
+    ``stride_kv``; empty kernels/strides mean no pooling). The token grid after the patch embedding (and, with
+    ``rel_pos_embed``, after each query stride) must divide evenly, as in torchvision's pretrained configurations:
+    torchvision sizes its position embeddings and relative-position tables from ``size // stride``, which is the
+    grid only then (torchvision's v1 fails at its first forward otherwise; its v2 resizes the tables).
+    ``block`` replaces :class:`~tvexp.prototype.MultiscaleBlock` and receives that class's arguments (not
+    torchvision's ``MSBlockConfig``); it must have an ``output_size``. Input: ``(N, 3, T, H, W)`` clips of
+    ``temporal_size`` frames of ``spatial_size``, or ``(N, 3, H, W)`` images (one frame).
+    """
+
+    def __init__(
+        self,
+        spatial_size: tuple[int, int],
+        temporal_size: int,
+        block_setting: Sequence[Mapping[str, Any]],
+        residual_pool: bool,
+        residual_with_cls_embed: bool,
+        rel_pos_embed: bool,
+        proj_after_attn: bool,
+        dropout: float = 0.5,
+        attention_dropout: float = 0.0,
+        stochastic_depth_prob: float = 0.0,
+        num_classes: int = 400,
+        block: BlockBuilder | None = None,
+        norm_layer: NormBuilder | None = None,
+        patch_embed_kernel: tuple[int, int, int] = (3, 7, 7),
+        patch_embed_stride: tuple[int, int, int] = (2, 4, 4),
+        patch_embed_padding: tuple[int, int, int] = (1, 3, 3),
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        unit = MultiscaleBlock if block is None else block
+        if not block_setting:
+            raise ValueError("block_setting must list at least one block, got an empty sequence")
+        norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.conv_proj = nn.Conv3d(
+            3,
+            block_setting[0]["input_channels"],
+            kernel_size=patch_embed_kernel,
+            stride=patch_embed_stride,
+            padding=patch_embed_padding,
+            **factory,
+        )
+        sizes = (temporal_size, *spatial_size)
+        grid = tuple(
+            (n + 2 * p - k) // s + 1
+            for n, k, s, p in zip(sizes, patch_embed_kernel, patch_embed_stride, patch_embed_padding)
+        )
+        if grid != tuple(n // s for n, s in zip(sizes, patch_embed_stride)):
+            raise ValueError(
+                f"the patch embedding makes a {grid} token grid from (temporal_size, *spatial_size)={sizes}, not "
+                f"size // patch_embed_stride as torchvision assumes; use sizes divisible by {patch_embed_stride}"
+            )
+        self.pos_encoding = _MViTPositionalEncoding(
+            block_setting[0]["input_channels"], (grid[1], grid[2]), grid[0], not rel_pos_embed, factory
+        )
+        self.blocks = nn.ModuleList()
+        torchvision_grid = grid
+        rates = stochastic_depth_rates(stochastic_depth_prob, len(block_setting))
+        for index, config in enumerate(block_setting):
+            block = unit(
+                config["input_channels"],
+                config["num_heads"],
+                grid,
+                output_dim=config["output_channels"],
+                query_kernel_size=config["kernel_q"],
+                query_stride=config["stride_q"],
+                key_value_kernel_size=config["kernel_kv"],
+                key_value_stride=config["stride_kv"],
+                residual_pooling=residual_pool,
+                residual_with_class_token=residual_with_cls_embed,
+                relative_position_embedding=rel_pos_embed,
+                project_after_attention=proj_after_attn,
+                dropout=attention_dropout,
+                stochastic_depth_prob=rates[index],
+                norm_layer=norm,
+                **_given(factory),
+            )
+            self.blocks.append(block)
+            grid, torchvision_grid = (
+                block.output_size,
+                tuple(n // s for n, s in zip(torchvision_grid, config["stride_q"] or (1, 1, 1))),
+            )
+            if rel_pos_embed and grid != torchvision_grid and index + 1 < len(block_setting):
+                raise ValueError(
+                    f"block {index} pools the token grid to {grid}, but torchvision sizes the next block's "
+                    f"relative-position tables for {torchvision_grid} (size // stride_q); use input sizes whose "
+                    f"grids divide by the query strides"
+                )
+        last = block_setting[-1]["output_channels"]
+        self.norm = norm(last, **factory)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(last, num_classes, **factory))
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                if module.weight is not None:
+                    nn.init.ones_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, _MViTPositionalEncoding):
+                for parameter in module.parameters():
+                    nn.init.trunc_normal_(parameter, std=0.02)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:  # (N, C, H, W) images: one frame
+            x = x.unsqueeze(2)
+        # (N, 3, T, H, W) -> (N, D, T', H', W') -> (N, T' * H' * W', D): one token per patch.
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)
+        x = self.pos_encoding(x)
+        for block in self.blocks:
+            x = block(x)
+        x = self.norm(x)
+        return self.head(x[:, 0])
+
+
+def _mvit_setting(
+    num_heads: list[int],
+    input_channels: list[int],
+    output_channels: list[int],
+    kernel_q: list[list[int]],
+    stride_q: list[list[int]],
+    stride_kv: list[list[int]],
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "num_heads": heads,
+            "input_channels": width_in,
+            "output_channels": width_out,
+            "kernel_q": kq,
+            "kernel_kv": [3, 3, 3],
+            "stride_q": sq,
+            "stride_kv": skv,
+        }
+        for heads, width_in, width_out, kq, sq, skv in zip(
+            num_heads, input_channels, output_channels, kernel_q, stride_q, stride_kv
+        )
+    ]
+
+
+# MViT's 16 blocks: heads, strides (query: three 2x2 spatial downsamplings; keys/values: pooled to 7 x 7).
+_MVIT_HEADS = [1, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 8, 8]
+_MVIT_KV_STRIDES = [[1, 8, 8], [1, 4, 4], [1, 4, 4]] + [[1, 2, 2]] * 11 + [[1, 1, 1]] * 2
+_MVIT_DOWNSAMPLING_BLOCKS = (1, 3, 14)
+
+
+@_torchvision_builder
+def mvit_v1_b(
+    *,
+    spatial_size: tuple[int, int] = (224, 224),
+    temporal_size: int = 16,
+    dropout: float = 0.5,
+    attention_dropout: float = 0.0,
+    stochastic_depth_prob: float = 0.2,
+    num_classes: int = 400,
+    block: BlockBuilder | None = None,
+    norm_layer: NormBuilder | None = None,
+    patch_embed_kernel: tuple[int, int, int] = (3, 7, 7),
+    patch_embed_stride: tuple[int, int, int] = (2, 4, 4),
+    patch_embed_padding: tuple[int, int, int] = (1, 3, 3),
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> MViT:
+    """torchvision's ``mvit_v1_b``: 16 blocks, widths 96 -> 768, absolute space/time position embeddings."""
+    setting = _mvit_setting(
+        _MVIT_HEADS,
+        [96, 192, 192] + [384] * 11 + [768, 768],
+        [192, 192] + [384] * 11 + [768, 768, 768],
+        [[3, 3, 3] if i in _MVIT_DOWNSAMPLING_BLOCKS else [] for i in range(16)],
+        [[1, 2, 2] if i in _MVIT_DOWNSAMPLING_BLOCKS else [] for i in range(16)],
+        _MVIT_KV_STRIDES,
+    )
+    return MViT(
+        spatial_size,
+        temporal_size,
+        setting,
+        residual_pool=False,
+        residual_with_cls_embed=False,
+        rel_pos_embed=False,
+        proj_after_attn=False,
+        dropout=dropout,
+        attention_dropout=attention_dropout,
+        stochastic_depth_prob=stochastic_depth_prob,
+        num_classes=num_classes,
+        block=block,
+        norm_layer=norm_layer,
+        patch_embed_kernel=patch_embed_kernel,
+        patch_embed_stride=patch_embed_stride,
+        patch_embed_padding=patch_embed_padding,
+        device=device,
+        dtype=dtype,
+    )
+
+
+@_torchvision_builder
+def mvit_v2_s(
+    *,
+    spatial_size: tuple[int, int] = (224, 224),
+    temporal_size: int = 16,
+    dropout: float = 0.5,
+    attention_dropout: float = 0.0,
+    stochastic_depth_prob: float = 0.2,
+    num_classes: int = 400,
+    block: BlockBuilder | None = None,
+    norm_layer: NormBuilder | None = None,
+    patch_embed_kernel: tuple[int, int, int] = (3, 7, 7),
+    patch_embed_stride: tuple[int, int, int] = (2, 4, 4),
+    patch_embed_padding: tuple[int, int, int] = (1, 3, 3),
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> MViT:
+    """torchvision's ``mvit_v2_s``: 16 blocks, widths 96 -> 768, pooled residuals, relative positions."""
+    setting = _mvit_setting(
+        _MVIT_HEADS,
+        [96, 96, 192, 192] + [384] * 11 + [768],
+        [96, 192, 192] + [384] * 11 + [768, 768],
+        [[3, 3, 3]] * 16,
+        [[1, 2, 2] if i in _MVIT_DOWNSAMPLING_BLOCKS else [1, 1, 1] for i in range(16)],
+        _MVIT_KV_STRIDES,
+    )
+    return MViT(
+        spatial_size,
+        temporal_size,
+        setting,
+        residual_pool=True,
+        residual_with_cls_embed=False,
+        rel_pos_embed=True,
+        proj_after_attn=True,
+        dropout=dropout,
+        attention_dropout=attention_dropout,
+        stochastic_depth_prob=stochastic_depth_prob,
+        num_classes=num_classes,
+        block=block,
+        norm_layer=norm_layer,
+        patch_embed_kernel=patch_embed_kernel,
+        patch_embed_stride=patch_embed_stride,
+        patch_embed_padding=patch_embed_padding,
+        device=device,
+        dtype=dtype,
+    )

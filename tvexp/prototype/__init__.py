@@ -28,6 +28,8 @@ from tvexp._layers.layer_scale import LayerScale
 from tvexp._layers.linear_norm_activation import LinearNormActivation
 from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
+from tvexp._layers.multiscale_attention import MultiscaleAttention
+from tvexp._layers.multiscale_block import MultiscaleBlock
 from tvexp._layers.named_builders import layer_builder
 from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
@@ -73,6 +75,8 @@ __all__: list[str] = [
     "LinearNormActivation",
     "MBConv",
     "MultiheadSelfAttention",
+    "MultiscaleAttention",
+    "MultiscaleBlock",
     "NamedConv2dNormActivation",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",

@@ -8,6 +8,7 @@ from tvexp._tooling.conformance import (
     classification_blocks,
     drop_block,
     losses,
+    mvit,
     quantizable,
     transformers,
     video,
@@ -16,6 +17,6 @@ from tvexp._tooling.conformance.table import LayerCase, LossCase
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
-_AREAS = (basic_layers, blocks, classification_blocks, drop_block, losses, quantizable, transformers, video)
+_AREAS = (basic_layers, blocks, classification_blocks, drop_block, losses, mvit, quantizable, transformers, video)
 LAYER_CASES: list[LayerCase] = [case for area in _AREAS for case in area.LAYER_CASES]
 LOSS_CASES: list[LossCase] = [case for area in _AREAS for case in area.LOSS_CASES]
