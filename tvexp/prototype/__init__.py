@@ -30,6 +30,8 @@ from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
 from tvexp._layers.named_builders import layer_builder
 from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
+from tvexp._layers.patch_embedding_3d import PatchEmbedding3d
+from tvexp._layers.patch_merging import PatchMerging
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
@@ -40,7 +42,9 @@ from tvexp._layers.quantizable.named_conv_norm_activation import QuantizableName
 from tvexp._layers.quantizable.shufflenet_unit import QuantizableShuffleNetV2Unit
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.regnet_bottleneck import RegNetBottleneck
+from tvexp._layers.shifted_window_attention import ShiftedWindowAttention
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._layers.swin_transformer_block import SwinTransformerBlock
 from tvexp._layers.transformer_encoder_block import TransformerEncoderBlock
 from tvexp._transforms.batch_norm_freezing import freeze_batch_norm, unfreeze_batch_norm
 from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
@@ -67,6 +71,8 @@ __all__: list[str] = [
     "MBConv",
     "MultiheadSelfAttention",
     "NamedConv2dNormActivation",
+    "PatchEmbedding3d",
+    "PatchMerging",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",
     "QuantizableConv2dNormActivation",
@@ -78,7 +84,9 @@ __all__: list[str] = [
     "QuantizableShuffleNetV2Unit",
     "QuantizableSqueezeExcitation",
     "RegNetBottleneck",
+    "ShiftedWindowAttention",
     "ShuffleNetV2Unit",
+    "SwinTransformerBlock",
     "TransformerEncoderBlock",
     "freeze_batch_norm",
     "fuse_conv_norm",
