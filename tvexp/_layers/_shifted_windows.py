@@ -1,6 +1,6 @@
 """Window partitioning for the Swin layers: padding, cyclic shift, partition and its inverse, the shift mask.
 
-Everything here is written without Python branches on input sizes, so ``torch.export`` can keep the
+Everything here is written without Python branches on input sizes, so ``torch.export`` keeps the
 spatial sizes dynamic (torchvision's functional decides padding, shift and the mask with ``if`` on
 sizes, which specialises an exported program to one size):
 
@@ -9,13 +9,17 @@ sizes, which specialises an exported program to one size):
   here that is integer arithmetic on the sizes: ``single = 1 // windows`` is 1 exactly when there is
   one window, and the effective shift is ``shift * (1 - single)``;
 - the video variant also shrinks such a window to the size (``window - (window - size) * single``);
-- the shift mask is built from the (padded) sizes with tensor ops: each position gets a region
-  label per dimension, ``(p >= P - window) * on + (p >= P - shift)`` (``on`` is 1 when the shift is
-  non-zero), the labels of the dimensions are combined base 3, and tokens of one window whose labels
-  differ get torchvision's ``-100.0`` (not ``-inf``: the value changes results and checkpoints were
-  trained with it).
+- roll + partition is one gather from the padded map, and merge + roll back + crop one gather from the
+  windows: the indices are integer arithmetic on one ``arange`` (:func:`window_coordinates`), so no
+  view's shape depends on the number of windows along a dimension, and torch's contiguity checks
+  (size branches that export would specialise) never see a cropped view. It also saves torchvision's
+  roll and permute copies: one pad and one gather in, one gather out;
+- the shift mask is built from the same coordinates: each token gets a region label per dimension,
+  ``(p >= P - window) * on + (p >= P - shift)`` (``on`` is 1 when the shift is non-zero), the labels of
+  the dimensions are combined base 3, and tokens of one window whose labels differ get torchvision's
+  ``-100.0`` (not ``-inf``: the value changes results and checkpoints were trained with it).
 
-The functions are ``torch.fx`` leaves (symbolic tracing records one call) and compile under TorchScript.
+The functions compile under TorchScript; the attention calls them from a ``torch.fx`` leaf.
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ __all__ = [
     "check_window_and_shift",
     "checked_channels_last",
     "effective_windows",
-    "merge_windows",
-    "partition_windows",
+    "pad_to_windows",
+    "partition_index",
     "shift_mask",
+    "window_coordinates",
+    "window_token_index",
 ]
 
 
@@ -109,71 +115,91 @@ def effective_windows(
     return windows, shifts, padded
 
 
-def partition_windows(x: Tensor, window_size: List[int]) -> Tensor:
-    """``(N, *P, C)`` with every ``P[i]`` a multiple of ``window_size[i]`` -> ``(N, windows, tokens, C)``."""
-    rank = len(window_size)
-    shape = [x.shape[0]]
-    tokens = 1
-    for i in range(rank):
-        shape += [x.shape[i + 1] // window_size[i], window_size[i]]
-        tokens *= window_size[i]
-    shape.append(x.shape[-1])
-    order = [0] + [1 + 2 * i for i in range(rank)] + [2 + 2 * i for i in range(rank)] + [2 * rank + 1]
-    return x.view(shape).permute(order).reshape(x.shape[0], -1, tokens, x.shape[-1])
+def window_coordinates(padded: List[int], window_size: List[int], device: torch.device) -> List[Tensor]:
+    """Per spatial dimension, the coordinate of every window token in the (padded, shifted) map.
 
-
-def merge_windows(windows: Tensor, padded: List[int], window_size: List[int]) -> Tensor:
-    """The inverse of :func:`partition_windows`: ``(N, windows, tokens, C)`` -> ``(N, *padded, C)``."""
-    rank = len(window_size)
-    shape = [windows.shape[0]]
-    shape += [padded[i] // window_size[i] for i in range(rank)]
-    shape += window_size
-    shape.append(windows.shape[-1])
-    order = [0]
-    for i in range(rank):
-        order += [1 + i, 1 + rank + i]
-    order.append(2 * rank + 1)
-    return windows.reshape(shape).permute(order).reshape([windows.shape[0]] + padded + [windows.shape[-1]])
-
-
-def pad_and_shift(x: Tensor, padded: List[int], shifts: List[int], shifted: bool) -> Tensor:
-    """Pads ``(N, *S, C)`` at the end of each spatial dimension to ``padded``, then rolls by ``-shifts``."""
+    Tokens are numbered window by window (windows in row-major order, then tokens in row-major order
+    inside each window, as torchvision's partition): entry ``i`` holds, for each of the
+    ``windows * tokens`` tokens, its coordinate along dimension ``i``. Built from one ``arange`` with
+    integer arithmetic, so no view depends on whether a dimension has one window or several.
+    """
     rank = len(padded)
-    amounts: List[int] = [0, 0]
-    for i in range(rank - 1, -1, -1):  # F.pad lists the last dimension first
-        amounts += [0, padded[i] - x.shape[i + 1]]
-    x = F.pad(x, amounts)
-    if shifted:
-        x = torch.roll(x, [-s for s in shifts], [i + 1 for i in range(rank)])
-    return x
-
-
-def unshift_and_crop(x: Tensor, sizes: List[int], shifts: List[int], shifted: bool) -> Tensor:
-    """The inverse of :func:`pad_and_shift`: rolls back and keeps the first ``sizes`` positions."""
-    rank = len(sizes)
-    if shifted:
-        x = torch.roll(x, shifts, [i + 1 for i in range(rank)])
+    tokens = 1
+    count = 1
     for i in range(rank):
-        x = x.narrow(i + 1, 0, sizes[i])
-    return x
+        tokens *= window_size[i]
+        count *= padded[i] // window_size[i]
+    flat = torch.arange(count * tokens, device=device)
+    window = flat // tokens
+    token = flat % tokens
+    coordinates: List[Tensor] = []
+    for i in range(rank - 1, -1, -1):
+        windows_here = padded[i] // window_size[i]
+        coordinates.insert(0, (window % windows_here) * window_size[i] + token % window_size[i])
+        window = window // windows_here
+        token = token // window_size[i]
+    return coordinates
+
+
+def pad_to_windows(x: Tensor, padded: List[int]) -> Tensor:
+    """Zero-pads ``(N, *S, C)`` at the end of each spatial dimension to ``padded`` (amounts may be zero)."""
+    amounts: List[int] = [0, 0]
+    for i in range(len(padded) - 1, -1, -1):  # F.pad lists the last dimension first
+        amounts += [0, padded[i] - x.shape[i + 1]]
+    return F.pad(x, amounts)
+
+
+def partition_index(coordinates: List[Tensor], padded: List[int], shifts: List[int]) -> Tensor:
+    """The flat position in the padded map of each window token after a roll by ``-shifts``.
+
+    ``padded_map.flatten(1, rank).index_select(1, index)`` is torchvision's roll + partition in one gather.
+    """
+    index = torch.zeros_like(coordinates[0])
+    for i in range(len(padded)):
+        index = index * padded[i] + torch.remainder(coordinates[i] + shifts[i], padded[i])
+    return index
 
 
 def shift_mask(
-    padded: List[int], window_size: List[int], shifts: List[int], dtype: torch.dtype, device: torch.device
+    coordinates: List[Tensor],
+    padded: List[int],
+    window_size: List[int],
+    shifts: List[int],
+    count: int,
+    dtype: torch.dtype,
 ) -> Tensor:
     """The additive mask ``(windows, tokens, tokens)`` of a shifted-window attention (0 or -100)."""
-    rank = len(padded)
-    labels = torch.zeros([1] * rank, dtype=torch.long, device=device)
-    for i in range(rank):
+    labels = torch.zeros_like(coordinates[0])
+    for i in range(len(padded)):
         size = padded[i]
-        window = window_size[i]
-        shift = shifts[i]
-        positions = torch.arange(size, device=device)
-        shifted = (shift + window - 1) // window  # 1 when this dimension is shifted, else 0
-        region = (positions >= size - window).long() * shifted + (positions >= size - shift).long()
-        view = [1] * rank
-        view[i] = size
-        labels = labels * 3 + region.view(view)
-    labels = partition_windows(labels.unsqueeze(0).unsqueeze(-1), window_size)[0, :, :, 0]
+        shifted = (shifts[i] + window_size[i] - 1) // window_size[i]  # 1 when this dimension is shifted, else 0
+        position = coordinates[i]
+        region = (position >= size - window_size[i]).long() * shifted + (position >= size - shifts[i]).long()
+        labels = labels * 3 + region
+    labels = labels.view(count, -1)
     different = labels.unsqueeze(1) != labels.unsqueeze(2)
     return different.to(dtype) * -100.0  # torchvision's value (a literal: TorchScript reads no float globals)
+
+
+def window_token_index(
+    sizes: List[int], padded: List[int], window_size: List[int], shifts: List[int], device: torch.device
+) -> Tensor:
+    """For each position of a ``sizes`` map, its flat index among the ``(windows * tokens)`` window tokens.
+
+    The windows are those of the padded map rolled by ``-shifts``: position ``p`` sits at ``(p - shift) mod
+    padded`` there. ``windows.flatten(1, 2).index_select(1, index)`` undoes partition, roll and padding
+    in one gather.
+    """
+    rank = len(sizes)
+    window = torch.zeros([1] * rank, dtype=torch.long, device=device)
+    token = torch.zeros([1] * rank, dtype=torch.long, device=device)
+    for i in range(rank):
+        rolled = torch.remainder(torch.arange(sizes[i], device=device) - shifts[i], padded[i])
+        view = [1] * rank
+        view[i] = sizes[i]
+        window = window * (padded[i] // window_size[i]) + (rolled // window_size[i]).view(view)
+        token = token * window_size[i] + (rolled % window_size[i]).view(view)
+    tokens = 1
+    for w in window_size:
+        tokens *= w
+    return (window * tokens + token).reshape(-1)

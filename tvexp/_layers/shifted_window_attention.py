@@ -18,11 +18,11 @@ from tvexp._layers._shifted_windows import (
     check_window_and_shift,
     checked_channels_last,
     effective_windows,
-    merge_windows,
-    pad_and_shift,
-    partition_windows,
+    pad_to_windows,
+    partition_index,
     shift_mask,
-    unshift_and_crop,
+    window_coordinates,
+    window_token_index,
 )
 
 __all__ = ["ShiftedWindowAttention", "shifted_window_attention"]
@@ -55,8 +55,14 @@ def shifted_window_attention(
     channels = input.shape[-1]
     windows, shifts, padded = effective_windows(sizes, window_size, shift_size, shrink_window)
     shifted = sum(shift_size) > 0  # the configuration, not the input: a static branch
-    x = partition_windows(pad_and_shift(input, padded, shifts, shifted), windows)  # (N, nW, tokens, C)
-    batch, count, tokens = x.shape[0], x.shape[1], x.shape[2]
+    coordinates = window_coordinates(padded, windows, input.device)
+    # Pad, roll and partition: one pad and one gather, (N, *S, C) -> (N, windows, tokens, C).
+    x = pad_to_windows(input, padded).flatten(1, rank).index_select(1, partition_index(coordinates, padded, shifts))
+    batch, tokens, count = input.shape[0], 1, 1
+    for i in range(rank):
+        tokens *= windows[i]
+        count *= padded[i] // windows[i]
+    x = x.view(batch, count, tokens, channels)
     head_dim = channels // num_heads
 
     # (N, nW, tokens, 3C) -> 3 x (N, nW, heads, tokens, head_dim)
@@ -74,7 +80,7 @@ def shifted_window_attention(
     if shifted:
         # The mask differs per window, not per sample: fold windows into the head dimension, so the
         # (windows * heads, tokens, tokens) bias + mask broadcasts over the batch without a copy per sample.
-        mask = bias.unsqueeze(0) + shift_mask(padded, windows, shifts, bias.dtype, bias.device).unsqueeze(1)
+        mask = bias.unsqueeze(0) + shift_mask(coordinates, padded, windows, shifts, count, bias.dtype).unsqueeze(1)
         mask = mask.reshape(1, count * num_heads, tokens, tokens)
         shape = [batch, count * num_heads, tokens, head_dim]
     else:
@@ -90,7 +96,9 @@ def shifted_window_attention(
     )
     out = out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
     out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training)
-    return unshift_and_crop(merge_windows(out, padded, windows), sizes, shifts, shifted)
+    # Windows -> map: one gather undoes the partition, the shift and the padding.
+    index = window_token_index(sizes, padded, windows, shifts, out.device)
+    return out.flatten(1, 2).index_select(1, index).view(input.shape)
 
 
 # A leaf for torch.fx: the partition reads the traced input's sizes.
@@ -276,7 +284,7 @@ class ShiftedWindowAttention(nn.Module):
         return self.relative_position_bias_table
 
     def _qkv_bias(self) -> Optional[Tensor]:
-        bias = self.qkv.bias
+        bias: Optional[Tensor] = self.qkv.bias
         if hasattr(self, "cpb_mlp") and bias is not None:
             # Swin v2 has no key bias: torchvision zeroes that third of the bias in every forward.
             bias = torch.cat([bias[: self.dim], torch.zeros_like(bias[self.dim : 2 * self.dim]), bias[2 * self.dim :]])

@@ -77,7 +77,6 @@ LAYER_CASES: list[LayerCase] = [
         output_shape=(2, 6, 9, 8),
         reference=True,
         tags=frozenset({"inductor"}),
-        expected_failures=_CHANNELS_LAST,
         rejects={
             "dim=10, num_heads=4 (not divisible)": _prototype("SwinTransformerBlock", 10, 4, [4, 4], [2, 2]),
             "shift_size=[2, -1]": _prototype("SwinTransformerBlock", 8, 2, [4, 4], [2, -1]),
@@ -97,14 +96,12 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(2, 8, 7, 8, seed=706),),
         output_shape=(2, 8, 7, 8),
         tags=frozenset({"inductor"}),
-        expected_failures=_CHANNELS_LAST,
     ),
     LayerCase(
         id="SwinTransformerBlock/3d-shifted",
         build=_prototype("SwinTransformerBlock", 8, 2, [2, 4, 4], [1, 2, 2], 2.0),
         inputs=lambda: (randn(2, 3, 5, 6, 8, seed=707),),
         output_shape=(2, 3, 5, 6, 8),
-        expected_failures=_CHANNELS_LAST,
     ),
     LayerCase(
         id="SwinTransformerBlock/dropout-stochastic-depth",
@@ -114,7 +111,6 @@ LAYER_CASES: list[LayerCase] = [
         inputs=lambda: (randn(4, 4, 5, 8, seed=708),),
         output_shape=(4, 4, 5, 8),
         stochastic=True,
-        expected_failures=_CHANNELS_LAST,
     ),
     LayerCase(
         id="PatchMerging/v1-odd-size",
