@@ -156,7 +156,7 @@ def partition_index(coordinates: List[Tensor], padded: List[int], shifts: List[i
     """
     index = torch.zeros_like(coordinates[0])
     for i in range(len(padded)):
-        index = index * padded[i] + torch.remainder(coordinates[i] + shifts[i], padded[i])
+        index = index * padded[i] + (coordinates[i] + shifts[i]) % padded[i]
     return index
 
 
@@ -194,7 +194,8 @@ def window_token_index(
     window = torch.zeros([1] * rank, dtype=torch.long, device=device)
     token = torch.zeros([1] * rank, dtype=torch.long, device=device)
     for i in range(rank):
-        rolled = torch.remainder(torch.arange(sizes[i], device=device) - shifts[i], padded[i])
+        # (p - shift) mod padded, on non-negative values (inductor's range analysis rejects a negative remainder)
+        rolled = (torch.arange(sizes[i], device=device) + (padded[i] - shifts[i])) % padded[i]
         view = [1] * rank
         view[i] = sizes[i]
         window = window * (padded[i] // window_size[i]) + (rolled // window_size[i]).view(view)
