@@ -65,4 +65,3 @@ def test_block_exports_once_with_dynamic_batch_height_and_width(version: int) ->
         x = torch.randn(shape)
         with torch.no_grad():
             torch.testing.assert_close(program(x), block(x), rtol=1e-5, atol=1e-5)
-
