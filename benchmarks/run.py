@@ -244,6 +244,39 @@ def _convnext_block_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
     return run
 
 
+def _swin_block_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
+    """The block's norms, linear layers and SDPA on windows of consecutive tokens: no padding, shift,
+    partition, position bias or mask (the work any window attention block does)."""
+    attention, mlp = module.attn, module.mlp
+    heads, tokens = attention.num_heads, attention.num_tokens
+    post_norm = module.version == 2
+
+    def norm(x: Tensor, layer: nn.Module) -> Tensor:
+        return F.layer_norm(x, layer.normalized_shape, layer.weight, layer.bias, layer.eps)
+
+    def attend(x: Tensor) -> Tensor:
+        windows = x.reshape(-1, tokens, x.shape[-1])
+        q, k, v = (
+            F.linear(windows, attention.qkv.weight, attention.qkv.bias)
+            .unflatten(-1, (3, heads, -1))
+            .permute(2, 0, 3, 1, 4)
+        )
+        y = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2)
+        return F.linear(y, attention.proj.weight, attention.proj.bias).view(x.shape)
+
+    def feed_forward(x: Tensor) -> Tensor:
+        return F.linear(F.gelu(F.linear(x, mlp[0].weight, mlp[0].bias)), mlp[3].weight, mlp[3].bias)
+
+    def run(x: Tensor) -> Tensor:
+        if post_norm:
+            x = x + norm(attend(x), module.norm1)
+            return x + norm(feed_forward(x), module.norm2)
+        x = x + attend(norm(x, module.norm1))
+        return x + feed_forward(norm(x, module.norm2))
+
+    return run
+
+
 def _module_builder(module_name: str, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
     """A builder for ``module_name.name(*args, **kwargs)`` (a model-internal block), or None when absent."""
     module = optional(module_name)
@@ -331,6 +364,10 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
     feature = lambda: torch.randn(n, c, h, h)  # noqa: E731
     volume = lambda: torch.randn(n, c // 2, max(h // 7, 2), h // 2, h // 2)  # noqa: E731
     token_batch = lambda: torch.randn(batch, tokens, dim)  # noqa: E731
+    # Swin stage 1 of swin_t (v2: window 8): 56 x 56 tokens of 96 channels, 3 heads, shifted windows.
+    swin_n, swin_size, swin_dim, swin_heads = (2, 9, 16, 2) if tiny else (4, 56, 96, 3)
+    swin_map = lambda: torch.randn(swin_n, swin_size, swin_size, swin_dim)  # noqa: E731
+    swin_window = 4 if tiny else 7
 
     def tv(name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
         return None if ops is None or not hasattr(ops, name) else (lambda: getattr(ops, name)(*args, **kwargs))
@@ -484,6 +521,62 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             for label, builder in (("3D", "Conv3DSimple"), ("(2+1)D", "Conv2Plus1D"))
         ],
         *_mvit_benches(tvp, tiny),
+        LayerBench(
+            "SwinTransformerBlock v1 (prototype)",
+            swin_map,
+            ours(tvp, "SwinTransformerBlock", swin_dim, swin_heads, [swin_window] * 2, [swin_window // 2] * 2),
+            _module_builder(
+                "torchvision.models.swin_transformer",
+                "SwinTransformerBlock",
+                swin_dim,
+                swin_heads,
+                [swin_window] * 2,
+                [swin_window // 2] * 2,
+            ),
+            _module_builder(
+                "timm.models.swin_transformer",
+                "SwinTransformerBlock",
+                swin_dim,
+                (swin_size, swin_size),
+                swin_heads,
+                window_size=swin_window,
+                shift_size=swin_window // 2,
+            ),
+            _swin_block_floor,
+            spatial=False,
+        ),
+        LayerBench(
+            "SwinTransformerBlock v2 (prototype)",
+            swin_map,
+            ours(
+                tvp,
+                "SwinTransformerBlock",
+                swin_dim,
+                swin_heads,
+                [swin_window + 1] * 2,
+                [(swin_window + 1) // 2] * 2,
+                version=2,
+            ),
+            _module_builder(
+                "torchvision.models.swin_transformer",
+                "SwinTransformerBlockV2",
+                swin_dim,
+                swin_heads,
+                [swin_window + 1] * 2,
+                [(swin_window + 1) // 2] * 2,
+            ),
+            _module_builder(
+                "timm.models.swin_transformer_v2",
+                "SwinTransformerV2Block",
+                swin_dim,
+                (swin_size, swin_size),
+                swin_heads,
+                window_size=swin_window + 1,
+                shift_size=(swin_window + 1) // 2,
+            ),
+            _swin_block_floor,
+            spatial=False,
+        ),
     ]
 
 

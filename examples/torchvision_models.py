@@ -3185,3 +3185,283 @@ def mvit_v2_s(
         device=device,
         dtype=dtype,
     )
+
+
+# -------------------------------------------------------------------------- Swin, Swin V2, video Swin
+# torchvision's SwinTransformer and SwinTransformer3d from tvexp's SwinTransformerBlock, PatchMerging
+# and PatchEmbedding3d (state_dict keys, shapes and dtypes checked against torchvision 0.29 in
+# tests/parity/test_parity_swin.py).
+
+from tvexp.prototype import PatchEmbedding3d, PatchMerging, SwinTransformerBlock  # noqa: E402
+from tvexp.stable import Permute  # noqa: E402
+
+
+def _swin_stages(
+    embed_dim: int,
+    depths: list[int],
+    num_heads: list[int],
+    window_size: list[int],
+    mlp_ratio: float,
+    dropout: float,
+    attention_dropout: float,
+    stochastic_depth_prob: float,
+    norm: NormBuilder,
+    version: int,
+    block: BlockBuilder | None,
+    downsample_layer: BlockBuilder | None,
+    factory: dict[str, Any],
+) -> list[nn.Module]:
+    """The stages of a Swin network: blocks alternating unshifted/half-window-shifted, patch merging between."""
+    unit = partial(SwinTransformerBlock, version=version) if block is None else block
+    merge = partial(PatchMerging, version=version) if downsample_layer is None else downsample_layer
+    factory = _given(factory)
+    layers: list[nn.Module] = []
+    total = sum(depths)
+    index = 0
+    for stage, depth in enumerate(depths):
+        dim = embed_dim * 2**stage
+        blocks = []
+        for position in range(depth):
+            blocks.append(
+                unit(
+                    dim,
+                    num_heads[stage],
+                    window_size,
+                    [0 if position % 2 == 0 else w // 2 for w in window_size],
+                    mlp_ratio,
+                    dropout,
+                    attention_dropout,
+                    # torchvision's schedule, written as it is (the last block gets the full rate).
+                    stochastic_depth_prob * float(index) / (total - 1),
+                    norm,
+                    **factory,
+                )
+            )
+            index += 1
+        layers.append(nn.Sequential(*blocks))
+        if stage < len(depths) - 1:
+            layers.append(merge(dim, norm, **factory))
+    return layers
+
+
+def _init_swin(model: nn.Module) -> None:
+    # torchvision re-initialises every linear layer of the network, the blocks' MLPs and v2's cpb_mlp included.
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.trunc_normal_(module.weight, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+
+class SwinTransformer(nn.Module):
+    """torchvision's ``SwinTransformer`` (v1 and, with ``version=2``, v2) from tvexp blocks.
+
+    ``features`` holds the patch embedding (``Conv2d``, ``Permute`` to channels last, norm), then each
+    stage's blocks and a :class:`~tvexp.prototype.PatchMerging` between stages; ``norm``, ``permute``,
+    ``avgpool``, ``flatten`` and ``head`` follow, as in torchvision.
+    """
+
+    def __init__(
+        self,
+        patch_size: list[int],
+        embed_dim: int,
+        depths: list[int],
+        num_heads: list[int],
+        window_size: list[int],
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        stochastic_depth_prob: float = 0.1,
+        num_classes: int = 1000,
+        norm_layer: NormBuilder | None = None,
+        block: BlockBuilder | None = None,
+        downsample_layer: BlockBuilder | None = None,
+        *,
+        version: int = 1,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        norm = partial(nn.LayerNorm, eps=1e-5) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        stem = nn.Sequential(
+            nn.Conv2d(3, embed_dim, kernel_size=tuple(patch_size), stride=tuple(patch_size), **factory),
+            Permute([0, 2, 3, 1]),
+            norm(embed_dim, **factory),
+        )
+        stages = _swin_stages(
+            embed_dim,
+            depths,
+            num_heads,
+            window_size,
+            mlp_ratio,
+            dropout,
+            attention_dropout,
+            stochastic_depth_prob,
+            norm,
+            version,
+            block,
+            downsample_layer,
+            factory,
+        )
+        self.features = nn.Sequential(stem, *stages)
+        features = embed_dim * 2 ** (len(depths) - 1)
+        self.norm = norm(features, **factory)
+        self.permute = Permute([0, 3, 1, 2])
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.head = nn.Linear(features, num_classes, **factory)
+        _init_swin(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.permute(self.norm(self.features(x)))
+        return self.head(self.flatten(self.avgpool(x)))
+
+
+class SwinTransformer3d(nn.Module):
+    """torchvision's ``SwinTransformer3d`` (video Swin) from tvexp layers.
+
+    ``patch_embed`` (:class:`~tvexp.prototype.PatchEmbedding3d`), ``pos_drop``, ``features`` (the
+    stages of 3-D-window blocks, with :class:`~tvexp.prototype.PatchMerging` on the 5-D maps between
+    them), ``norm``, ``avgpool`` and ``head``, as in torchvision.
+    """
+
+    def __init__(
+        self,
+        patch_size: list[int],
+        embed_dim: int,
+        depths: list[int],
+        num_heads: list[int],
+        window_size: list[int],
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        stochastic_depth_prob: float = 0.1,
+        num_classes: int = 400,
+        norm_layer: NormBuilder | None = None,
+        block: BlockBuilder | None = None,
+        downsample_layer: BlockBuilder | None = None,
+        patch_embed: BlockBuilder | None = None,
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        norm = partial(nn.LayerNorm, eps=1e-5) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        embed = PatchEmbedding3d if patch_embed is None else patch_embed
+        self.patch_embed = embed(patch_size=patch_size, embed_dim=embed_dim, norm_layer=norm, **_given(factory))
+        self.pos_drop = nn.Dropout(p=dropout)
+        self.features = nn.Sequential(
+            *_swin_stages(
+                embed_dim,
+                depths,
+                num_heads,
+                window_size,
+                mlp_ratio,
+                dropout,
+                attention_dropout,
+                stochastic_depth_prob,
+                norm,
+                1,
+                block,
+                downsample_layer,
+                factory,
+            )
+        )
+        self.num_features = embed_dim * 2 ** (len(depths) - 1)
+        self.norm = norm(self.num_features, **factory)
+        self.avgpool = nn.AdaptiveAvgPool3d(1)
+        self.head = nn.Linear(self.num_features, num_classes, **factory)
+        _init_swin(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.norm(self.features(self.pos_drop(self.patch_embed(x))))
+        x = self.avgpool(x.permute(0, 4, 1, 2, 3))
+        return self.head(torch.flatten(x, 1))
+
+
+def _swin_builder(
+    name: str,
+    embed_dim: int,
+    depths: list[int],
+    num_heads: list[int],
+    window_size: list[int],
+    default_stochastic_depth_prob: float,
+    version: int = 1,
+) -> Callable[..., nn.Module]:
+    video = len(window_size) == 3
+
+    def build(
+        *,
+        num_classes: int = 400 if video else 1000,
+        stochastic_depth_prob: float = default_stochastic_depth_prob,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        norm_layer: NormBuilder | None = None,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+        **overrides: BlockBuilder | None,
+    ) -> nn.Module:
+        # torchvision's v1 and video builders take ``block`` and ``downsample_layer`` (video also
+        # ``patch_embed``); its v2 builders set them and accept neither.
+        allowed = {"block", "downsample_layer", *(["patch_embed"] if video else [])} if version == 1 else set()
+        unexpected = sorted(set(overrides) - allowed)
+        if unexpected:
+            raise TypeError(f"{name}() got an unexpected keyword argument {unexpected[0]!r}")
+        options: dict[str, Any] = {
+            **overrides,
+            "mlp_ratio": mlp_ratio,
+            "dropout": dropout,
+            "attention_dropout": attention_dropout,
+            "stochastic_depth_prob": stochastic_depth_prob,
+            "num_classes": num_classes,
+            "norm_layer": norm_layer,
+            "device": device,
+            "dtype": dtype,
+        }
+        if video:
+            return SwinTransformer3d([2, 4, 4], embed_dim, depths, num_heads, window_size, **options)
+        return SwinTransformer([4, 4], embed_dim, depths, num_heads, window_size, version=version, **options)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"torchvision's ``{name}``: width {embed_dim}, depths {depths}, heads {num_heads}, window {window_size}, "
+        f"stochastic depth {default_stochastic_depth_prob}."
+        + (
+            " ``block`` and ``downsample_layer`` replace :class:`~tvexp.prototype.SwinTransformerBlock` and "
+            ":class:`~tvexp.prototype.PatchMerging` (called with their arguments)"
+            + (", ``patch_embed`` :class:`~tvexp.prototype.PatchEmbedding3d`." if video else ".")
+            if version == 1
+            else ""
+        )
+    )
+    return _torchvision_builder(build)
+
+
+swin_t = _swin_builder("swin_t", 96, [2, 2, 6, 2], [3, 6, 12, 24], [7, 7], 0.2)
+swin_s = _swin_builder("swin_s", 96, [2, 2, 18, 2], [3, 6, 12, 24], [7, 7], 0.3)
+swin_b = _swin_builder("swin_b", 128, [2, 2, 18, 2], [4, 8, 16, 32], [7, 7], 0.5)
+swin_v2_t = _swin_builder("swin_v2_t", 96, [2, 2, 6, 2], [3, 6, 12, 24], [8, 8], 0.2, version=2)
+swin_v2_s = _swin_builder("swin_v2_s", 96, [2, 2, 18, 2], [3, 6, 12, 24], [8, 8], 0.3, version=2)
+swin_v2_b = _swin_builder("swin_v2_b", 128, [2, 2, 18, 2], [4, 8, 16, 32], [8, 8], 0.5, version=2)
+swin3d_t = _swin_builder("swin3d_t", 96, [2, 2, 6, 2], [3, 6, 12, 24], [8, 7, 7], 0.1)
+swin3d_s = _swin_builder("swin3d_s", 96, [2, 2, 18, 2], [3, 6, 12, 24], [8, 7, 7], 0.1)
+swin3d_b = _swin_builder("swin3d_b", 128, [2, 2, 18, 2], [4, 8, 16, 32], [8, 7, 7], 0.1)
+
+__all__ += [
+    "SwinTransformer",
+    "SwinTransformer3d",
+    "swin3d_b",
+    "swin3d_s",
+    "swin3d_t",
+    "swin_b",
+    "swin_s",
+    "swin_t",
+    "swin_v2_b",
+    "swin_v2_s",
+    "swin_v2_t",
+]

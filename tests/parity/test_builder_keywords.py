@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from examples import torchvision_models as tvm
-from tvexp.prototype import ConvNeXtBlock, InvertedResidual, RegNetBottleneck, ShuffleNetV2Unit
+from tvexp.prototype import ConvNeXtBlock, InvertedResidual, PatchMerging, RegNetBottleneck, ShuffleNetV2Unit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _RECORDED: dict[str, Any] = json.loads((FIXTURES / "builder_keywords.json").read_text())["builders"]
@@ -35,6 +35,9 @@ def _load_module(name: str) -> ModuleType:
 _EQUIVALENTS: dict[tuple[str, str], Any] = {
     ("ShuffleNetV2", "<InvertedResidual>"): ShuffleNetV2Unit,
     ("VisionTransformer", "<partial>"): partial(nn.LayerNorm, eps=1e-6),
+    ("SwinTransformer", "<PatchMerging>"): PatchMerging,
+    ("SwinTransformer3d", "<PatchMerging>"): PatchMerging,
+    ("MaxVit", "<GELU>"): nn.GELU,
 }
 _PRESENT = [name for name in sorted(_RECORDED) if hasattr(tvm, name)]
 

@@ -107,6 +107,10 @@ _LAST_DIM_FEATURES = {
     "LinearNormActivation",
     "MultiheadSelfAttention",
     "TransformerEncoderBlock",
+    # channels-last maps (N, H, W, C) / (N, T, H, W, C): the Swin layers
+    "ShiftedWindowAttention",
+    "SwinTransformerBlock",
+    "PatchMerging",
 }
 # Cases of layers that take either layout, whose case input has its features last.
 _LAST_DIM_CASES = {"LayerScale/tokens"}

@@ -32,6 +32,8 @@ from tvexp._layers.multiscale_attention import MultiscaleAttention
 from tvexp._layers.multiscale_block import MultiscaleBlock
 from tvexp._layers.named_builders import layer_builder
 from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
+from tvexp._layers.patch_embedding_3d import PatchEmbedding3d
+from tvexp._layers.patch_merging import PatchMerging
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
@@ -42,7 +44,9 @@ from tvexp._layers.quantizable.named_conv_norm_activation import QuantizableName
 from tvexp._layers.quantizable.shufflenet_unit import QuantizableShuffleNetV2Unit
 from tvexp._layers.quantizable.squeeze_excitation import QuantizableSqueezeExcitation
 from tvexp._layers.regnet_bottleneck import RegNetBottleneck
+from tvexp._layers.shifted_window_attention import ShiftedWindowAttention
 from tvexp._layers.stochastic_depth import stochastic_depth_rates
+from tvexp._layers.swin_transformer_block import SwinTransformerBlock
 from tvexp._layers.temporal_separable_conv import TemporalSeparableConv
 from tvexp._layers.transformer_encoder_block import TransformerEncoderBlock
 from tvexp._layers.video_convolutions import Conv2Plus1D, Conv3DNoTemporal, Conv3DSimple
@@ -78,6 +82,8 @@ __all__: list[str] = [
     "MultiscaleAttention",
     "MultiscaleBlock",
     "NamedConv2dNormActivation",
+    "PatchEmbedding3d",
+    "PatchMerging",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",
     "QuantizableConv2dNormActivation",
@@ -91,7 +97,9 @@ __all__: list[str] = [
     "R2Plus1DStem",
     "R3DStem",
     "RegNetBottleneck",
+    "ShiftedWindowAttention",
     "ShuffleNetV2Unit",
+    "SwinTransformerBlock",
     "TemporalSeparableConv",
     "TransformerEncoderBlock",
     "VideoBasicBlock",

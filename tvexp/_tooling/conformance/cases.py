@@ -10,6 +10,7 @@ from tvexp._tooling.conformance import (
     losses,
     mvit,
     quantizable,
+    swin,
     transformers,
     video,
 )
@@ -17,6 +18,17 @@ from tvexp._tooling.conformance.table import LayerCase, LossCase
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
-_AREAS = (basic_layers, blocks, classification_blocks, drop_block, losses, mvit, quantizable, transformers, video)
+_AREAS = (
+    basic_layers,
+    blocks,
+    classification_blocks,
+    drop_block,
+    losses,
+    mvit,
+    quantizable,
+    swin,
+    transformers,
+    video,
+)
 LAYER_CASES: list[LayerCase] = [case for area in _AREAS for case in area.LAYER_CASES]
 LOSS_CASES: list[LossCase] = [case for area in _AREAS for case in area.LOSS_CASES]

@@ -1,0 +1,67 @@
+"""SwinTransformerBlock, PatchMerging and PatchEmbedding3d: behaviour beyond the parity fixtures, dynamic export."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.export import Dim
+
+from tvexp.prototype import PatchEmbedding3d, PatchMerging, SwinTransformerBlock
+
+
+def test_v1_is_pre_norm_and_v2_post_norm() -> None:
+    x = torch.randn(2, 6, 5, 8)
+    v1 = SwinTransformerBlock(8, 2, [4, 4], [2, 2]).eval()
+    hidden = x + v1.attn(v1.norm1(x))
+    torch.testing.assert_close(v1(x), hidden + v1.mlp(v1.norm2(hidden)))
+    v2 = SwinTransformerBlock(8, 2, [4, 4], [2, 2], version=2).eval()
+    hidden = x + v2.norm1(v2.attn(x))
+    torch.testing.assert_close(v2(x), hidden + v2.norm2(v2.mlp(hidden)))
+
+
+def test_block_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="mlp_ratio must give an MLP at least 1 wide"):
+        SwinTransformerBlock(8, 2, [4, 4], [2, 2], mlp_ratio=0.01)
+    with pytest.raises(ValueError, match="stochastic_depth_prob must be a probability"):
+        SwinTransformerBlock(8, 2, [4, 4], [2, 2], stochastic_depth_prob=1.5)
+    with pytest.raises(TypeError, match="norm_layer"):
+        SwinTransformerBlock(8, 2, [4, 4], [2, 2], norm_layer=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"expects a 5-D channels-last input \(N, T, H, W, 8\)"):
+        SwinTransformerBlock(8, 2, [2, 4, 4], [1, 2, 2])(torch.randn(2, 4, 4, 8))
+
+
+def test_patch_merging_orders_the_four_neighbours_as_torchvision() -> None:
+    merging = PatchMerging(1, norm_layer=torch.nn.Identity)
+    x = torch.arange(16.0).view(1, 4, 4, 1)
+    with torch.no_grad():
+        merging.reduction.weight.copy_(torch.eye(2, 4))  # keep the first two of the four features
+    # (0, 0) then (1, 0): the top-left token and the one below it.
+    torch.testing.assert_close(merging(x)[0, 0, 0], torch.tensor([0.0, 4.0]))
+    assert PatchMerging(4)(torch.randn(2, 3, 5, 7, 4)).shape == (2, 3, 3, 4, 8)
+
+
+def test_patch_embedding_pads_to_whole_patches_and_omits_the_norm_by_default() -> None:
+    embedding = PatchEmbedding3d([2, 4, 4], 3, 8)
+    assert isinstance(embedding.norm, torch.nn.Identity)
+    assert embedding(torch.randn(1, 3, 3, 5, 8)).shape == (1, 2, 2, 2, 8)
+    with pytest.raises(ValueError, match="expects 3 channels"):
+        embedding(torch.randn(1, 4, 2, 4, 4))
+    with pytest.raises(TypeError, match="patch_size must be a list or tuple of 3"):
+        PatchEmbedding3d([4, 4])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", [1, 2])
+def test_block_exports_once_with_dynamic_batch_height_and_width(version: int) -> None:
+    # torchvision's functional branches in Python on the input size (padding, shift, mask), so its
+    # exported program is specialised to one size. Here padding, shift and mask are arithmetic on the
+    # sizes, and partition/merge are gathers: one program serves every size of at least two windows
+    # (torch's own contiguity checks specialise a map that is a single window, H <= 4 and W <= 4 here).
+    block = SwinTransformerBlock(8, 2, [4, 4], [2, 2], version=version).eval()
+    dims = {0: Dim("batch", min=1, max=64), 1: Dim("height", min=1, max=512), 2: Dim("width", min=1, max=512)}
+    program = torch.export.export(block, (torch.randn(2, 9, 10, 8),), dynamic_shapes=(dims,)).module()
+    # padded both ways, whole windows, one window high (its shift off), padded one way
+    for shape in [(2, 9, 10, 8), (1, 16, 16, 8), (2, 3, 9, 8), (3, 13, 8, 8)]:
+        x = torch.randn(shape)
+        with torch.no_grad():
+            torch.testing.assert_close(program(x), block(x), rtol=1e-5, atol=1e-5)
