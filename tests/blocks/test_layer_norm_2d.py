@@ -96,5 +96,28 @@ def test_contiguous_input_is_as_accurate_as_f_layer_norm_with_and_without_autogr
     assert error <= 2 * reference_error + slack, f"error {error:.2e}, F.layer_norm's {reference_error:.2e}"
     with torch.inference_mode():
         torch.testing.assert_close(norm(x), y)
-    norm.requires_grad_(True)
-    assert (norm(x).detach().double() - exact).abs().max() <= reference_error + slack  # the autograd path
+    # The autograd path (an input that requires grad: without affine parameters nothing else does).
+    assert (norm(x.requires_grad_()).detach().double() - exact).abs().max() <= reference_error + slack
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("block_elements", [1 << 18, 200, 20])
+def test_inference_path_blocks_match_f_layer_norm(
+    dtype: torch.dtype, block_elements: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The inference path of a contiguous input normalises whole samples per block when they fit
+    # (200 elements: 2 samples of 5x3x6) and runs of positions of one sample otherwise (20 elements:
+    # 4 positions of 18); reduced precision inputs meet float32 parameters, as in mixed precision.
+    from tvexp._layers import layer_norm_2d
+
+    monkeypatch.setattr(layer_norm_2d, "_BLOCK_ELEMENTS", block_elements // torch.get_num_threads())
+    norm = LayerNorm2d(5)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+        x = (torch.randn(5, 5, 3, 6) * 3 + 2).to(dtype)
+        y = norm(x)
+        expected = _reference(x, norm)
+    assert y.dtype == dtype and y.is_contiguous()
+    torch.testing.assert_close(y, expected)
+    torch.testing.assert_close(norm(x.requires_grad_()).detach(), expected)  # the autograd path
