@@ -11,12 +11,21 @@ import torch.nn.functional as F
 from tvexp.prototype import LayerNorm2d
 
 
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request: pytest.FixtureRequest):
+    """Runs the test with 1 and with 2 intra-op threads (a contiguous input has a one-thread path)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(previous)
+
+
 def _reference(x: torch.Tensor, norm: LayerNorm2d) -> torch.Tensor:
     return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), norm.weight, norm.bias, norm.eps).permute(0, 3, 1, 2)
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
-def test_normalizes_over_channels_and_keeps_the_memory_format(memory_format: torch.memory_format) -> None:
+def test_normalizes_over_channels_and_keeps_the_memory_format(memory_format: torch.memory_format, threads: int) -> None:
     norm = LayerNorm2d(8)
     with torch.no_grad():
         norm.weight.normal_()
@@ -75,7 +84,7 @@ def test_rejects_input_that_is_not_4d(shape: tuple[int, ...]) -> None:
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
 def test_contiguous_input_is_as_accurate_as_f_layer_norm_with_and_without_autograd(
-    dtype: torch.dtype, affine: tuple
+    dtype: torch.dtype, affine: tuple, threads: int
 ) -> None:
     # A large offset checks that the variance is computed from centred values.
     elementwise_affine, bias = affine
@@ -110,14 +119,19 @@ def test_inference_path_blocks_match_f_layer_norm(
     # 4 positions of 18); reduced precision inputs meet float32 parameters, as in mixed precision.
     from tvexp._layers import layer_norm_2d
 
-    monkeypatch.setattr(layer_norm_2d, "_BLOCK_ELEMENTS", block_elements // torch.get_num_threads())
+    monkeypatch.setattr(layer_norm_2d, "_BLOCK_ELEMENTS", block_elements)
     norm = LayerNorm2d(5)
-    with torch.no_grad():
-        norm.weight.normal_()
-        norm.bias.normal_()
-        x = (torch.randn(5, 5, 3, 6) * 3 + 2).to(dtype)
-        y = norm(x)
-        expected = _reference(x, norm)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the path runs on one thread only
+    try:
+        with torch.no_grad():
+            norm.weight.normal_()
+            norm.bias.normal_()
+            x = (torch.randn(5, 5, 3, 6) * 3 + 2).to(dtype)
+            y = norm(x)
+            expected = _reference(x, norm)
+    finally:
+        torch.set_num_threads(threads)
     assert y.dtype == dtype and y.is_contiguous()
     torch.testing.assert_close(y, expected)
     torch.testing.assert_close(norm(x.requires_grad_()).detach(), expected)  # the autograd path

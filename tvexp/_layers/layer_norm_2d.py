@@ -40,6 +40,7 @@ def _layer_norm_2d(
     if (
         not torch.jit.is_scripting()
         and not torch.compiler.is_compiling()
+        and torch.get_num_threads() == 1
         and x.is_contiguous()
         and not _needs_grad(x, weight, bias)
     ):
@@ -61,21 +62,25 @@ def _needs_grad(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
     return x.requires_grad or (weight is not None and weight.requires_grad) or (bias is not None and bias.requires_grad)
 
 
-# Elements normalised per step of the inference path: 256K float32 values (1 MiB) stay in a core's
-# L2 cache through the five passes over them.
+# Elements normalised per step of the single-thread inference path: 256K float32 values (1 MiB)
+# stay in the core's L2 cache through the passes over them.
 _BLOCK_ELEMENTS = 1 << 18
 
 
 @torch.jit.unused
 def _contiguous_inference(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
-    """Normalise a contiguous NCHW tensor over dim 1 in place in the output, without autograd.
+    """Normalise a contiguous NCHW tensor over dim 1 into a new contiguous tensor, without autograd.
 
     The permute -> layer_norm -> permute route costs two transposing copies on a contiguous input
     (into NHWC for layer_norm, back for the output). Here the statistics and the normalisation
-    work on the NCHW layout directly, one cache-sized block of positions at a time, with the
-    centred two-pass variance (mean first, then the mean of squared deviations) that layer_norm
-    computes; reduced precision inputs are computed in float32 like layer_norm does. With
-    gradients this would be many small autograd nodes, so that case keeps the layer_norm route.
+    work on the NCHW layout directly, one cache-sized block at a time, with the centred two-pass
+    variance (mean first, then the mean of squared deviations) that layer_norm computes; reduced
+    precision inputs are computed in float32 like layer_norm does. On one thread this takes about
+    timm's time (which skips the copy back by returning channels_last) instead of about 1.9x.
+    With more threads each of the seven operations per block is a parallel region that waits for
+    its slowest thread: on the shared 2-core benchmark machine under load that made the layer 4-7x
+    slower than the permute route (three parallel regions), so it is used on one thread only. With
+    gradients it would be many small autograd nodes, so that case keeps the layer_norm route too.
     """
     n, c = x.shape[0], x.shape[1]
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
@@ -87,7 +92,7 @@ def _contiguous_inference(x: Tensor, weight: Tensor | None, bias: Tensor | None,
     compute = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
     scale = None if weight is None else weight.to(compute).view(c, 1)
     shift = None if bias is None else bias.to(compute).view(c, 1)
-    budget = _BLOCK_ELEMENTS * torch.get_num_threads()
+    budget = _BLOCK_ELEMENTS
     # Whole samples per block when they fit, else runs of positions of one sample.
     samples = max(1, budget // max(1, c * positions))
     step = positions if samples > 1 else max(1, budget // c)
