@@ -24,6 +24,10 @@ __all__ = ["ConvNeXtBlock"]
 torch.fx.wrap("checked_channels_first")
 
 
+def _hooked(module: nn.Module) -> bool:
+    return bool(module._forward_pre_hooks or module._forward_hooks)
+
+
 @prototype(since="0.2.0")
 class ConvNeXtBlock(nn.Module):
     r"""ConvNeXt's residual block: depthwise 7x7 convolution, LayerNorm over channels, MLP, layer scale.
@@ -43,7 +47,8 @@ class ConvNeXtBlock(nn.Module):
     input). When ``block.5`` is an :class:`~torch.nn.Linear` the forward calls ``block.0`` to
     ``block.4`` and ``block.6`` one by one and applies ``block.5`` through its ``weight`` and ``bias``
     scaled by :math:`\gamma` (the same value as scaling its output, up to rounding), which saves a
-    pass over the activation forward and backward; another module as ``block.5`` runs as a module.
+    pass over the activation forward and backward; another module as ``block.5``, or forward hooks
+    on ``block`` or ``block.5`` (FSDP2's ``fully_shard`` of ``block``, for one), run ``block`` as a module.
     Forward+backward at 8x64x56x56 float32 takes about the time of torchvision's ``CNBlock`` and
     timm's ``ConvNeXtBlock`` on contiguous input, although the contiguous gradient that the
     contiguous output receives is transposed once for the channels-last MLP (torchvision's block
@@ -124,7 +129,12 @@ class ConvNeXtBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = checked_channels_first(x, "ConvNeXtBlock", self.channels, 4, False, True)
         fc2 = self.block[5]
-        if isinstance(fc2, nn.Linear):
+        fold = isinstance(fc2, nn.Linear)
+        if fold and not torch.jit.is_scripting():
+            # Calling the parts one by one skips hooks on ``block`` and ``block.5`` (FSDP2's
+            # fully_shard gathers a wrapped ``block``'s parameters in a forward pre-hook, for one).
+            fold = not (_hooked(self.block) or _hooked(fc2))
+        if fold and isinstance(fc2, nn.Linear):  # (isinstance again for the type checker)
             # gamma * fc2(h) computed as a linear layer with gamma-scaled weight and bias: the scaling
             # costs C x hidden multiplications instead of a pass over the whole activation, forward and
             # backward (where it also replaces a reduction over the activation for gamma's gradient).
