@@ -37,14 +37,9 @@ def _layer_norm_2d(
     # directly and the result, permuted back, is channels_last again: no copy at all.
     if x.is_contiguous(memory_format=torch.channels_last):
         return F.layer_norm(x.permute(0, 2, 3, 1), normalized_shape, weight, bias, eps).permute(0, 3, 1, 2)
-    if (
-        not torch.jit.is_scripting()
-        and not torch.compiler.is_compiling()
-        and torch.get_num_threads() == 1
-        and x.is_contiguous()
-        and not _needs_grad(x, weight, bias)
-    ):
-        return _contiguous_inference(x, weight, bias, eps)
+    if not torch.jit.is_scripting():  # (TorchScript compiles only the layer_norm route)
+        if _takes_inference_path(x, weight, bias):
+            return _contiguous_inference(x, weight, bias, eps)
     # For a contiguous input the permuted output is channels_last; copying it back keeps the
     # caller's memory format (timm returns it as is, which silently switches the rest of the
     # network to channels_last, huggingface/pytorch-image-models#1340). The output is allocated
@@ -56,10 +51,15 @@ def _layer_norm_2d(
     return out
 
 
-def _needs_grad(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
-    if not torch.is_grad_enabled():
+def _takes_inference_path(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
+    """One thread, a contiguous input, no autograd, not traced by torch.compile or torch.export."""
+    if torch.compiler.is_compiling() or torch.get_num_threads() != 1 or not x.is_contiguous():
         return False
-    return x.requires_grad or (weight is not None and weight.requires_grad) or (bias is not None and bias.requires_grad)
+    if not torch.is_grad_enabled():
+        return True
+    return not (
+        x.requires_grad or (weight is not None and weight.requires_grad) or (bias is not None and bias.requires_grad)
+    )
 
 
 # Elements normalised per step of the single-thread inference path: 256K float32 values (1 MiB)
