@@ -78,8 +78,8 @@ def _contiguous_inference(x: Tensor, weight: Tensor | None, bias: Tensor | None,
     precision inputs are computed in float32 like layer_norm does. On one thread this takes about
     timm's time (which skips the copy back by returning channels_last) instead of about 1.9x.
     With more threads each of the seven operations per block is a parallel region that waits for
-    its slowest thread: on the shared 2-core benchmark machine under load that made the layer 6-25x
-    slower than the permute route (three parallel regions), so it is used on one thread only. With
+    its slowest thread: on the shared 2-core benchmark machine under load that took 6-25x timm's
+    time (medians), the permute route (three parallel regions) 1.4-1.8x, so it is used on one thread only. With
     gradients it would be many small autograd nodes, so that case keeps the layer_norm route too.
     """
     n, c = x.shape[0], x.shape[1]
