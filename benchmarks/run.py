@@ -351,6 +351,11 @@ def _mvit_benches(tvp: Any, tiny: bool) -> list[LayerBench]:
     return benches
 
 
+def _bfloat16(builder: Callable[[], nn.Module] | None) -> Callable[[], nn.Module] | None:
+    """The module of ``builder`` with bfloat16 parameters (for a bfloat16 input)."""
+    return None if builder is None else (lambda: builder().to(torch.bfloat16))
+
+
 def layer_benches(tiny: bool) -> list[LayerBench]:
     tvs = optional("tvexp.stable")
     tvp = optional("tvexp.prototype")
@@ -489,6 +494,14 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             ours(tvp, "LayerNorm2d", c),
             _module_builder("torchvision.models.convnext", "LayerNorm2d", c, eps=1e-6),
             tm("LayerNorm2d", c),
+            _layer_norm_2d_floor,
+        ),
+        LayerBench(
+            "LayerNorm2d bfloat16 (prototype)",
+            lambda: feature().to(torch.bfloat16),
+            _bfloat16(ours(tvp, "LayerNorm2d", c)),
+            _bfloat16(_module_builder("torchvision.models.convnext", "LayerNorm2d", c, eps=1e-6)),
+            _bfloat16(tm("LayerNorm2d", c)),
             _layer_norm_2d_floor,
         ),
         LayerBench(

@@ -9,6 +9,7 @@ loads this file as a module too, to train the single-process reference with the 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -56,9 +57,24 @@ def _batch_norm_model() -> nn.Module:
     )
 
 
+def _vision_transformer() -> nn.Module:
+    """A two-layer ViT from tvexp's TransformerEncoderBlock (examples/torchvision_models.py) on 8x8 images."""
+    repository = str(Path(__file__).resolve().parents[2])
+    if repository not in sys.path:
+        sys.path.insert(0, repository)
+    from examples.torchvision_models import VisionTransformer
+
+    model = VisionTransformer(8, 4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=4)
+    # torchvision initialises the head to zero, which would keep every gradient behind it at zero
+    # in the first step.
+    nn.init.normal_(model.heads.head.weight, std=0.1)
+    return model
+
+
 MODELS: dict[str, Callable[[], nn.Module]] = {
     "statistics_free": _statistics_free_model,
     "batch_norm": _batch_norm_model,
+    "vision_transformer": _vision_transformer,
 }
 
 

@@ -72,11 +72,13 @@ def single_process(name: str) -> tuple[list[dict[str, torch.Tensor]], dict[str, 
     return gradients, {key: value.detach() for key, value in model.named_parameters()}
 
 
-def test_gradients_match_single_process_without_batch_statistics(ranks: list[dict[str, Any]]) -> None:
-    expected_gradients, expected_parameters = single_process("statistics_free")
+@pytest.mark.parametrize("name", ["statistics_free", "vision_transformer"])
+def test_gradients_match_single_process_without_batch_statistics(name: str, ranks: list[dict[str, Any]]) -> None:
+    expected_gradients, expected_parameters = single_process(name)
     assert expected_gradients[0], "the model has no trainable parameters"
+    assert all(gradient.abs().max() > 0 for gradient in expected_gradients[0].values()), "a parameter got no gradient"
     for rank, results in enumerate(ranks):
-        result = results["statistics_free"]
+        result = results[name]
         assert len(result["gradients"]) == len(expected_gradients)
         for step, (actual, expected) in enumerate(zip(result["gradients"], expected_gradients)):
             assert actual.keys() == expected.keys()

@@ -74,6 +74,34 @@ def test_convnext_block_equals_its_definition() -> None:
     torch.testing.assert_close(block(x), x + block.layer_scale * branch)
 
 
+@pytest.mark.parametrize("variant", ["folded", "hook on block", "hook on block.5", "block.5 not a Linear"])
+def test_convnext_block_gradients_equal_its_definition(variant: str) -> None:
+    # The forward folds the layer scale into block.5's weight and bias; hooks on block or block.5
+    # (FSDP2 gathers parameters in one) and a replaced block.5 make it run block as a module instead.
+    block = ConvNeXtBlock(8, 0.5)
+    calls = []
+    if variant == "hook on block":
+        block.block.register_forward_pre_hook(lambda module, args: calls.append(module))
+    elif variant == "hook on block.5":
+        block.block[5].register_forward_hook(lambda module, args, output: calls.append(module))
+    elif variant == "block.5 not a Linear":
+        block.block[5] = nn.Sequential(block.block[5])
+    x = torch.randn(2, 8, 6, 6, requires_grad=True)
+    conv, _, norm, fc1, act, fc2, _ = block.block
+    branch = fc2(act(fc1(norm(conv(x).permute(0, 2, 3, 1))))).permute(0, 3, 1, 2)
+    expected = x + block.layer_scale * branch
+    calls.clear()
+    actual = block(x)
+    assert len(calls) == (0 if variant in ("folded", "block.5 not a Linear") else 1)
+    torch.testing.assert_close(actual, expected)
+    inputs = [x, *block.parameters()]
+    grad_out = torch.randn_like(actual)
+    for got, want in zip(
+        torch.autograd.grad(actual, inputs, grad_out), torch.autograd.grad(expected, inputs, grad_out)
+    ):
+        torch.testing.assert_close(got, want)
+
+
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
 def test_convnext_block_keeps_the_input_memory_format(memory_format: torch.memory_format) -> None:
     block = ConvNeXtBlock(8).to(memory_format=memory_format)  # type: ignore[call-overload]

@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 import torch.fx
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
@@ -21,6 +22,10 @@ __all__ = ["ConvNeXtBlock"]
 
 # A leaf for torch.fx: the input check reads the traced input's shape.
 torch.fx.wrap("checked_channels_first")
+
+
+def _hooked(module: nn.Module) -> bool:
+    return bool(module._forward_pre_hooks or module._forward_hooks)
 
 
 @prototype(since="0.2.0")
@@ -39,11 +44,15 @@ class ConvNeXtBlock(nn.Module):
     checkpoints load with ``strict=True`` and the class can be passed as ``block`` to
     ``torchvision.models.ConvNeXt`` (same positional arguments). Unlike torchvision, the output
     keeps the input's memory format (torchvision returns a ``channels_last`` tensor for a contiguous
-    input), and the scale and the residual addition are one fused operation. For training speed,
-    give it ``channels_last`` input: with a contiguous input the gradient arrives contiguous and is
-    transposed once for the channels-last MLP, a copy torchvision's block avoids by returning
-    ``channels_last`` (forward+backward at 8x64x56x56 on 2 CPU threads took 1.2-1.3x torchvision's
-    time on contiguous input and 0.8-1.1x on ``channels_last`` input; the forward alone 0.9x).
+    input). When ``block.5`` is an :class:`~torch.nn.Linear` the forward calls ``block.0`` to
+    ``block.4`` and ``block.6`` one by one and applies ``block.5`` through its ``weight`` and ``bias``
+    scaled by :math:`\gamma` (the same value as scaling its output, up to rounding), which saves a
+    pass over the activation forward and backward; another module as ``block.5``, or forward hooks
+    on ``block`` or ``block.5`` (FSDP2's ``fully_shard`` of ``block``, for one), run ``block`` as a module.
+    Forward+backward at 8x64x56x56 float32 takes about the time of torchvision's ``CNBlock`` and
+    timm's ``ConvNeXtBlock`` on contiguous input, although the contiguous gradient that the
+    contiguous output receives is transposed once for the channels-last MLP (torchvision's block
+    avoids that copy by returning ``channels_last``); ``benchmarks/RESULTS.md`` has the numbers.
 
     Args:
         channels: Channels ``C`` of the input and the output.
@@ -119,11 +128,27 @@ class ConvNeXtBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = checked_channels_first(x, "ConvNeXtBlock", self.channels, 4, False, True)
-        branch = self.block(x)
+        fc2 = self.block[5]
+        fold = isinstance(fc2, nn.Linear)
+        if fold and not torch.jit.is_scripting():
+            # Calling the parts one by one skips hooks on ``block`` and ``block.5`` (FSDP2's
+            # fully_shard gathers a wrapped ``block``'s parameters in a forward pre-hook, for one).
+            fold = not (_hooked(self.block) or _hooked(fc2))
+        if fold and isinstance(fc2, nn.Linear):  # (isinstance again for the type checker)
+            # gamma * fc2(h) computed as a linear layer with gamma-scaled weight and bias: the scaling
+            # costs C x hidden multiplications instead of a pass over the whole activation, forward and
+            # backward (where it also replaces a reduction over the activation for gamma's gradient).
+            block = self.block
+            hidden = block[4](block[3](block[2](block[1](block[0](x)))))
+            scale = self.layer_scale.reshape(-1)
+            bias = fc2.bias
+            branch = block[6](F.linear(hidden, fc2.weight * scale.unsqueeze(1), None if bias is None else bias * scale))
+        else:
+            branch = self.block(x) * self.layer_scale
         if self.training and self.stochastic_depth_prob > 0.0:
-            return x + self.stochastic_depth(branch * self.layer_scale)
-        # x + gamma * branch in one pass; the result takes x's memory format (branch is channels_last).
-        return torch.addcmul(x, branch, self.layer_scale)
+            branch = self.stochastic_depth(branch)
+        # The sum takes x's memory format (branch is channels_last).
+        return x + branch
 
     def extra_repr(self) -> str:
         text = f"{self.channels}, layer_scale={self.layer_scale_init}"
