@@ -44,6 +44,30 @@ BLOCKS: dict[str, BlockCase] = {
     "MultiheadSelfAttention": BlockCase(lambda: _prototype().MultiheadSelfAttention(16, 2), (5, 16)),
     "LayerScale": BlockCase(lambda: _prototype().LayerScale(16, init_value=0.5), (5, 16)),
     "LayerNorm2d": BlockCase(lambda: _prototype().LayerNorm2d(8), (8, 6, 6)),
+    "SwinTransformerBlock v1": BlockCase(lambda: _prototype().SwinTransformerBlock(16, 2, [4, 4], [2, 2]), (6, 7, 16)),
+    "SwinTransformerBlock v2": BlockCase(
+        lambda: _prototype().SwinTransformerBlock(16, 2, [4, 4], [2, 2], version=2), (6, 7, 16)
+    ),
+    "SwinTransformerBlock 3-D": BlockCase(
+        lambda: _prototype().SwinTransformerBlock(16, 2, [2, 4, 4], [1, 2, 2]), (3, 6, 5, 16)
+    ),
+    "PatchMerging": BlockCase(lambda: _prototype().PatchMerging(8), (6, 6, 8)),
+    "MultiscaleBlock": BlockCase(
+        lambda: _prototype().MultiscaleBlock(
+            16,
+            2,
+            (2, 4, 4),
+            output_dim=32,
+            query_kernel_size=(3, 3, 3),
+            query_stride=(1, 2, 2),
+            key_value_kernel_size=(3, 3, 3),
+            key_value_stride=(1, 2, 2),
+            residual_pooling=True,
+            relative_position_embedding=True,
+            project_after_attention=True,
+        ),
+        (33, 16),
+    ),
 }
 
 
