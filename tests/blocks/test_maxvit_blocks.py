@@ -165,3 +165,23 @@ def test_the_attention_scale_default_is_one_over_sqrt_head_dim() -> None:
     assert MultiheadSelfAttention(64, 4).scale == pytest.approx(0.25)
     assert "scale" not in repr(MultiheadSelfAttention(64, 4))
     assert "scale=0.125" in repr(PartitionAttentionBlock(64, 16, 2).attn_layer[1])
+
+
+@pytest.mark.parametrize("partition_type", ["window", "grid"])
+def test_partition_attention_keeps_the_memory_format(partition_type: str) -> None:
+    torch.manual_seed(4)
+    block = PartitionAttentionBlock(8, 4, 2, partition_type).eval()
+    x = torch.randn(2, 8, 4, 6)
+    with torch.no_grad():
+        contiguous, channels_last = block(x), block(x.contiguous(memory_format=torch.channels_last))
+    assert contiguous.is_contiguous()
+    assert channels_last.is_contiguous(memory_format=torch.channels_last) and not channels_last.is_contiguous()
+    torch.testing.assert_close(channels_last, contiguous)
+
+
+def test_a_meta_built_attention_gets_its_relative_position_index_back_on_reset() -> None:
+    with torch.device("meta"):
+        attention = MultiheadSelfAttention(8, 2, relative_position_window=(2, 3))
+    attention.to_empty(device="cpu")
+    attention.reset_parameters()
+    assert torch.equal(attention.relative_position_index, relative_position_index((2, 3)))

@@ -22,7 +22,14 @@ from tvexp._layers._block_parts import Factory
 from tvexp._layers._input_checks import checked_features
 from tvexp._layers.relative_position import relative_position_index, relative_position_table_size
 
-__all__ = ["ATTENTION_LAYOUTS", "MultiheadSelfAttention", "attention", "checked_tokens"]
+__all__ = [
+    "ATTENTION_LAYOUTS",
+    "MultiheadSelfAttention",
+    "attention",
+    "checked_tokens",
+    "checked_window_tokens",
+    "combined_mask",
+]
 
 
 def checked_tokens(input: Tensor, layer: str, features: int) -> Tensor:
@@ -61,9 +68,20 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, dropout
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
 
 
-# Leaves for torch.fx: the input checks read the traced input's shape, and the attention reads the device.
+def combined_mask(bias: Tensor, attn_mask: Tensor | None) -> Tensor:
+    """The additive ``bias`` with ``attn_mask`` (float: added; boolean: ``-inf`` where ``False``) applied."""
+    if attn_mask is None:
+        return bias
+    if attn_mask.dtype == torch.bool:
+        return bias.masked_fill(attn_mask.logical_not(), float("-inf"))
+    return bias + attn_mask
+
+
+# Leaves for torch.fx: the input checks read the traced input's shape, the mask's dtype decides how it
+# combines with the bias, and the attention reads the device.
 torch.fx.wrap("checked_tokens")
 torch.fx.wrap("checked_window_tokens")
+torch.fx.wrap("combined_mask")
 torch.fx.wrap("attention")
 
 
@@ -263,6 +281,11 @@ class MultiheadSelfAttention(nn.Module):
             nn.init.zeros_(output.bias)
         if self.relative_position_window is not None:
             nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+            # The index is a constant: recomputed here so that a module built on the meta device and
+            # materialised with to_empty gets it back.
+            with torch.no_grad():
+                index = relative_position_index(self.relative_position_window)
+                self.relative_position_index.copy_(index.to(self.relative_position_index.device))
 
     def relative_position_bias(self) -> Tensor:
         """The ``(heads, L, L)`` bias of the scores, looked up in the table (with ``relative_position_window`` only)."""
@@ -291,12 +314,7 @@ class MultiheadSelfAttention(nn.Module):
         # hasattr on a constant name is resolved statically (see _project_qkv): without a bias table,
         # TorchScript never compiles the lookup.
         if hasattr(self, "relative_position_bias_table"):
-            bias = self.relative_position_bias()
-            if attn_mask is None:
-                return bias
-            if attn_mask.dtype == torch.bool:
-                return bias.masked_fill(attn_mask.logical_not(), float("-inf"))
-            return bias + attn_mask
+            return combined_mask(self.relative_position_bias(), attn_mask)
         return attn_mask
 
     def forward(self, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:

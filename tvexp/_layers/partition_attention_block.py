@@ -16,7 +16,7 @@ from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
 from tvexp._layers.stochastic_depth import StochasticDepth
 
-__all__ = ["PARTITION_TYPES", "PartitionAttentionBlock", "checked_partitionable"]
+__all__ = ["PARTITION_TYPES", "PartitionAttentionBlock", "checked_partitionable", "departitioned"]
 
 PARTITION_TYPES = ("window", "grid")
 
@@ -33,8 +33,23 @@ def checked_partitionable(input: Tensor, layer: str, channels: int, partition_si
     return input
 
 
-# A leaf for torch.fx: the input check reads the traced input's shape.
+def departitioned(tokens: Tensor, height: int, width: int, partition_size: int, grid: bool, like: Tensor) -> Tensor:
+    """``(N, groups, P * P, C)`` tokens back to ``(N, C, H, W)``, in the memory format of ``like``
+    (``channels_last`` or contiguous): the one copy of the rearrangement writes the output's layout."""
+    n, c, p = tokens.shape[0], tokens.shape[3], partition_size
+    # Window: (N, H/P, W/P, P, P, C); grid: (N, H/P, W/P, P, P, C) with the offsets first.
+    x = tokens.reshape(n, height // p, width // p, p, p, c)
+    if like.is_contiguous(memory_format=torch.channels_last) and not like.is_contiguous():
+        # To (N, H, W, C) in memory, seen as (N, C, H, W).
+        x = x.permute(0, 3, 1, 4, 2, 5) if grid else x.permute(0, 1, 3, 2, 4, 5)
+        return x.reshape(n, height, width, c).permute(0, 3, 1, 2)
+    x = x.permute(0, 5, 3, 1, 4, 2) if grid else x.permute(0, 5, 1, 3, 2, 4)
+    return x.reshape(n, c, height, width)
+
+
+# Leaves for torch.fx: the input check reads the traced input's shape, the departition its memory format.
 torch.fx.wrap("checked_partitionable")
+torch.fx.wrap("departitioned")
 
 
 @prototype(since="0.2.0")
@@ -58,7 +73,8 @@ class PartitionAttentionBlock(nn.Module):
     where "drop" is dropout (attention output, MLP output) followed by stochastic depth per sample.
     The attention is a :class:`MultiheadSelfAttention` with MaxViT's layout, a learned relative-position
     bias over the ``P x P`` group and torchvision's score scale ``1 / sqrt(C)`` (not ``1 / sqrt(head_dim)``).
-    The groups are put back in place, so the output has the input's shape. Unlike torchvision's layer,
+    The groups are put back in place, so the output has the input's shape and memory format
+    (contiguous or ``channels_last``). Unlike torchvision's layer,
     the block needs no grid size at construction, and any ``H`` and ``W`` divisible by ``P`` work
     (torchvision's grid partition is only right for square inputs).
 
@@ -168,25 +184,15 @@ class PartitionAttentionBlock(nn.Module):
             x = x.reshape(n, c, p, h // p, p, w // p).permute(0, 3, 5, 2, 4, 1)
         return x.reshape(n, (h // p) * (w // p), p * p, c)
 
-    def _departition(self, x: Tensor, h: int, w: int) -> Tensor:
-        """The inverse of :meth:`_partition`."""
-        n, c, p = x.shape[0], x.shape[3], self.partition_size
-        x = x.reshape(n, h // p, w // p, p, p, c)
-        if self.partition_type == "window":
-            x = x.permute(0, 5, 1, 3, 2, 4)
-        else:
-            x = x.permute(0, 5, 3, 1, 4, 2)
-        return x.reshape(n, c, h, w)
-
     def forward(self, x: Tensor) -> Tensor:
-        x = checked_partitionable(x, "PartitionAttentionBlock", self.channels, self.partition_size)
-        h, w = x.shape[2], x.shape[3]
-        x = self._partition(x)
+        input = checked_partitionable(x, "PartitionAttentionBlock", self.channels, self.partition_size)
+        h, w = input.shape[2], input.shape[3]
+        x = self._partition(input)
         # The attention sees each group as one sequence; stochastic depth drops per sample (dimension 0).
         attended = self.attn_layer(x.flatten(0, 1)).reshape(x.shape)
         x = x + self.stochastic_dropout(attended)
         x = x + self.stochastic_dropout(self.mlp_layer(x))
-        return self._departition(x, h, w)
+        return departitioned(x, h, w, self.partition_size, self.partition_type == "grid", input)
 
     def reset_parameters(self) -> None:
         """Re-initialises the norms, the attention and the linear layers (their defaults)."""
