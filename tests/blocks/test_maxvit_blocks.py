@@ -150,6 +150,7 @@ def test_invalid_arguments_name_the_argument_and_the_value(build, error, message
         (PartitionAttentionBlock(8, 4, 2), torch.randn(1, 6, 4, 4), r"expects 8 channels in dimension 1"),
         (PartitionAttentionBlock(8, 4, 2), torch.randn(1, 8, 4, 5), r"height and width must be divisible by partition_size=2, got an input of shape \[1, 8, 4, 5\]"),
         (PreNormMBConv(8, 8), torch.randn(1, 4, 4, 4), r"PreNormMBConv expects 8 channels"),
+        (PreNormMBConv(8, 8, stride=2), torch.randn(1, 8, 4, 0), r"stride 2 average-pools its shortcut and needs a non-empty height and width, got an input of shape \[1, 8, 4, 0\]"),
         (MaxViTBlock(8, 16, 8, 2, stride=2), torch.randn(1, 8, 6, 6), r"PartitionAttentionBlock .* divisible by partition_size=2, got an input of shape \[1, 16, 3, 3\]"),
         (MultiheadSelfAttention(8, 2, relative_position_window=3), torch.randn(2, 8, 8), r"relative-position bias for windows of 9 tokens, got sequences of 8 tokens"),
     ],

@@ -11,7 +11,7 @@ import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
-from tvexp._api.validation import check_positive, check_positive_int, check_probability
+from tvexp._api.validation import InvalidInputError, check_positive, check_positive_int, check_probability
 from tvexp._layers._block_parts import Factory, reset_children
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
@@ -19,10 +19,23 @@ from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.squeeze_excitation import SqueezeExcitation
 from tvexp._layers.stochastic_depth import StochasticDepth
 
-__all__ = ["PreNormMBConv"]
+__all__ = ["PreNormMBConv", "checked_mbconv_input"]
+
+
+def checked_mbconv_input(input: Tensor, in_channels: int, stride: int) -> Tensor:
+    """``input`` if it is ``(N, in_channels, H, W)``, floating point, and (at stride 2, where the shortcut
+    average-pools) not empty in ``H`` or ``W``."""
+    input = checked_channels_first(input, "PreNormMBConv", in_channels, 4, False, True)
+    if stride == 2 and (input.shape[2] == 0 or input.shape[3] == 0):
+        raise InvalidInputError(
+            f"PreNormMBConv with stride 2 average-pools its shortcut and needs a non-empty height and width, "
+            f"got an input of shape {list(input.shape)}"
+        )
+    return input
+
 
 # A leaf for torch.fx: the input check reads the traced input's shape.
-torch.fx.wrap("checked_channels_first")
+torch.fx.wrap("checked_mbconv_input")
 
 
 def _scaled_width(channels: int, ratio: float, name: str) -> int:
@@ -66,8 +79,9 @@ class PreNormMBConv(nn.Module):
         dtype: Floating-point type of the parameters.
 
     Shape:
-        - Input: :math:`(N, C_{in}, H, W)`, floating point; another rank, channel count or dtype raises
-          a ``ValueError`` (also a ``RuntimeError``, torch's type) naming the expected input.
+        - Input: :math:`(N, C_{in}, H, W)`, floating point (not empty in :math:`H`, :math:`W` at stride 2);
+          another rank, channel count or dtype raises a ``ValueError`` (also a ``RuntimeError``, torch's
+          type) naming the expected input.
         - Output: :math:`(N, C_{out}, \lceil H / stride \rceil, \lceil W / stride \rceil)`
 
     Example:
@@ -136,7 +150,7 @@ class PreNormMBConv(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        x = checked_channels_first(x, "PreNormMBConv", self.in_channels, 4, False, True)
+        x = checked_mbconv_input(x, self.in_channels, self.stride)
         return self.proj(x) + self.stochastic_depth(self.layers(x))
 
     def reset_parameters(self) -> None:
