@@ -77,15 +77,27 @@ def test_relative_position_bias_enters_the_scores_and_combines_with_masks() -> N
     torch.testing.assert_close(attention(x, attn_mask=allowed), expected)
 
 
-def test_sdpa_and_the_explicit_cpu_path_agree() -> None:
+def test_sdpa_and_the_explicit_cpu_path_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tvexp._layers import multihead_self_attention
     from tvexp._layers.multihead_self_attention import attention
 
     torch.manual_seed(3)
     q, k, v = torch.randn(3, 2, 2, 5, 4).unbind(0)
     mask = torch.randn(2, 5, 5)
-    explicit = attention(q, k, v, mask, 0.0, 0.3)
-    fused = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.3)
-    torch.testing.assert_close(explicit, fused)
+    weights = torch.softmax(q @ k.transpose(-2, -1) * 0.3 + mask, dim=-1)
+    expected = weights @ v
+    # A constant 3-D mask goes to SDPA (as 4-D); one that requires grad to the explicit operations.
+    sdpa_calls: list[int] = []
+    sdpa = multihead_self_attention.F.scaled_dot_product_attention
+    monkeypatch.setattr(
+        multihead_self_attention.F,
+        "scaled_dot_product_attention",
+        lambda *args, **kwargs: sdpa_calls.append(1) or sdpa(*args, **kwargs),
+    )
+    torch.testing.assert_close(attention(q, k, v, mask, 0.0, 0.3), expected)
+    assert sdpa_calls == [1]
+    torch.testing.assert_close(attention(q, k, v, mask.clone().requires_grad_(), 0.0, 0.3), expected)
+    assert sdpa_calls == [1]
 
 
 def test_pre_norm_mbconv_structure_follows_torchvision() -> None:

@@ -56,11 +56,16 @@ def checked_window_tokens(input: Tensor, layer: str, tokens: int) -> Tensor:
 def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, dropout_p: float, scale: float) -> Tensor:
     """``softmax(q k^T * scale + attn_mask) v`` with dropout on the weights, for ``(N, heads, L, head_dim)`` inputs.
 
-    ``scaled_dot_product_attention`` computes it, except for a floating-point mask on the CPU: there
-    torch 2.13's SDPA kernels took 1.5-2x the time of the three explicit operations for MaxViT's
-    49-token windows (forward; 1.25-1.6x forward+backward), so those run explicitly.
+    ``scaled_dot_product_attention`` computes it, with a 3-D mask given as 4-D (the same broadcast):
+    on the CPU, torch 2.13/2.14 take the flash kernel only for 2-D or 4-D masks (MaxViT's 49-token
+    windows: 32 ms instead of 212 ms for the math fallback with a 3-D mask, and 126-149 ms for three
+    explicit operations). A floating-point mask that requires grad (a learned bias in training) sends
+    CPU SDPA to its math fallback, 1.2-1.5x slower than the explicit operations forward+backward, so
+    that case runs explicitly.
     """
-    if attn_mask is not None and attn_mask.dtype != torch.bool and q.device.type == "cpu":
+    if attn_mask is not None and attn_mask.dim() == 3:
+        attn_mask = attn_mask.unsqueeze(0)
+    if attn_mask is not None and attn_mask.requires_grad and attn_mask.dtype != torch.bool and q.device.type == "cpu":
         weights = torch.softmax(torch.matmul(q * scale, k.transpose(-2, -1)) + attn_mask, dim=-1)
         if dropout_p > 0.0:
             weights = F.dropout(weights, dropout_p)
@@ -144,8 +149,9 @@ class MultiheadSelfAttention(nn.Module):
     ``relative_position_bias_table`` of shape ``((2h - 1)(2w - 1), heads)`` and the (persistent, as in
     torchvision's MaxViT) int64 buffer ``relative_position_index`` of shape ``(hw, hw)`` that looks the
     bias up for each pair of tokens, whose order is the window's row-major order. The input then has
-    ``L = h * w`` tokens. The bias (plus any ``attn_mask``) is the additive mask of the attention; on the
-    CPU, where torch's SDPA kernels are slower with a float mask, the three operations run explicitly.
+    ``L = h * w`` tokens. The bias (plus any ``attn_mask``) is the additive mask of the attention; while
+    it requires grad on the CPU (training), where SDPA falls back to a slower kernel, the three
+    operations run explicitly.
 
     The parameters are initialised like ``nn.MultiheadAttention``'s: Xavier-uniform fused input
     weight, zero biases, PyTorch's default ``nn.Linear`` initialisation for the output weight; the bias
@@ -314,7 +320,7 @@ class MultiheadSelfAttention(nn.Module):
         # hasattr on a constant name is resolved statically (see _project_qkv): without a bias table,
         # TorchScript never compiles the lookup.
         if hasattr(self, "relative_position_bias_table"):
-            return combined_mask(self.relative_position_bias(), attn_mask)
+            return combined_mask(self.relative_position_bias().unsqueeze(0), attn_mask)
         return attn_mask
 
     def forward(self, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:
