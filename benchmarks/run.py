@@ -590,7 +590,60 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             _swin_block_floor,
             spatial=False,
         ),
+        *_partition_attention_benches(tiny, feature, c, h, tvp),
     ]
+
+
+class _ChannelsLastAdapter(nn.Module):
+    """Runs a channels-last (N, H, W, C) layer on (N, C, H, W) input (timm's MaxViT permutes once per stage)."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layer(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def _partition_attention_benches(
+    tiny: bool, feature: Callable[[], Tensor], c: int, h: int, tvp: Any
+) -> list[LayerBench]:
+    """MaxViT's window and grid attention (MaxViT-T's first stage: 64 channels, 56x56, partition 7, head_dim 32)."""
+    if tvp is None or not hasattr(tvp, "PartitionAttentionBlock"):
+        return []
+    size, head_dim = (2, 4) if tiny else (7, 32)
+    maxvit = optional("torchvision.models.maxvit")
+    maxxvit = optional("timm.models.maxxvit")
+    benches = []
+    for kind, timm_kind in (("window", "block"), ("grid", "grid")):
+        torchvision = None
+        if maxvit is not None:
+            torchvision = partial(
+                maxvit.PartitionAttentionLayer,
+                c, head_dim, size, kind, (h, h), 4, nn.GELU, nn.LayerNorm, 0.0, 0.0, 0.0,
+            )  # fmt: skip
+        timm = None
+        if maxxvit is not None:
+            config = maxxvit.MaxxVitTransformerCfg(
+                dim_head=head_dim, window_size=(size, size), grid_size=(size, size), norm_eps=1e-5
+            )
+            timm = partial(
+                lambda kind, config: _ChannelsLastAdapter(maxxvit.PartitionAttentionCl(c, kind, config)),
+                timm_kind,
+                config,
+            )
+        benches.append(
+            LayerBench(
+                f"PartitionAttentionBlock {kind} (prototype)",
+                feature,
+                partial(tvp.PartitionAttentionBlock, c, head_dim, size, kind),
+                torchvision,
+                timm,
+                spatial=False,
+                modes=("eval",),
+            )
+        )
+    return benches
 
 
 def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:

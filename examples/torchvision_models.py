@@ -3465,3 +3465,192 @@ __all__ += [
     "swin_v2_s",
     "swin_v2_t",
 ]
+
+
+# ------------------------------------------------------------------------------------------- MaxViT
+# torchvision's MaxViT from tvexp's MaxViTBlock (PreNormMBConv + window and grid PartitionAttentionBlock);
+# state_dict keys, shapes and dtypes checked against torchvision 0.29 in tests/parity/test_parity_maxvit.py.
+
+from tvexp.prototype import MaxViTBlock  # noqa: E402
+
+__all__ += ["MaxVit", "maxvit_t"]
+
+
+def _halved(size: tuple[int, int]) -> tuple[int, int]:
+    """The output size of a 3x3 stride-2 convolution with padding 1 (MaxViT's stem and first blocks)."""
+    return ((size[0] - 1) // 2 + 1, (size[1] - 1) // 2 + 1)
+
+
+class _MaxVitStage(nn.Module):
+    """torchvision's ``MaxVitBlock``: ``layers.{i}`` MaxViT blocks, the first with stride 2."""
+
+    def __init__(self, in_channels: int, out_channels: int, rates: list[float], **kwargs: Any) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            MaxViTBlock(
+                in_channels if i == 0 else out_channels,
+                out_channels,
+                stride=2 if i == 0 else 1,
+                stochastic_depth_prob=rate,
+                **kwargs,
+            )
+            for i, rate in enumerate(rates)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class MaxVit(nn.Module):
+    """torchvision's ``MaxVit`` layout (``stem blocks classifier``) from tvexp blocks, with its arguments.
+
+    ``input_size`` only decides whether the network is valid: the feature map entering each stage
+    must be divisible by ``partition_size`` (torchvision's check, at construction). The blocks need no
+    grid size, so any input whose stage inputs are divisible by ``partition_size`` works.
+    """
+
+    def __init__(
+        self,
+        input_size: tuple[int, int],
+        stem_channels: int,
+        partition_size: int,
+        block_channels: list[int],
+        block_layers: list[int],
+        head_dim: int,
+        stochastic_depth_prob: float,
+        norm_layer: NormBuilder | None = None,
+        activation_layer: Callable[..., nn.Module] = nn.GELU,
+        squeeze_ratio: float = 0.25,
+        expansion_ratio: float = 4,
+        mlp_ratio: int = 4,
+        mlp_dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        num_classes: int = 1000,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if len(block_channels) != len(block_layers) or not block_channels:
+            raise ValueError(
+                f"block_channels and block_layers must list the same (positive) number of stages, got "
+                f"block_channels={block_channels} and block_layers={block_layers}"
+            )
+        sizes = [_halved(tuple(input_size))]  # type: ignore[arg-type]
+        for _ in block_channels:
+            sizes.append(_halved(sizes[-1]))
+        for index, (height, width) in enumerate(sizes[1:]):
+            if height % partition_size != 0 or width % partition_size != 0:
+                raise ValueError(
+                    f"input_size={tuple(input_size)} gives stage {index} a {height}x{width} input, not divisible by "
+                    f"partition_size={partition_size}; the stage inputs are {sizes[1:]}"
+                )
+        norm = partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01) if norm_layer is None else norm_layer
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.partition_size = partition_size
+        self.stem = nn.Sequential(
+            Conv2dNormActivation(
+                3,
+                stem_channels,
+                3,
+                stride=2,
+                norm_layer=norm,
+                activation_layer=activation_layer,
+                bias=False,
+                inplace=None,
+                **factory,
+            ),
+            Conv2dNormActivation(
+                stem_channels, stem_channels, 3, norm_layer=None, activation_layer=None, bias=True, **factory
+            ),
+        )
+        rates = stochastic_depth_rates(stochastic_depth_prob, sum(block_layers))
+        self.blocks = nn.ModuleList()
+        for in_channels, out_channels, count in zip(
+            [stem_channels, *block_channels[:-1]], block_channels, block_layers
+        ):
+            self.blocks.append(
+                _MaxVitStage(
+                    in_channels,
+                    out_channels,
+                    rates[:count],
+                    head_dim=head_dim,
+                    partition_size=partition_size,
+                    expand_ratio=expansion_ratio,
+                    se_ratio=squeeze_ratio,
+                    mlp_ratio=mlp_ratio,
+                    attention_dropout=attention_dropout,
+                    mlp_dropout=mlp_dropout,
+                    norm_layer=norm,
+                    activation_layer=activation_layer,
+                    **factory,
+                )
+            )
+            rates = rates[count:]
+        last = block_channels[-1]
+        self.classifier = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.LayerNorm(last, **factory),
+            nn.Linear(last, last, **factory),
+            nn.Tanh(),
+            nn.Linear(last, num_classes, bias=False, **factory),
+        )
+        # torchvision's initialisation; the relative-position bias tables keep their truncated normal.
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.classifier(x)
+
+
+@_torchvision_builder
+def maxvit_t(
+    *,
+    input_size: tuple[int, int] = (224, 224),
+    norm_layer: NormBuilder | None = None,
+    activation_layer: Callable[..., nn.Module] = nn.GELU,
+    squeeze_ratio: float = 0.25,
+    expansion_ratio: float = 4,
+    mlp_ratio: int = 4,
+    mlp_dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    num_classes: int = 1000,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> MaxVit:
+    """torchvision's ``maxvit_t``: stem 64, stages [64, 128, 256, 512] of [2, 2, 5, 2] blocks, head_dim 32,
+    partition 7, stochastic depth 0.2.
+
+    torchvision's pretrained weights are for ``input_size=(224, 224)`` (its ``min_size``); other sizes
+    must give stage inputs divisible by 7 (for example 448).
+    """
+    return MaxVit(
+        input_size,
+        stem_channels=64,
+        partition_size=7,
+        block_channels=[64, 128, 256, 512],
+        block_layers=[2, 2, 5, 2],
+        head_dim=32,
+        stochastic_depth_prob=0.2,
+        norm_layer=norm_layer,
+        activation_layer=activation_layer,
+        squeeze_ratio=squeeze_ratio,
+        expansion_ratio=expansion_ratio,
+        mlp_ratio=mlp_ratio,
+        mlp_dropout=mlp_dropout,
+        attention_dropout=attention_dropout,
+        num_classes=num_classes,
+        device=device,
+        dtype=dtype,
+    )

@@ -26,14 +26,17 @@ from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.layer_scale import LayerScale
 from tvexp._layers.linear_norm_activation import LinearNormActivation
+from tvexp._layers.maxvit_block import MaxViTBlock
 from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
 from tvexp._layers.multiscale_attention import MultiscaleAttention
 from tvexp._layers.multiscale_block import MultiscaleBlock
 from tvexp._layers.named_builders import layer_builder
 from tvexp._layers.named_conv_norm_activation import NamedConv2dNormActivation
+from tvexp._layers.partition_attention_block import PartitionAttentionBlock
 from tvexp._layers.patch_embedding_3d import PatchEmbedding3d
 from tvexp._layers.patch_merging import PatchMerging
+from tvexp._layers.pre_norm_mbconv import PreNormMBConv
 from tvexp._layers.quantizable.basic_block import QuantizableBasicBlock
 from tvexp._layers.quantizable.bottleneck import QuantizableBottleneck
 from tvexp._layers.quantizable.conv_norm_activation import QuantizableConv2dNormActivation
@@ -78,12 +81,15 @@ __all__: list[str] = [
     "LayerScale",
     "LinearNormActivation",
     "MBConv",
+    "MaxViTBlock",
     "MultiheadSelfAttention",
     "MultiscaleAttention",
     "MultiscaleBlock",
     "NamedConv2dNormActivation",
+    "PartitionAttentionBlock",
     "PatchEmbedding3d",
     "PatchMerging",
+    "PreNormMBConv",
     "QuantizableBasicBlock",
     "QuantizableBottleneck",
     "QuantizableConv2dNormActivation",
