@@ -24,54 +24,198 @@ import functools
 import inspect
 import math
 import warnings
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.ao.nn.quantized import FloatFunctional
+from torch.ao.quantization import DeQuantStub, QuantStub
 
 from tvexp.prototype import (
     BasicBlock,
     Bottleneck,
+    Conv2Plus1D,
+    Conv3DNoTemporal,
+    Conv3DSimple,
     ConvNeXtBlock,
+    DenseBlock,
+    DenseTransition,
+    Fire,
+    FusedMBConv,
     InvertedResidual,
     LayerNorm2d,
+    MaxViTBlock,
     MBConv,
+    MultiscaleBlock,
+    NamedConv2dNormActivation,
+    PatchEmbedding3d,
+    PatchMerging,
+    QuantizableConv2dNormActivation,
+    QuantizableNamedConv2dNormActivation,
+    QuantizableShuffleNetV2Unit,
+    R2Plus1DStem,
+    R3DStem,
+    RegNetBottleneck,
+    ShuffleNetV2Unit,
+    SwinTransformerBlock,
+    TemporalSeparableConv,
     TransformerEncoderBlock,
+    VideoBasicBlock,
+    VideoBottleneck,
     make_divisible,
     stochastic_depth_rates,
 )
-from tvexp.stable import Conv2dNormActivation, SqueezeExcitation
+from tvexp.stable import Conv2dNormActivation, Conv3dNormActivation, Permute, SqueezeExcitation
 
 __all__ = [
+    "AlexNet",
+    "alexnet",
+    "basic_conv2d",
     "ConvNeXt",
-    "ConvStemConfig",
-    "ResNet",
-    "VisionTransformer",
     "convnext_base",
     "convnext_large",
     "convnext_small",
     "convnext_tiny",
+    "ConvStemConfig",
+    "DenseNet",
+    "densenet121",
+    "densenet161",
+    "densenet169",
+    "densenet201",
     "efficientnet",
     "efficientnet_b0",
     "efficientnet_b1",
     "efficientnet_b2",
     "efficientnet_b3",
+    "efficientnet_b4",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
+    "efficientnet_v2",
+    "efficientnet_v2_l",
+    "efficientnet_v2_m",
+    "efficientnet_v2_s",
+    "googlenet",
+    "GoogLeNet",
+    "GoogLeNetAux",
+    "GoogLeNetInception",
+    "GoogLeNetOutputs",
+    "Inception3",
+    "inception_v3",
+    "InceptionA",
+    "InceptionAux",
+    "InceptionB",
+    "InceptionC",
+    "InceptionD",
+    "InceptionE",
+    "InceptionOutputs",
+    "MaxVit",
+    "maxvit_t",
+    "mc3_18",
+    "MNASNet",
+    "mnasnet0_5",
+    "mnasnet0_75",
+    "mnasnet1_0",
+    "mnasnet1_3",
     "mobilenet_v2",
     "mobilenet_v3_large",
     "mobilenet_v3_small",
+    "MViT",
+    "mvit_v1_b",
+    "mvit_v2_s",
+    "quantizable_basic_conv2d",
+    "quantizable_googlenet",
+    "quantizable_inception_v3",
+    "quantizable_shufflenet_v2_x0_5",
+    "quantizable_shufflenet_v2_x1_0",
+    "quantizable_shufflenet_v2_x1_5",
+    "quantizable_shufflenet_v2_x2_0",
+    "QuantizableGoogLeNet",
+    "QuantizableGoogLeNetAux",
+    "QuantizableGoogLeNetInception",
+    "QuantizableInception3",
+    "QuantizableInceptionA",
+    "QuantizableInceptionAux",
+    "QuantizableInceptionB",
+    "QuantizableInceptionC",
+    "QuantizableInceptionD",
+    "QuantizableInceptionE",
+    "QuantizableShuffleNetV2",
+    "r2plus1d_18",
+    "r3d_18",
+    "RegNet",
+    "regnet",
+    "regnet_block_params",
+    "regnet_stem",
+    "regnet_x_16gf",
+    "regnet_x_1_6gf",
+    "regnet_x_32gf",
+    "regnet_x_3_2gf",
+    "regnet_x_400mf",
+    "regnet_x_800mf",
+    "regnet_x_8gf",
+    "regnet_y_128gf",
+    "regnet_y_16gf",
+    "regnet_y_1_6gf",
+    "regnet_y_32gf",
+    "regnet_y_3_2gf",
+    "regnet_y_400mf",
+    "regnet_y_800mf",
+    "regnet_y_8gf",
+    "ResNet",
     "resnet",
     "resnet101",
     "resnet152",
     "resnet18",
     "resnet34",
     "resnet50",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
     "resnext50_32x4d",
+    "s3d",
+    "S3D",
+    "SepInceptionBlock3D",
+    "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0",
+    "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0",
+    "ShuffleNetV2",
+    "SqueezeNet",
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "swin3d_b",
+    "swin3d_s",
+    "swin3d_t",
+    "swin_b",
+    "swin_s",
+    "swin_t",
+    "swin_v2_b",
+    "swin_v2_s",
+    "swin_v2_t",
+    "SwinTransformer",
+    "SwinTransformer3d",
+    "VGG",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "vgg_features",
+    "VideoResNet",
+    "VisionTransformer",
     "vit_b_16",
     "vit_b_32",
     "vit_h_14",
     "vit_l_16",
     "vit_l_32",
+    "wide_resnet101_2",
     "wide_resnet50_2",
 ]
 
@@ -651,18 +795,6 @@ def efficientnet_b3(**kwargs: Any) -> nn.Module:
 # GoogLeNet, Inception v3, VGG, AlexNet, EfficientNet B4-B7 and V2, the remaining ResNeXt/Wide ResNet.
 # =================================================================================================
 
-from collections import OrderedDict  # noqa: E402
-
-import torch.nn.functional as F  # noqa: E402
-
-from tvexp.prototype import (  # noqa: E402
-    DenseBlock,
-    DenseTransition,
-    Fire,
-    FusedMBConv,
-    RegNetBottleneck,
-    ShuffleNetV2Unit,
-)
 
 # ------------------------------------------------------------------------------------------ RegNet
 
@@ -1180,10 +1312,6 @@ def mnasnet1_3(**kwargs: Any) -> MNASNet:
 
 
 # ---------------------------------------------------------------------------- GoogLeNet, Inception v3
-
-from typing import NamedTuple, Optional  # noqa: E402
-
-from tvexp.prototype import NamedConv2dNormActivation  # noqa: E402
 
 
 def basic_conv2d(
@@ -1921,71 +2049,6 @@ def wide_resnet101_2(**kwargs: Any) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], **_fixed(kwargs, width_per_group=128))
 
 
-__all__ += [
-    "AlexNet",
-    "DenseNet",
-    "GoogLeNet",
-    "GoogLeNetAux",
-    "GoogLeNetInception",
-    "GoogLeNetOutputs",
-    "Inception3",
-    "InceptionA",
-    "InceptionAux",
-    "InceptionB",
-    "InceptionC",
-    "InceptionD",
-    "InceptionE",
-    "InceptionOutputs",
-    "MNASNet",
-    "RegNet",
-    "ShuffleNetV2",
-    "SqueezeNet",
-    "VGG",
-    "alexnet",
-    "basic_conv2d",
-    "densenet121",
-    "densenet161",
-    "densenet169",
-    "densenet201",
-    "efficientnet_b4",
-    "efficientnet_b5",
-    "efficientnet_b6",
-    "efficientnet_b7",
-    "efficientnet_v2",
-    "efficientnet_v2_l",
-    "efficientnet_v2_m",
-    "efficientnet_v2_s",
-    "googlenet",
-    "inception_v3",
-    "mnasnet0_5",
-    "mnasnet0_75",
-    "mnasnet1_0",
-    "mnasnet1_3",
-    "regnet",
-    "regnet_block_params",
-    "regnet_stem",
-    *_REGNETS,
-    "resnext101_32x8d",
-    "resnext101_64x4d",
-    "shufflenet_v2_x0_5",
-    "shufflenet_v2_x1_0",
-    "shufflenet_v2_x1_5",
-    "shufflenet_v2_x2_0",
-    "squeezenet1_0",
-    "squeezenet1_1",
-    "vgg11",
-    "vgg11_bn",
-    "vgg13",
-    "vgg13_bn",
-    "vgg16",
-    "vgg16_bn",
-    "vgg19",
-    "vgg19_bn",
-    "vgg_features",
-    "wide_resnet101_2",
-]
-
-
 # ============================================================================ transformer-era models
 # Vision Transformer and ConvNeXt from tvexp's TransformerEncoderBlock, ConvNeXtBlock and LayerNorm2d
 # (state_dict keys, shapes and dtypes checked against torchvision 0.29 in
@@ -2414,14 +2477,6 @@ convnext_large = _convnext_builder(
 # float weights load strictly. There is no ``quantize=`` argument: load the float weights, call
 # ``fuse_model()``, then prepare, calibrate on real images and convert (docs/guide/quantization.rst).
 
-from torch.ao.nn.quantized import FloatFunctional  # noqa: E402
-from torch.ao.quantization import DeQuantStub, QuantStub  # noqa: E402
-
-from tvexp.prototype import (  # noqa: E402
-    QuantizableConv2dNormActivation,
-    QuantizableNamedConv2dNormActivation,
-    QuantizableShuffleNetV2Unit,
-)
 
 _FUSABLE_BLOCKS = (QuantizableConv2dNormActivation, QuantizableNamedConv2dNormActivation, QuantizableShuffleNetV2Unit)
 
@@ -2638,46 +2693,11 @@ def quantizable_shufflenet_v2_x2_0(**kwargs: Any) -> QuantizableShuffleNetV2:
     return QuantizableShuffleNetV2([4, 8, 4], [24, 244, 488, 976, 2048], **kwargs)
 
 
-__all__ += [
-    "QuantizableGoogLeNet",
-    "QuantizableGoogLeNetAux",
-    "QuantizableGoogLeNetInception",
-    "QuantizableInception3",
-    "QuantizableInceptionA",
-    "QuantizableInceptionAux",
-    "QuantizableInceptionB",
-    "QuantizableInceptionC",
-    "QuantizableInceptionD",
-    "QuantizableInceptionE",
-    "QuantizableShuffleNetV2",
-    "quantizable_basic_conv2d",
-    "quantizable_googlenet",
-    "quantizable_inception_v3",
-    "quantizable_shufflenet_v2_x0_5",
-    "quantizable_shufflenet_v2_x1_0",
-    "quantizable_shufflenet_v2_x1_5",
-    "quantizable_shufflenet_v2_x2_0",
-]
-
-
 # ------------------------------------------------------------------- Video: R3D, MC3, R(2+1)D, S3D
 # torchvision's video classification models from tvexp's VideoBasicBlock/VideoBottleneck, the convolution
 # builders (Conv3DSimple, Conv3DNoTemporal, Conv2Plus1D), the stems and TemporalSeparableConv (state_dict
 # keys, shapes, dtypes and eval outputs checked against torchvision 0.29 in tests/parity/test_parity_video.py).
 
-from collections.abc import Sequence  # noqa: E402
-
-from tvexp.prototype import (  # noqa: E402
-    Conv2Plus1D,
-    Conv3DNoTemporal,
-    Conv3DSimple,
-    R2Plus1DStem,
-    R3DStem,
-    TemporalSeparableConv,
-    VideoBasicBlock,
-    VideoBottleneck,
-)
-from tvexp.stable import Conv3dNormActivation  # noqa: E402
 
 VideoConvBuilder = Callable[..., nn.Module]
 
@@ -2887,25 +2907,9 @@ def s3d(**kwargs: Any) -> S3D:
     return S3D(**kwargs)
 
 
-__all__ += [
-    "S3D",
-    "SepInceptionBlock3D",
-    "VideoResNet",
-    "mc3_18",
-    "r2plus1d_18",
-    "r3d_18",
-    "s3d",
-]
-
 # -------------------------------------------------------------------------------------------- MViT
 # torchvision's video MViT (v1 base, v2 small) from tvexp's MultiscaleBlock (state_dict keys, shapes and
 # dtypes checked against torchvision 0.29 in tests/parity/test_parity_mvit.py).
-
-from collections.abc import Mapping  # noqa: E402
-
-from tvexp.prototype import MultiscaleBlock  # noqa: E402
-
-__all__ += ["MViT", "mvit_v1_b", "mvit_v2_s"]
 
 
 class _MViTPositionalEncoding(nn.Module):
@@ -3192,9 +3196,6 @@ def mvit_v2_s(
 # and PatchEmbedding3d (state_dict keys, shapes and dtypes checked against torchvision 0.29 in
 # tests/parity/test_parity_swin.py).
 
-from tvexp.prototype import PatchEmbedding3d, PatchMerging, SwinTransformerBlock  # noqa: E402
-from tvexp.stable import Permute  # noqa: E402
-
 
 def _swin_stages(
     embed_dim: int,
@@ -3452,28 +3453,10 @@ swin3d_t = _swin_builder("swin3d_t", 96, [2, 2, 6, 2], [3, 6, 12, 24], [8, 7, 7]
 swin3d_s = _swin_builder("swin3d_s", 96, [2, 2, 18, 2], [3, 6, 12, 24], [8, 7, 7], 0.1)
 swin3d_b = _swin_builder("swin3d_b", 128, [2, 2, 18, 2], [4, 8, 16, 32], [8, 7, 7], 0.1)
 
-__all__ += [
-    "SwinTransformer",
-    "SwinTransformer3d",
-    "swin3d_b",
-    "swin3d_s",
-    "swin3d_t",
-    "swin_b",
-    "swin_s",
-    "swin_t",
-    "swin_v2_b",
-    "swin_v2_s",
-    "swin_v2_t",
-]
-
 
 # ------------------------------------------------------------------------------------------- MaxViT
 # torchvision's MaxViT from tvexp's MaxViTBlock (PreNormMBConv + window and grid PartitionAttentionBlock);
 # state_dict keys, shapes and dtypes checked against torchvision 0.29 in tests/parity/test_parity_maxvit.py.
-
-from tvexp.prototype import MaxViTBlock  # noqa: E402
-
-__all__ += ["MaxVit", "maxvit_t"]
 
 
 def _halved(size: tuple[int, int]) -> tuple[int, int]:
