@@ -28,6 +28,10 @@ def _hooked(module: nn.Module) -> bool:
     return bool(module._forward_pre_hooks or module._forward_hooks)
 
 
+def _tracing() -> bool:
+    return torch.compiler.is_compiling() or torch.fx._symbolic_trace.is_fx_symbolic_tracing()
+
+
 @prototype(since="0.2.0")
 class ConvNeXtBlock(nn.Module):
     r"""ConvNeXt's residual block: depthwise 7x7 convolution, LayerNorm over channels, MLP, layer scale.
@@ -44,11 +48,12 @@ class ConvNeXtBlock(nn.Module):
     checkpoints load with ``strict=True`` and the class can be passed as ``block`` to
     ``torchvision.models.ConvNeXt`` (same positional arguments). Unlike torchvision, the output
     keeps the input's memory format (torchvision returns a ``channels_last`` tensor for a contiguous
-    input). When ``block.5`` is an :class:`~torch.nn.Linear` the forward calls ``block.0`` to
+    input). In eager mode, when ``block.5`` is an :class:`~torch.nn.Linear`, the forward calls ``block.0`` to
     ``block.4`` and ``block.6`` one by one and applies ``block.5`` through its ``weight`` and ``bias``
     scaled by :math:`\gamma` (the same value as scaling its output, up to rounding), which saves a
     pass over the activation forward and backward; another module as ``block.5``, or forward hooks
-    on ``block`` or ``block.5`` (FSDP2's ``fully_shard`` of ``block``, for one), run ``block`` as a module.
+    on ``block`` or ``block.5`` (FSDP2's ``fully_shard`` of ``block``, for one), run ``block`` as a module,
+    and so do traced graphs (``torch.export``, ``torch.compile``, ``torch.fx``: quantizers see ``block.5``).
     Forward+backward at 8x64x56x56 float32 takes about the time of torchvision's ``CNBlock`` and
     timm's ``ConvNeXtBlock`` on contiguous input, although the contiguous gradient that the
     contiguous output receives is transposed once for the channels-last MLP (torchvision's block
@@ -131,9 +136,12 @@ class ConvNeXtBlock(nn.Module):
         fc2 = self.block[5]
         fold = isinstance(fc2, nn.Linear)
         if fold and not torch.jit.is_scripting():
-            # Calling the parts one by one skips hooks on ``block`` and ``block.5`` (FSDP2's
-            # fully_shard gathers a wrapped ``block``'s parameters in a forward pre-hook, for one).
-            fold = not (_hooked(self.block) or _hooked(fc2))
+            # Eager only. Traced graphs (torch.export, torch.compile, torch.fx) keep ``block.5`` a linear
+            # layer applied to its own weight, which quantizers and graph passes match (PT2E quantizes it;
+            # inductor fuses the scale anyway). Calling the parts one by one would also skip hooks on
+            # ``block`` and ``block.5`` (FSDP2's fully_shard gathers a wrapped ``block``'s parameters in a
+            # forward pre-hook, for one).
+            fold = not (_tracing() or _hooked(self.block) or _hooked(fc2))
         if fold and isinstance(fc2, nn.Linear):  # (isinstance again for the type checker)
             # gamma * fc2(h) computed as a linear layer with gamma-scaled weight and bias: the scaling
             # costs C x hidden multiplications instead of a pass over the whole activation, forward and
