@@ -147,7 +147,7 @@ def stochastic_depth_rates(
     rule of `Deep Networks with Stochastic Depth <https://arxiv.org/abs/1603.09382>`_, written as
     a drop probability). ``endpoint=True`` reaches ``drop_path_rate`` at the last block, as
     ConvNeXt, Swin, MaxViT and timm's ``calculate_drop_path_rates`` do; ``endpoint=False`` stops one
-    step short, as torchvision's EfficientNet and ResNet-style schedules do. ``per_stage=True`` gives every block of a
+    step short, as torchvision's EfficientNet does. ``per_stage=True`` gives every block of a
     stage the rate of its stage, growing linearly over stages.
 
     Args:
