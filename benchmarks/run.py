@@ -370,7 +370,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
     volume = lambda: torch.randn(n, c // 2, max(h // 7, 2), h // 2, h // 2)  # noqa: E731
     token_batch = lambda: torch.randn(batch, tokens, dim)  # noqa: E731
     # Swin stage 1 of swin_t (v2: window 8): 56 x 56 tokens of 96 channels, 3 heads, shifted windows.
-    swin_n, swin_size, swin_dim, swin_heads = (2, 9, 16, 2) if tiny else (4, 56, 96, 3)
+    swin_n, swin_size, swin_dim, swin_heads = (2, 20, 16, 2) if tiny else (4, 56, 96, 3)
     swin_map = lambda: torch.randn(swin_n, swin_size, swin_size, swin_dim)  # noqa: E731
     swin_window = 4 if tiny else 7
 
