@@ -6,6 +6,7 @@ from tvexp._tooling.conformance import (
     basic_layers,
     blocks,
     classification_blocks,
+    detection_heads,
     drop_block,
     losses,
     quantizable,
@@ -15,6 +16,6 @@ from tvexp._tooling.conformance.table import LayerCase, LossCase
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
 
-_AREAS = (basic_layers, blocks, classification_blocks, drop_block, losses, quantizable, transformers)
+_AREAS = (basic_layers, blocks, classification_blocks, detection_heads, drop_block, losses, quantizable, transformers)
 LAYER_CASES: list[LayerCase] = [case for area in _AREAS for case in area.LAYER_CASES]
 LOSS_CASES: list[LossCase] = [case for area in _AREAS for case in area.LOSS_CASES]
