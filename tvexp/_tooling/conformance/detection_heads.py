@@ -73,10 +73,10 @@ LAYER_CASES: list[LayerCase] = [
             "in_channels_list=[]": lambda: _prototype("FeaturePyramidNetwork", [], 8)(),
             "in_channels_list with a 0": lambda: _prototype("FeaturePyramidNetwork", [4, 0], 8)(),
             "extra_blocks not a module": lambda: _prototype("FeaturePyramidNetwork", [4], 8, "pool")(),
-            "one feature map fewer": lambda: _prototype("FeaturePyramidNetwork", [4, 8], 8)(
+            "one feature map fewer": lambda: _prototype("FeaturePyramidNetwork", [4, 8], 8)()(
                 OrderedDict(a=randn(1, 4, 8, 8))
             ),
-            "wrong channels": lambda: _prototype("FeaturePyramidNetwork", [4, 8], 8)(
+            "wrong channels": lambda: _prototype("FeaturePyramidNetwork", [4, 8], 8)()(
                 OrderedDict(a=randn(1, 4, 8, 8), b=randn(1, 4, 4, 4))
             ),
         },
@@ -137,7 +137,7 @@ LAYER_CASES: list[LayerCase] = [
         rejects={
             "atrous_rates=12": lambda: _prototype("ASPP", 8, 12)(),
             "atrous_rates with a 0": lambda: _prototype("ASPP", 8, (0, 2))(),
-            "wrong channels": lambda: _prototype("ASPP", 8, (1,))(randn(2, 4, 5, 5)),
+            "wrong channels": lambda: _prototype("ASPP", 8, (1,))()(randn(2, 4, 5, 5)),
         },
     ),
     LayerCase(
@@ -155,7 +155,7 @@ LAYER_CASES: list[LayerCase] = [
         tags=frozenset({"inductor"}),
         rejects={
             "num_classes=0": lambda: _prototype("LRASPPHead", 8, 16, 0, 12)(),
-            "missing 'high'": lambda: _prototype("LRASPPHead", 8, 16, 5, 12)({"low": randn(1, 8, 4, 4)}),
+            "missing 'high'": lambda: _prototype("LRASPPHead", 8, 16, 5, 12)()({"low": randn(1, 8, 4, 4)}),
         },
     ),
 ]
