@@ -283,7 +283,8 @@ class LastLevelP6P7(nn.Module):
         """Kaiming-uniform (``a=1``) weights and zero biases, as torchvision."""
         for module in (self.p6, self.p7):
             nn.init.kaiming_uniform_(module.weight, a=1)
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:  # always: the convolutions are built with biases
+                nn.init.zeros_(module.bias)
 
     def forward(self, results: list[Tensor], x: list[Tensor], names: list[str]) -> tuple[list[Tensor], list[str]]:
         source = results[-1] if self.use_P5 else x[-1]
