@@ -21,9 +21,8 @@ from tvexp._layers.layer_builders import check_builder
 
 __all__ = ["FeaturePyramidNetwork", "LastLevelMaxPool", "LastLevelP6P7"]
 
-# Leaves for torch.fx: the input checks read the traced inputs' shapes.
+# A leaf for torch.fx: the input check reads the traced input's shape.
 torch.fx.wrap("checked_channels_first")
-torch.fx.wrap("_checked_level_count")
 
 # torchvision before 0.13 built the FPN's blocks as plain nn.Conv2d, so its checkpoints (FPN state-dict
 # version 1) name them ``inner_blocks.N.weight``; since then they are Conv2dNormActivation, ``inner_blocks.N.0.weight``.
