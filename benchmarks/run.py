@@ -38,6 +38,7 @@ os.environ.setdefault("TVEXP_PROTOTYPE_OPT_IN", "1")
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils._pytree import tree_leaves, tree_map
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -102,7 +103,7 @@ class LayerBench:
     """One layer: how to build each candidate and the floor, and its input."""
 
     name: str
-    make_input: Callable[[], Tensor]
+    make_input: Callable[[], Any]  # a tensor, or a dict of them (a feature pyramid's levels)
     tvexp: Callable[[], nn.Module] | None
     torchvision: Callable[[], nn.Module] | None = None
     timm: Callable[[], nn.Module] | None = None
@@ -514,6 +515,19 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             spatial=False,
         ),
         LayerBench(
+            "FeaturePyramidNetwork+LastLevelMaxPool (prototype)",
+            lambda: _pyramid(n, c, h),
+            ours(tvp, "FeaturePyramidNetwork", [c, 2 * c, 4 * c, 8 * c], 2 * c, _extra(tvp, "LastLevelMaxPool")),
+            tv("FeaturePyramidNetwork", [c, 2 * c, 4 * c, 8 * c], 2 * c, _extra(ops, "LastLevelMaxPool")),
+            modes=("eval",),  # no norm, no dropout: training mode runs the same ops
+        ),
+        LayerBench(
+            "ASPP (prototype)",
+            lambda: torch.randn(n, 2 * c, h // 2, h // 2),
+            ours(tvp, "ASPP", 2 * c, (6, 12, 18), c),
+            _module_builder("torchvision.models.segmentation.deeplabv3", "ASPP", 2 * c, (6, 12, 18), c),
+        ),
+        LayerBench(
             "ConvNeXtBlock (prototype)",
             feature,
             ours(tvp, "ConvNeXtBlock", c),
@@ -646,6 +660,19 @@ def _partition_attention_benches(
     return benches
 
 
+def _pyramid(n: int, c: int, h: int) -> dict[str, Tensor]:
+    """Four levels as a ResNet's stages give them: channels doubling and sizes halving from ``(c, h, h)``."""
+    return {str(i): torch.randn(n, c * 2**i, max(h // 2**i, 1), max(h // 2**i, 1)) for i in range(4)}
+
+
+def _extra(namespace: Any, name: str) -> Any:
+    """An FPN extra block by name: tvexp's from its namespace, torchvision's from ``ops.feature_pyramid_network``."""
+    if namespace is None:
+        return None
+    module = getattr(namespace, "feature_pyramid_network", namespace)
+    return getattr(module, name)() if hasattr(module, name) else None
+
+
 def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:
     if bench.tvexp is None:
         print(f"  {bench.name}: not in tvexp yet, skipped")
@@ -673,13 +700,15 @@ def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:
                 if pass_name == "forward+backward" and bench.name == "Permute" and mode == "train":
                     pass  # still meaningful: the backward of a permute is a permute
                 x = base_input
+                rank = tree_leaves(x)[0].dim()
+                target = torch.channels_last_3d if rank == 5 else torch.channels_last
                 if memory_format == "channels_last":
-                    x = x.contiguous(memory_format=torch.channels_last_3d if x.dim() == 5 else torch.channels_last)
+                    x = tree_map(lambda t, target=target: t.contiguous(memory_format=target), x)
                 candidates: dict[str, Callable[[], Any]] = {}
                 for name, module in modules.items():
                     module.train(mode == "train")
                     if memory_format == "channels_last":
-                        module.to(memory_format=torch.channels_last_3d if x.dim() == 5 else torch.channels_last)
+                        module.to(memory_format=target)
                     candidates[name] = _callable(module, x, pass_name)
                 if bench.floor is not None:
                     candidates["floor"] = _callable(bench.floor(modules["tvexp"]), x, pass_name)
@@ -688,7 +717,8 @@ def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:
     return rows
 
 
-def _callable(module: Callable[[Tensor], Tensor], x: Tensor, pass_name: str) -> Callable[[], Any]:
+def _callable(module: Callable[[Any], Any], x: Any, pass_name: str) -> Callable[[], Any]:
+    """``module(x)`` without gradients, or forward and backward; ``x`` and the output may be dicts of tensors."""
     if pass_name == "forward":
 
         def forward() -> Any:
@@ -696,12 +726,13 @@ def _callable(module: Callable[[Tensor], Tensor], x: Tensor, pass_name: str) -> 
                 return module(x)
 
         return forward
-    leaf = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
+    leaf = tree_map(lambda t: t.detach().clone(memory_format=torch.preserve_format).requires_grad_(), x)
 
     def forward_backward() -> Any:
         # A non-leaf input, as inside a network (in-place layers refuse leaves).
-        out = module(leaf * 1.0)
-        out.backward(torch.ones_like(out))
+        out = module(tree_map(lambda t: t * 1.0, leaf))
+        outputs = [t for t in tree_leaves(out) if isinstance(t, Tensor)]
+        torch.autograd.backward(outputs, [torch.ones_like(t) for t in outputs])
         return out
 
     return forward_backward

@@ -36,6 +36,7 @@ from torch.ao.nn.quantized import FloatFunctional
 from torch.ao.quantization import DeQuantStub, QuantStub
 
 from tvexp.prototype import (
+    ASPP,
     BasicBlock,
     Bottleneck,
     Conv2Plus1D,
@@ -44,10 +45,13 @@ from tvexp.prototype import (
     ConvNeXtBlock,
     DenseBlock,
     DenseTransition,
+    FeaturePyramidNetwork,
     Fire,
     FusedMBConv,
     InvertedResidual,
+    LastLevelMaxPool,
     LayerNorm2d,
+    LRASPPHead,
     MaxViTBlock,
     MBConv,
     MultiscaleBlock,
@@ -69,11 +73,12 @@ from tvexp.prototype import (
     make_divisible,
     stochastic_depth_rates,
 )
-from tvexp.stable import Conv2dNormActivation, Conv3dNormActivation, Permute, SqueezeExcitation
+from tvexp.stable import Conv2dNormActivation, Conv3dNormActivation, FrozenBatchNorm2d, Permute, SqueezeExcitation
 
 __all__ = [
-    "AlexNet",
     "alexnet",
+    "AlexNet",
+    "BackboneWithFPN",
     "basic_conv2d",
     "ConvNeXt",
     "convnext_base",
@@ -81,6 +86,11 @@ __all__ = [
     "convnext_small",
     "convnext_tiny",
     "ConvStemConfig",
+    "DeepLabHead",
+    "DeepLabV3",
+    "deeplabv3_mobilenet_v3_large",
+    "deeplabv3_resnet101",
+    "deeplabv3_resnet50",
     "DenseNet",
     "densenet121",
     "densenet161",
@@ -99,6 +109,10 @@ __all__ = [
     "efficientnet_v2_l",
     "efficientnet_v2_m",
     "efficientnet_v2_s",
+    "FCN",
+    "fcn_resnet101",
+    "fcn_resnet50",
+    "FCNHead",
     "googlenet",
     "GoogLeNet",
     "GoogLeNetAux",
@@ -113,6 +127,9 @@ __all__ = [
     "InceptionD",
     "InceptionE",
     "InceptionOutputs",
+    "IntermediateLayers",
+    "LRASPP",
+    "lraspp_mobilenet_v3_large",
     "MaxVit",
     "maxvit_t",
     "mc3_18",
@@ -147,8 +164,8 @@ __all__ = [
     "QuantizableShuffleNetV2",
     "r2plus1d_18",
     "r3d_18",
-    "RegNet",
     "regnet",
+    "RegNet",
     "regnet_block_params",
     "regnet_stem",
     "regnet_x_16gf",
@@ -166,18 +183,20 @@ __all__ = [
     "regnet_y_400mf",
     "regnet_y_800mf",
     "regnet_y_8gf",
-    "ResNet",
     "resnet",
+    "ResNet",
     "resnet101",
     "resnet152",
     "resnet18",
     "resnet34",
     "resnet50",
+    "resnet_fpn_backbone",
     "resnext101_32x8d",
     "resnext101_64x4d",
     "resnext50_32x4d",
-    "s3d",
     "S3D",
+    "s3d",
+    "SegmentationModel",
     "SepInceptionBlock3D",
     "shufflenet_v2_x0_5",
     "shufflenet_v2_x1_0",
@@ -3637,3 +3656,347 @@ def maxvit_t(
         device=device,
         dtype=dtype,
     )
+
+
+# ----------------------------------------------------------------- Detection backbones and segmentation
+# resnet_fpn_backbone (torchvision's BackboneWithFPN) and the FCN, DeepLabV3 and LR-ASPP segmentation models
+# from tvexp's FeaturePyramidNetwork, ASPP and LRASPPHead over the ResNet and MobileNetV3 builders above
+# (state_dict keys, shapes, dtypes and outputs checked against torchvision 0.29 in
+# tests/parity/test_parity_fpn.py). ``weights``/``weights_backbone`` take a state dict (e.g. torchvision's
+# classification weights) or None.
+
+
+StateDict = Mapping[str, Tensor]
+
+
+class IntermediateLayers(nn.ModuleDict):
+    """torchvision's ``IntermediateLayerGetter``: ``model``'s direct children up to the last one named in
+    ``return_layers``, run in order; returns ``{return_layers[name]: output}`` for the named ones."""
+
+    def __init__(self, model: nn.Module, return_layers: dict[str, str]) -> None:
+        children = [name for name, _ in model.named_children()]
+        if not set(return_layers) <= set(children):
+            missing = sorted(set(return_layers) - set(children))
+            raise ValueError(f"return_layers names {missing}, which are not children of the model: {children}")
+        last = max(children.index(name) for name in return_layers)
+        super().__init__(OrderedDict(list(model.named_children())[: last + 1]))
+        self.return_layers = {str(k): str(v) for k, v in return_layers.items()}
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = OrderedDict()
+        for name, module in self.items():
+            x = module(x)
+            if name in self.return_layers:
+                out[self.return_layers[name]] = x
+        return out
+
+
+class BackboneWithFPN(nn.Module):
+    """torchvision's ``BackboneWithFPN``: ``body`` (:class:`IntermediateLayers`) then ``fpn``."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        return_layers: dict[str, str],
+        in_channels_list: list[int],
+        out_channels: int,
+        extra_blocks: nn.Module | None = None,
+        norm_layer: NormBuilder | None = None,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.body = IntermediateLayers(backbone, return_layers)
+        self.fpn = FeaturePyramidNetwork(
+            in_channels_list,
+            out_channels,
+            extra_blocks=LastLevelMaxPool() if extra_blocks is None else extra_blocks,
+            norm_layer=norm_layer,
+            device=device,
+            dtype=dtype,
+        )
+        self.out_channels = out_channels
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        return self.fpn(self.body(x))
+
+
+_FPN_RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d")
+_FPN_RESNETS += ("resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2")
+
+
+def resnet_fpn_backbone(
+    *,
+    backbone_name: str,
+    weights: StateDict | None = None,
+    norm_layer: NormBuilder = FrozenBatchNorm2d,
+    trainable_layers: int = 3,
+    returned_layers: list[int] | None = None,
+    extra_blocks: nn.Module | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> BackboneWithFPN:
+    """torchvision's ``resnet_fpn_backbone``: a ResNet (frozen but for its last ``trainable_layers`` stages)
+    with a 256-channel FPN on ``layer{returned_layers}`` and ``extra_blocks`` (default :class:`LastLevelMaxPool`).
+
+    ``weights`` is a classification state dict of the ResNet (e.g. torchvision's), loaded strictly first.
+    """
+    if backbone_name not in _FPN_RESNETS:
+        raise ValueError(f"backbone_name must be one of {list(_FPN_RESNETS)}, got {backbone_name!r}")
+    backbone = globals()[backbone_name](norm_layer=norm_layer, device=device, dtype=dtype)
+    if weights is not None:
+        backbone.load_state_dict(weights)
+    return _resnet_fpn_extractor(backbone, trainable_layers, returned_layers, extra_blocks, device=device, dtype=dtype)
+
+
+def _resnet_fpn_extractor(
+    backbone: ResNet,
+    trainable_layers: int,
+    returned_layers: list[int] | None = None,
+    extra_blocks: nn.Module | None = None,
+    norm_layer: NormBuilder | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> BackboneWithFPN:
+    if not 0 <= trainable_layers <= 5:
+        raise ValueError(f"trainable_layers must be in [0, 5], got {trainable_layers}")
+    trained = ["layer4", "layer3", "layer2", "layer1", "conv1"][:trainable_layers]
+    if trainable_layers == 5:
+        trained.append("bn1")
+    for name, parameter in backbone.named_parameters():
+        if not any(name.startswith(prefix) for prefix in trained):
+            parameter.requires_grad_(False)
+    returned = [1, 2, 3, 4] if returned_layers is None else list(returned_layers)
+    if not returned or min(returned) < 1 or max(returned) > 4:
+        raise ValueError(f"returned_layers must list stages in [1, 4], got {returned_layers}")
+    stage2_channels = backbone.fc.in_features // 8
+    return BackboneWithFPN(
+        backbone,
+        {f"layer{k}": str(v) for v, k in enumerate(returned)},
+        [stage2_channels * 2 ** (k - 1) for k in returned],
+        256,
+        extra_blocks=extra_blocks,
+        norm_layer=norm_layer,
+        device=device,
+        dtype=dtype,
+    )
+
+
+class SegmentationModel(nn.Module):
+    """torchvision's ``_SimpleSegmentationModel``: ``backbone`` features ``"out"`` (and ``"aux"``) through
+    ``classifier`` (and ``aux_classifier``), upsampled bilinearly to the input's size."""
+
+    def __init__(self, backbone: nn.Module, classifier: nn.Module, aux_classifier: nn.Module | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = classifier
+        self.aux_classifier = aux_classifier
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        size = x.shape[-2:]
+        features = self.backbone(x)
+        result: dict[str, Tensor] = OrderedDict()
+        result["out"] = F.interpolate(self.classifier(features["out"]), size=size, mode="bilinear", align_corners=False)
+        if self.aux_classifier is not None:
+            aux = self.aux_classifier(features["aux"])
+            result["aux"] = F.interpolate(aux, size=size, mode="bilinear", align_corners=False)
+        return result
+
+
+class FCN(SegmentationModel):
+    """torchvision's ``FCN`` (Fully Convolutional Networks, arXiv:1411.4038)."""
+
+
+class DeepLabV3(SegmentationModel):
+    """torchvision's ``DeepLabV3`` (arXiv:1706.05587)."""
+
+
+class FCNHead(nn.Sequential):
+    """torchvision's ``FCNHead``: 3x3 conv-norm-ReLU to ``in_channels // 4``, dropout 0.1, 1x1 classifier."""
+
+    def __init__(
+        self, in_channels: int, channels: int, device: Device = None, dtype: torch.dtype | None = None
+    ) -> None:
+        inter_channels = in_channels // 4
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        super().__init__(
+            *Conv2dNormActivation(in_channels, inter_channels, 3, inplace=None, **factory),
+            nn.Dropout(0.1),
+            nn.Conv2d(inter_channels, channels, 1, **factory),
+        )
+
+
+class DeepLabHead(nn.Sequential):
+    """torchvision's ``DeepLabHead``: :class:`~tvexp.prototype.ASPP` (256 channels), 3x3 conv-norm-ReLU, 1x1
+    classifier."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        atrous_rates: tuple[int, ...] = (12, 24, 36),
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        super().__init__(
+            ASPP(in_channels, atrous_rates, **factory),
+            *Conv2dNormActivation(256, 256, 3, inplace=None, **factory),
+            nn.Conv2d(256, num_classes, 1, **factory),
+        )
+
+
+class LRASPP(nn.Module):
+    """torchvision's ``LRASPP``: ``backbone`` features ``"low"`` and ``"high"`` through an
+    :class:`~tvexp.prototype.LRASPPHead` (``classifier``), upsampled bilinearly to the input's size."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        low_channels: int,
+        high_channels: int,
+        num_classes: int,
+        inter_channels: int = 128,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = LRASPPHead(
+            low_channels, high_channels, num_classes, inter_channels, device=device, dtype=dtype
+        )
+
+    def forward(self, input: Tensor) -> dict[str, Tensor]:
+        out = self.classifier(self.backbone(input))
+        result: dict[str, Tensor] = OrderedDict()
+        result["out"] = F.interpolate(out, size=input.shape[-2:], mode="bilinear", align_corners=False)
+        return result
+
+
+def _segmentation_resnet(
+    head: str,
+    depth: Callable[..., ResNet],
+    num_classes: int | None,
+    aux_loss: bool | None,
+    weights_backbone: StateDict | None,
+    device: Device,
+    dtype: torch.dtype | None,
+) -> SegmentationModel:
+    factory: dict[str, Any] = {"device": device, "dtype": dtype}
+    num_classes = 21 if num_classes is None else num_classes
+    backbone = depth(replace_stride_with_dilation=[False, True, True], **factory)
+    if weights_backbone is not None:
+        backbone.load_state_dict(weights_backbone)
+    return_layers = {"layer4": "out", **({"layer3": "aux"} if aux_loss else {})}
+    aux_classifier = FCNHead(1024, num_classes, **factory) if aux_loss else None
+    if head == "fcn":
+        return FCN(IntermediateLayers(backbone, return_layers), FCNHead(2048, num_classes, **factory), aux_classifier)
+    classifier = DeepLabHead(2048, num_classes, **factory)
+    return DeepLabV3(IntermediateLayers(backbone, return_layers), classifier, aux_classifier)
+
+
+def _mobilenet_v3_stages(weights_backbone: StateDict | None, **factory: Any) -> tuple[nn.Sequential, list[int]]:
+    """The dilated MobileNetV3-Large ``features`` and the indices of its stage ends (torchvision's ``_is_cn``)."""
+    model = mobilenet_v3_large(dilated=True, **factory)
+    if weights_backbone is not None:
+        model.load_state_dict(weights_backbone)
+    features = model.features
+    assert isinstance(features, nn.Sequential)
+    ends = [0] + [i for i, block in enumerate(features) if getattr(block, "_is_cn", False)] + [len(features) - 1]
+    return features, ends
+
+
+def fcn_resnet50(
+    *,
+    num_classes: int | None = None,
+    aux_loss: bool | None = None,
+    weights_backbone: StateDict | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> FCN:
+    """torchvision's ``fcn_resnet50`` (21 classes by default; ``aux_loss`` adds an FCNHead on ``layer3``)."""
+    model = _segmentation_resnet("fcn", resnet50, num_classes, aux_loss, weights_backbone, device, dtype)
+    assert isinstance(model, FCN)
+    return model
+
+
+def fcn_resnet101(
+    *,
+    num_classes: int | None = None,
+    aux_loss: bool | None = None,
+    weights_backbone: StateDict | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> FCN:
+    """torchvision's ``fcn_resnet101`` (21 classes by default; ``aux_loss`` adds an FCNHead on ``layer3``)."""
+    model = _segmentation_resnet("fcn", resnet101, num_classes, aux_loss, weights_backbone, device, dtype)
+    assert isinstance(model, FCN)
+    return model
+
+
+def deeplabv3_resnet50(
+    *,
+    num_classes: int | None = None,
+    aux_loss: bool | None = None,
+    weights_backbone: StateDict | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> DeepLabV3:
+    """torchvision's ``deeplabv3_resnet50`` (21 classes by default; ``aux_loss`` adds an FCNHead on ``layer3``)."""
+    model = _segmentation_resnet("deeplabv3", resnet50, num_classes, aux_loss, weights_backbone, device, dtype)
+    assert isinstance(model, DeepLabV3)
+    return model
+
+
+def deeplabv3_resnet101(
+    *,
+    num_classes: int | None = None,
+    aux_loss: bool | None = None,
+    weights_backbone: StateDict | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> DeepLabV3:
+    """torchvision's ``deeplabv3_resnet101`` (21 classes by default; ``aux_loss`` adds an FCNHead on ``layer3``)."""
+    model = _segmentation_resnet("deeplabv3", resnet101, num_classes, aux_loss, weights_backbone, device, dtype)
+    assert isinstance(model, DeepLabV3)
+    return model
+
+
+def deeplabv3_mobilenet_v3_large(
+    *,
+    num_classes: int | None = None,
+    aux_loss: bool | None = None,
+    weights_backbone: StateDict | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> DeepLabV3:
+    """torchvision's ``deeplabv3_mobilenet_v3_large``: DeepLabHead on the last stage (output stride 16), and with
+    ``aux_loss`` an FCNHead on the output-stride-8 stage."""
+    factory: dict[str, Any] = {"device": device, "dtype": dtype}
+    num_classes = 21 if num_classes is None else num_classes
+    features, ends = _mobilenet_v3_stages(weights_backbone, **factory)
+    out_position, aux_position = ends[-1], ends[-4]
+    return_layers = {str(out_position): "out", **({str(aux_position): "aux"} if aux_loss else {})}
+    aux_classifier = FCNHead(features[aux_position].out_channels, num_classes, **factory) if aux_loss else None
+    classifier = DeepLabHead(features[out_position].out_channels, num_classes, **factory)
+    return DeepLabV3(IntermediateLayers(features, return_layers), classifier, aux_classifier)
+
+
+def lraspp_mobilenet_v3_large(
+    *,
+    num_classes: int | None = None,
+    aux_loss: bool | None = None,
+    weights_backbone: StateDict | None = None,
+    device: Device = None,
+    dtype: torch.dtype | None = None,
+) -> LRASPP:
+    """torchvision's ``lraspp_mobilenet_v3_large``: an LRASPPHead on the output-stride-8 ("low") and last
+    ("high") stages. It has no auxiliary head: ``aux_loss=True`` raises ``NotImplementedError``, as torchvision."""
+    if aux_loss:
+        raise NotImplementedError("lraspp_mobilenet_v3_large has no auxiliary head (aux_loss=True)")
+    factory: dict[str, Any] = {"device": device, "dtype": dtype}
+    num_classes = 21 if num_classes is None else num_classes
+    features, ends = _mobilenet_v3_stages(weights_backbone, **factory)
+    low, high = ends[-4], ends[-1]
+    backbone = IntermediateLayers(features, {str(low): "low", str(high): "high"})
+    return LRASPP(backbone, features[low].out_channels, features[high].out_channels, num_classes, **factory)

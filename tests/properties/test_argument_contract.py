@@ -28,9 +28,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
+from torch.utils._pytree import tree_leaves
 
 from tvexp._tooling.conformance.builders import TierBuilder
 from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
+from tvexp._tooling.conformance.checks import assert_close
 from tvexp._tooling.conformance.table import LayerCase, LossCase, seeded
 from tvexp.stable.functional import drop_block2d, drop_block3d, stochastic_depth
 
@@ -160,12 +162,13 @@ def _outcome(call: Callable[[], Any]) -> tuple[str, Any]:
         return type(error).__name__, str(error)
 
 
-def _run(module: nn.Module, case: LayerCase) -> Tensor:
+def _run(module: nn.Module, case: LayerCase) -> Any:
+    """The eval output: a tensor, or a structure of them (a feature pyramid's dict of levels)."""
     module.eval()
     with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         output = module(*case.inputs())
-    assert isinstance(output, Tensor)
+    assert any(isinstance(leaf, Tensor) for leaf in tree_leaves(output)), f"output without a tensor: {output!r}"
     return output
 
 
@@ -215,7 +218,7 @@ def test_numpy_and_tensor_spellings_give_the_same_layer(case: LayerCase, name: s
     for spelling in spellings:
         CASES_RUN[0] += 1
         module = _quiet(lambda spelling=spelling: seeded(lambda: cls(**{**arguments, name: spelling})))
-        torch.testing.assert_close(_run(module, case), expected, msg=f"{cls.__name__}({name}={spelling!r})")
+        assert_close(_run(module, case), expected, f"{cls.__name__}({name}={spelling!r})")
 
 
 # Bounded: a valid but huge value (expand_ratio=1e6) would build a huge layer, which is slow, not wrong.

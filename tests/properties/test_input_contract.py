@@ -16,7 +16,9 @@ Perturbations of a case's input ``x`` (``N`` = batch, dimension 1 = channels):
 - ``meta`` tensors on a meta-device layer: a meta result of the usual shape.
 
 Comparisons use evaluation mode (batch statistics of a single sample would differ); stochastic layers
-are also compared in training mode under one seed.
+are also compared in training mode under one seed. Where the first input holds several tensors (a
+feature pyramid's dict of levels), each perturbation is applied to all of them, and outputs that hold
+several tensors are compared tensor by tensor.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
+from torch.utils._pytree import tree_leaves, tree_map
 
 from tvexp._tooling.conformance.cases import LAYER_CASES, LOSS_CASES
+from tvexp._tooling.conformance.checks import assert_close, shapes
 from tvexp._tooling.conformance.table import LayerCase, LossCase, seeded
 
 CASES_RUN = [0]  # cases checked in this run, reported by conftest.py
@@ -74,6 +78,24 @@ KNOWN_LIMITS: dict[tuple[str, str], str] = {
     **{
         (cls, "complex"): "the fused batch-norm kernel rejects complex inputs with torch's RuntimeError"
         for cls in ("FrozenBatchNorm1d", "FrozenBatchNorm2d", "FrozenBatchNorm3d")
+    },
+    # The FPN's extra blocks take three lists, (results, features, names), from FeaturePyramidNetwork, which
+    # checks the maps; they do not check them again. Perturbing the first list alone makes calls the FPN never
+    # makes (results of another batch size or device than the features), and a malformed map reaches the
+    # pooling or convolution, which raises torch's RuntimeError as torchvision's blocks do.
+    **{
+        ("LastLevelMaxPool", p): (
+            "an FPN extra block: its maps are the FeaturePyramidNetwork's checked outputs; max_pool2d raises torch's "
+            "RuntimeError for a map of another rank, a bool/complex map or a zero-size map"
+        )
+        for p in ("extra_dim", "bool", "complex", "zero_spatial")
+    },
+    **{
+        ("LastLevelP6P7", p): (
+            "an FPN extra block: from C5 it reads the FeaturePyramidNetwork's checked inputs, not the results list "
+            "this suite perturbs, which it passes through (so a perturbed results list is carried along)"
+        )
+        for p in ("wrong_channels", "complex", "empty_batch", "meta")
     },
 }
 
@@ -156,6 +178,32 @@ def _perturb(x: Tensor, perturbation: str, generator: torch.Generator, last_dim:
     raise AssertionError(perturbation)
 
 
+def _perturb_all(x: Any, perturbation: str, generator: torch.Generator, last_dim: bool = False) -> Any | None:
+    """:func:`_perturb` applied to every tensor in ``x`` (a tensor, or a dict/list of them); ``None`` when it
+    does not apply to one of them."""
+    perturbed = tree_map(
+        lambda t: _perturb(t.detach(), perturbation, generator, last_dim) if isinstance(t, Tensor) else t, x
+    )
+    return None if any(leaf is None for leaf in tree_leaves(perturbed)) else perturbed
+
+
+def _tensors(value: Any) -> list[Tensor]:
+    return [leaf for leaf in tree_leaves(value) if isinstance(leaf, Tensor)]
+
+
+def _on_tensors(function: Callable[[Tensor], Any], value: Any) -> Any:
+    return tree_map(lambda leaf: function(leaf) if isinstance(leaf, Tensor) else leaf, value)
+
+
+def _without_batch(layout: Any) -> Any:
+    """``shapes(...)`` with the batch size dropped from every shape."""
+    if isinstance(layout, tuple) and all(isinstance(size, int) for size in layout):
+        return layout[1:]
+    if isinstance(layout, (list, tuple)):  # a list of items, or a (key, item) pair of a mapping
+        return type(layout)(_without_batch(item) for item in layout)
+    return layout
+
+
 def _has_channel_count(module: nn.Module) -> bool:
     return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
 
@@ -177,31 +225,39 @@ def _assert_input_error(error: Exception, what: str) -> None:
     assert any(word in str(error) for word in _INPUT_WORDS), f"{what}: the message does not describe the input: {error}"
 
 
-def _check_result(case: LayerCase, perturbation: str, module: nn.Module, x: Tensor, y: Tensor, output: Any) -> None:
+def _check_result(
+    case: LayerCase, perturbation: str, module: nn.Module, x: Any, y: Any, output: Any, rest: tuple[Any, ...]
+) -> None:
+    """``output`` of the perturbed first input ``y`` (``x`` before), the other inputs ``rest`` unchanged."""
     what = f"{case.id} with a {perturbation} input"
-    reference_input = (x,)
+    reference_input = (x, *rest)
     if perturbation == "unbatched":
-        reference = _forward(module, (x[:1],))
-        assert output.numel() == reference.numel(), f"{what}: shape {list(output.shape)}"
-        torch.testing.assert_close(output.reshape(-1), reference.reshape(-1), msg=what)
+        reference = _forward(module, (_on_tensors(lambda t: t[:1], x), *rest))
+        for out, ref in zip(_tensors(output), _tensors(reference), strict=True):
+            assert out.numel() == ref.numel(), f"{what}: shape {list(out.shape)}"
+            torch.testing.assert_close(out.reshape(-1), ref.reshape(-1), msg=what)
     elif perturbation == "extra_dim":
         # Accepted only as a leading batch dimension: the values must be those of the original input.
-        torch.testing.assert_close(output.reshape(-1), _forward(module, reference_input).reshape(-1), msg=what)
+        reference = _forward(module, reference_input)
+        for out, ref in zip(_tensors(output), _tensors(reference), strict=True):
+            torch.testing.assert_close(out.reshape(-1), ref.reshape(-1), msg=what)
     elif perturbation == "wrong_channels":
-        assert not _has_channel_count(module), f"{what} was accepted (output shape {list(output.shape)})"
+        assert not _has_channel_count(module), f"{what} was accepted (output shape {shapes(output)})"
     elif perturbation in ("int64", "bool"):
-        reference = _forward(module, (y.to(torch.get_default_dtype()),))
-        torch.testing.assert_close(output.to(reference.dtype), reference, msg=what)
+        reference = _forward(module, (_on_tensors(lambda t: t.to(torch.get_default_dtype()), y), *rest))
+        assert_close(_on_tensors(lambda t: t.to(torch.get_default_dtype()), output), reference, what)
     elif perturbation == "complex":
         assert not _has_channel_count(module), f"{what} was accepted"
     elif perturbation in ("non_contiguous", "expanded"):
-        torch.testing.assert_close(output, _forward(module, (y.contiguous(),)), msg=what)
+        assert_close(output, _forward(module, (_on_tensors(lambda t: t.contiguous(), y), *rest)), what)
     elif perturbation == "empty_batch":
-        assert output.numel() == 0 and output.shape[1:] == case.output_shape[1:], f"{what}: {list(output.shape)}"
+        assert all(out.numel() == 0 for out in _tensors(output)), f"{what}: {shapes(output)}"
+        assert _without_batch(shapes(output)) == _without_batch(shapes(case.output_shape)), f"{what}: {shapes(output)}"
     elif perturbation in ("nan_inf",):
-        assert tuple(output.shape) == case.output_shape, f"{what}: {list(output.shape)}"
+        assert shapes(output) == shapes(case.output_shape), f"{what}: {shapes(output)}"
     elif perturbation == "meta":
-        assert output.device.type == "meta" and tuple(output.shape) == case.output_shape, what
+        assert all(out.device.type == "meta" for out in _tensors(output)), what
+        assert shapes(output) == shapes(case.output_shape), what
 
 
 @pytest.mark.parametrize(("case", "perturbation"), _layer_cases())
@@ -214,9 +270,7 @@ def test_layers_give_a_correct_result_or_an_input_error(case: LayerCase, perturb
     inputs = case.inputs()
     x = inputs[0]
     generator = torch.Generator().manual_seed(seed)
-    y = _perturb(
-        x.detach(), perturbation, generator, case.class_name in _LAST_DIM_FEATURES or case.id in _LAST_DIM_CASES
-    )
+    y = _perturb_all(x, perturbation, generator, case.class_name in _LAST_DIM_FEATURES or case.id in _LAST_DIM_CASES)
     if y is None:
         return
     module = _quiet(lambda: seeded(case.build)).eval()
@@ -234,11 +288,13 @@ def test_layers_give_a_correct_result_or_an_input_error(case: LayerCase, perturb
         if training:
             # A stochastic layer in training: compare with the contiguous float input under the same seed.
             if perturbation in ("non_contiguous", "expanded", "int64", "bool"):
-                reference_input = y.contiguous() if y.is_floating_point() else y.to(torch.get_default_dtype())
+                reference_input = _on_tensors(
+                    lambda t: t.contiguous() if t.is_floating_point() else t.to(torch.get_default_dtype()), y
+                )
                 reference = _forward(module, (reference_input, *inputs[1:]), seed)
-                torch.testing.assert_close(output.to(reference.dtype), reference)
+                assert_close(_on_tensors(lambda t: t.to(torch.get_default_dtype()), output), reference, case.id)
             continue
-        _check_result(case, perturbation, module, x.detach(), y, output)
+        _check_result(case, perturbation, module, _on_tensors(lambda t: t.detach(), x), y, output, inputs[1:])
 
 
 # ---------------------------------------------------------------------------------- losses

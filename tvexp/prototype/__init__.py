@@ -9,6 +9,7 @@ Functional forms live in :mod:`tvexp.prototype.functional`, losses in :mod:`tvex
 
 from tvexp._api.deprecation import moved_name_getattr
 from tvexp._api.tiers import opt_in, opted_in  # noqa: F401  (functions of the namespace, not tiered objects)
+from tvexp._layers.atrous_spatial_pyramid_pooling import ASPP
 from tvexp._layers.basic_block import BasicBlock
 from tvexp._layers.bottleneck import Bottleneck
 from tvexp._layers.channel_rounding import make_divisible
@@ -20,12 +21,14 @@ from tvexp._layers.conv_norm_activation import (
 )
 from tvexp._layers.convnext_block import ConvNeXtBlock
 from tvexp._layers.dense_block import DenseBlock, DenseLayer, DenseTransition
+from tvexp._layers.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool, LastLevelP6P7
 from tvexp._layers.fire import Fire
 from tvexp._layers.frozen_batch_norm import FrozenBatchNorm1d, FrozenBatchNorm3d
 from tvexp._layers.inverted_residual import InvertedResidual
 from tvexp._layers.layer_norm_2d import LayerNorm2d
 from tvexp._layers.layer_scale import LayerScale
 from tvexp._layers.linear_norm_activation import LinearNormActivation
+from tvexp._layers.lraspp_head import LRASPPHead
 from tvexp._layers.maxvit_block import MaxViTBlock
 from tvexp._layers.mbconv import FusedMBConv, MBConv
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
@@ -60,6 +63,7 @@ from tvexp._transforms.conv_norm_fusion import fuse_conv_norm
 from tvexp._transforms.pt2e_quantization import quantize_pt2e, split_repeated_module_calls
 
 __all__: list[str] = [
+    "ASPP",
     "BasicBlock",
     "Bottleneck",
     "Conv2Plus1D",
@@ -72,11 +76,15 @@ __all__: list[str] = [
     "DenseBlock",
     "DenseLayer",
     "DenseTransition",
+    "FeaturePyramidNetwork",
     "Fire",
     "FrozenBatchNorm1d",
     "FrozenBatchNorm3d",
     "FusedMBConv",
     "InvertedResidual",
+    "LRASPPHead",
+    "LastLevelMaxPool",
+    "LastLevelP6P7",
     "LayerNorm2d",
     "LayerScale",
     "LinearNormActivation",

@@ -20,11 +20,11 @@ import itertools
 import pickle
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import torch
 from torch import Tensor, nn
-from torch.utils._pytree import tree_leaves
+from torch.utils._pytree import tree_leaves, tree_map
 
 from tvexp._api.tiers import internal_construction
 from tvexp._api.warnings import TvexpDeprecationWarning
@@ -74,13 +74,57 @@ def tensors(value: Any) -> list[Tensor]:
 
 
 def cast(inputs: Iterable[Any], dtype: torch.dtype) -> tuple[Any, ...]:
-    return tuple(x.to(dtype) if isinstance(x, Tensor) and x.is_floating_point() else x for x in inputs)
+    """The inputs with every floating tensor, also inside dicts, lists and tuples, cast to ``dtype``."""
+    return tuple(
+        tree_map(lambda x: x.to(dtype) if isinstance(x, Tensor) and x.is_floating_point() else x, x) for x in inputs
+    )
 
 
 def assert_close(
     actual: Any, expected: Any, what: str, *, rtol: float | None = None, atol: float | None = None
 ) -> None:
-    torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, msg=lambda detail: f"{what}: {detail}")
+    """Tensors close, and everything around them (the structure, keys and names, such as the level names of a
+    feature pyramid) equal; any mapping type matches any other, as in ``torch.testing.assert_close``."""
+    actual_tensors: list[Tensor] = []
+    expected_tensors: list[Tensor] = []
+    actual_layout = _layout(actual, actual_tensors)
+    expected_layout = _layout(expected, expected_tensors)
+    assert actual_layout == expected_layout, f"{what}: output structure {actual_layout} differs from {expected_layout}"
+    torch.testing.assert_close(
+        actual_tensors, expected_tensors, rtol=rtol, atol=atol, msg=lambda detail: f"{what}: {detail}"
+    )
+
+
+def _layout(value: Any, found: list[Tensor]) -> Any:
+    """``value``'s structure with tensors replaced by ``"Tensor"`` (collected in ``found``, in order)."""
+    if isinstance(value, Tensor):
+        found.append(value)
+        return "Tensor"
+    if isinstance(value, Mapping):
+        return [(key, _layout(item, found)) for key, item in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [_layout(item, found) for item in value]
+    return value
+
+
+def shapes(value: Any) -> Any:
+    """``value`` with each tensor replaced by its shape, dicts by their ``(key, item)`` lists and tuples by
+    lists (a plain tuple of ints stands for a shape): the form of :attr:`LayerCase.output_shape`."""
+    if isinstance(value, Tensor):
+        return tuple(value.shape)
+    if isinstance(value, Mapping):
+        return [(key, shapes(item)) for key, item in value.items()]
+    if isinstance(value, tuple) and all(isinstance(item, int) for item in value):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [shapes(item) for item in value]
+    return value
+
+
+def assert_shape(output: Any, case: LayerCase, what: str) -> None:
+    assert shapes(output) == shapes(case.output_shape), (
+        f"{what} shape {shapes(output)}, expected {shapes(case.output_shape)}"
+    )
 
 
 def assert_finite(value: Any, what: str) -> None:
@@ -110,19 +154,22 @@ def perturb(module: nn.Module, seed: int = 123) -> nn.Module:
 
 def rebatched(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
     """The same inputs with twice the batch size (so a dynamic batch dimension is exercised)."""
-    return tuple(torch.cat([x, x.flip(0)]) if isinstance(x, Tensor) and x.dim() > 0 else x for x in inputs)
+    return tuple(
+        tree_map(lambda x: torch.cat([x, x.flip(0)]) if isinstance(x, Tensor) and x.dim() > 0 else x, x) for x in inputs
+    )
 
 
 def dynamic_shapes(case: LayerCase, inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
     if not case.dynamic_batch:
         return None
     batch = torch.export.Dim("batch", min=2)
-    return tuple({0: batch} if isinstance(x, Tensor) and x.dim() > 0 else None for x in inputs)
+    return tuple(tree_map(lambda x: {0: batch} if isinstance(x, Tensor) and x.dim() > 0 else None, x) for x in inputs)
 
 
 def memory_format_for(inputs: tuple[Any, ...]) -> torch.memory_format | None:
-    """``channels_last``/``channels_last_3d`` for a case whose first input is 4-d/5-d, else ``None``."""
-    first = inputs[0] if inputs else None
+    """``channels_last``/``channels_last_3d`` for a case whose first input tensor (also the first one inside a
+    dict, list or tuple) is 4-d/5-d, else ``None``."""
+    first = next((leaf for leaf in tree_leaves(inputs) if isinstance(leaf, Tensor)), None)
     if isinstance(first, Tensor) and first.is_floating_point():
         return {4: torch.channels_last, 5: torch.channels_last_3d}.get(first.dim())
     return None
@@ -183,17 +230,16 @@ def check_shape(case: LayerCase) -> None:
         getattr(module, mode)()
         with torch.no_grad():
             output = module(*inputs)
-        assert isinstance(output, Tensor), f"{mode} output is a {type(output).__name__}, not a Tensor"
-        assert tuple(output.shape) == tuple(case.output_shape), (
-            f"{mode} output shape {tuple(output.shape)}, expected {tuple(case.output_shape)}"
-        )
+        assert_shape(output, case, f"{mode} output")
         assert_finite(output, f"{mode} output")
 
 
 def check_gradients(case: LayerCase) -> None:
     module = construct(case).train()
     inputs = tuple(
-        x.detach().clone().requires_grad_() if isinstance(x, Tensor) and x.is_floating_point() else x
+        tree_map(
+            lambda x: x.detach().clone().requires_grad_() if isinstance(x, Tensor) and x.is_floating_point() else x, x
+        )
         for x in inputs_of(case)
     )
     output = seeded(lambda: module(*inputs), seed=1)
@@ -209,8 +255,8 @@ def check_gradients(case: LayerCase) -> None:
         if parameter.requires_grad:
             assert parameter.grad is not None, f"no gradient reached parameter {name!r}"
             assert_finite(parameter.grad, f"gradient of {name!r}")
-    for index, x in enumerate(inputs):
-        if isinstance(x, Tensor) and x.requires_grad:
+    for index, x in enumerate(tensors(inputs)):
+        if x.requires_grad:
             assert x.grad is not None, f"no gradient reached input {index}"
             assert_finite(x.grad, f"gradient of input {index}")
 
@@ -235,7 +281,7 @@ def check_bfloat16(case: LayerCase) -> None:
     for tensor in tensors(output):
         if tensor.is_floating_point():
             assert tensor.dtype == torch.bfloat16, f"bfloat16 module and input gave a {tensor.dtype} output"
-    assert tuple(output.shape) == tuple(case.output_shape), f"bfloat16 output shape {tuple(output.shape)}"
+    assert_shape(output, case, "bfloat16 output")
     assert_finite(output, "bfloat16 output")
 
 
@@ -380,19 +426,22 @@ def check_channels_last(case: LayerCase) -> None:
     memory_format = memory_format_for(inputs)
     assert memory_format is not None, "channels_last needs a 4-d or 5-d first input"
     module = build(case)
+    dim = 4 if memory_format == torch.channels_last else 5
     converted = tuple(
-        x.to(memory_format=memory_format) if isinstance(x, Tensor) and x.dim() == inputs[0].dim() else x for x in inputs
+        tree_map(lambda x: x.to(memory_format=memory_format) if isinstance(x, Tensor) and x.dim() == dim else x, x)
+        for x in inputs
     )
     with torch.no_grad():
         expected = copy.deepcopy(module)(*inputs)
         # Module.to accepts memory_format at run time; torch's overloads for it leave the keyword out.
         output = copy.deepcopy(module).to(memory_format=memory_format)(*converted)  # type: ignore[call-overload]
     assert_close(output, expected, "channels_last output vs contiguous output", **_KERNEL_TOLERANCE)
-    if isinstance(output, Tensor) and output.dim() == inputs[0].dim():
-        assert output.is_contiguous(memory_format=memory_format), (
-            f"output lost the channels_last memory format (strides {output.stride()}); "
-            "declare expected_failures['channels_last'] if the layer's ops do not keep it"
-        )
+    for tensor in tensors(output):
+        if tensor.dim() == dim:
+            assert tensor.is_contiguous(memory_format=memory_format), (
+                f"output lost the channels_last memory format (strides {tensor.stride()}); "
+                "declare expected_failures['channels_last'] if the layer's ops do not keep it"
+            )
 
 
 def check_train_eval(case: LayerCase) -> None:
@@ -450,7 +499,7 @@ def check_meta(case: LayerCase) -> None:
     module.eval() if case.stochastic else module.train()
     with torch.no_grad():
         output = module(*inputs_of(case))
-    assert tuple(output.shape) == tuple(case.output_shape)
+    assert_shape(output, case, "output of a module built on the meta device")
     assert_finite(output, "output of a module built on the meta device")
 
 

@@ -33,8 +33,11 @@ class LayerCase:
         build: Builds the layer (called under a seeded RNG); a ``TierBuilder`` (``_stable("Name", ...)``,
             ``_prototype("Name", ...)``) or a class names the case's class.
         layer: The public class name, where ``build`` does not name it.
-        inputs: Builds the forward inputs (deterministic).
-        output_shape: Expected output shape.
+        inputs: Builds the forward inputs (deterministic); tensors may sit in dicts, lists and tuples
+            (a feature pyramid's dict of levels), which the checks cast, convert and rebatch leaf by leaf.
+        output_shape: Expected output shape; for a structured output (a dict, list or tuple) the same
+            structure with each tensor replaced by its shape and other values as they are, e.g.
+            ``{"0": (2, 8, 8, 8), "pool": (2, 8, 4, 4)}``.
         stochastic: The layer is random in training mode (compare outputs in eval mode only).
         reference: This case's state_dict schema goes into the API snapshot (one per class).
         tags: Opt-in to expensive checks: ``"inductor"``, ``"onnx"``.
@@ -47,8 +50,8 @@ class LayerCase:
 
     id: str
     build: Callable[[], nn.Module]
-    inputs: Callable[[], tuple[Tensor, ...]]
-    output_shape: tuple[int, ...]
+    inputs: Callable[[], tuple[Any, ...]]
+    output_shape: tuple[Any, ...] | Mapping[str, tuple[int, ...]]
     layer: str | None = field(default=None, kw_only=True)
     stochastic: bool = False
     reference: bool = False
