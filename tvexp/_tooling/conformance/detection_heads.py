@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from tvexp._tooling.conformance.builders import _prototype
+from tvexp._tooling.conformance.builders import TierBuilder, _prototype
 from tvexp._tooling.conformance.table import LayerCase, LossCase, randn
 
 __all__ = ["LAYER_CASES", "LOSS_CASES"]
@@ -25,9 +25,8 @@ def _pyramid(*levels: tuple[int, int, int], seed: int) -> OrderedDict[str, Tenso
 
 
 def _prototype_class(name: str) -> Any:
-    import tvexp.prototype  # looked up when a case is built, as the _prototype builders do
-
-    return getattr(tvexp.prototype, name)
+    """The public prototype class (looked up when a case is built, as :class:`TierBuilder` does)."""
+    return TierBuilder("prototype", name).layer_class()
 
 
 def _fpn_with_p6p7_from_c5() -> nn.Module:
