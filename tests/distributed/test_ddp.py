@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import torch
+
+from tests.distributed._launch import load_worker, run_ranks
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 WORLD_SIZE = 2
@@ -22,51 +18,15 @@ TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 
-def load_worker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tvexp_tests_ddp_worker", WORKER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """Trains every model of the worker under DDP in two processes; returns each rank's results."""
     out_dir = tmp_path_factory.mktemp("ddp")
-    env = {**os.environ, "TVEXP_PROTOTYPE_OPT_IN": "1", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
-    port = str(free_port())
-    processes = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(rank), str(WORLD_SIZE), port, str(out_dir)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in range(WORLD_SIZE)
-    ]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=120)[0])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    for rank, (process, output) in enumerate(zip(processes, outputs)):
-        assert process.returncode == 0, f"rank {rank} failed:\n{output[-4000:]}"
-    return [torch.load(out_dir / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+    return run_ranks(WORKER, WORLD_SIZE, out_dir, timeout=120)
 
 
 def single_process(name: str) -> tuple[list[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
-    worker = load_worker()
+    worker = load_worker(WORKER, "tvexp_tests_ddp_worker")
     model = worker.build(name)
     gradients = worker.train(model, *worker.global_batch())
     return gradients, {key: value.detach() for key, value in model.named_parameters()}
@@ -102,7 +62,7 @@ def test_batch_norm_ranks_stay_in_sync(ranks: list[dict[str, Any]]) -> None:
     assert len(first["gradients"]) == len(second["gradients"]) > 0, "the ranks recorded different numbers of steps"
     for step, (a, b) in enumerate(zip(first["gradients"], second["gradients"])):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-7, msg=lambda detail, step=step: f"step {step}: {detail}")
-    initial = dict(load_worker().build("batch_norm").named_parameters())
+    initial = dict(load_worker(WORKER, "tvexp_tests_ddp_worker").build("batch_norm").named_parameters())
     moved = [name for name, value in first["parameters"].items() if not torch.equal(value, initial[name].detach())]
     assert len(moved) == len(initial), f"parameters that training did not change: {set(initial) - set(moved)}"
 

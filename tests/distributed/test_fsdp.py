@@ -7,17 +7,13 @@ gathered from the shards, and the final parameters.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import torch
+
+from tests.distributed._launch import load_worker, run_ranks
 
 WORKER = Path(__file__).with_name("fsdp_worker.py")
 WORLD_SIZE = 2
@@ -27,50 +23,14 @@ TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 
-def load_worker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tvexp_tests_fsdp_worker", WORKER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-WORKER_MODULE = load_worker()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+WORKER_MODULE = load_worker(WORKER, "tvexp_tests_fsdp_worker")
 
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """Trains every block of the worker's table sharded over two processes; each rank's results."""
     out_dir = tmp_path_factory.mktemp("fsdp")
-    env = {**os.environ, "TVEXP_PROTOTYPE_OPT_IN": "1", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
-    port = str(free_port())
-    processes = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(rank), str(WORLD_SIZE), port, str(out_dir)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in range(WORLD_SIZE)
-    ]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=180)[0])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    for rank, (process, output) in enumerate(zip(processes, outputs)):
-        assert process.returncode == 0, f"rank {rank} failed:\n{output[-4000:]}"
-    return [torch.load(out_dir / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+    return run_ranks(WORKER, WORLD_SIZE, out_dir, timeout=180)
 
 
 @pytest.mark.parametrize("name", list(WORKER_MODULE.BLOCKS))
