@@ -2230,141 +2230,6 @@ class VisionTransformer(nn.Module):
         return self.heads(x[:, 0])
 
 
-def _vit(
-    patch_size: int,
-    num_layers: int,
-    num_heads: int,
-    hidden_dim: int,
-    mlp_dim: int,
-    *,
-    image_size: int,
-    dropout: float,
-    attention_dropout: float,
-    num_classes: int,
-    representation_size: int | None,
-    norm_layer: NormBuilder | None,
-    conv_stem_configs: list[ConvStemConfig] | None,
-    stochastic_depth_prob: float,
-    device: Device,
-    dtype: torch.dtype | None,
-) -> VisionTransformer:
-    return VisionTransformer(
-        image_size,
-        patch_size,
-        num_layers,
-        num_heads,
-        hidden_dim,
-        mlp_dim,
-        dropout=dropout,
-        attention_dropout=attention_dropout,
-        num_classes=num_classes,
-        representation_size=representation_size,
-        norm_layer=norm_layer,
-        conv_stem_configs=conv_stem_configs,
-        stochastic_depth_prob=stochastic_depth_prob,
-        device=device,
-        dtype=dtype,
-    )
-
-
-@_torchvision_builder
-def vit_b_16(
-    *,
-    image_size: int = 224,
-    dropout: float = 0.0,
-    attention_dropout: float = 0.0,
-    num_classes: int = 1000,
-    representation_size: int | None = None,
-    norm_layer: NormBuilder | None = None,
-    conv_stem_configs: list[ConvStemConfig] | None = None,
-    stochastic_depth_prob: float = 0.0,
-    device: Device = None,
-    dtype: torch.dtype | None = None,
-) -> VisionTransformer:
-    """torchvision's ``vit_b_16``: patch 16, 12 layers, 12 heads, width 768, MLP 3072."""
-    kwargs = dict(locals())
-    return _vit(16, 12, 12, 768, 3072, **kwargs)
-
-
-@_torchvision_builder
-def vit_b_32(
-    *,
-    image_size: int = 224,
-    dropout: float = 0.0,
-    attention_dropout: float = 0.0,
-    num_classes: int = 1000,
-    representation_size: int | None = None,
-    norm_layer: NormBuilder | None = None,
-    conv_stem_configs: list[ConvStemConfig] | None = None,
-    stochastic_depth_prob: float = 0.0,
-    device: Device = None,
-    dtype: torch.dtype | None = None,
-) -> VisionTransformer:
-    """torchvision's ``vit_b_32``: patch 32, 12 layers, 12 heads, width 768, MLP 3072."""
-    kwargs = dict(locals())
-    return _vit(32, 12, 12, 768, 3072, **kwargs)
-
-
-@_torchvision_builder
-def vit_l_16(
-    *,
-    image_size: int = 224,
-    dropout: float = 0.0,
-    attention_dropout: float = 0.0,
-    num_classes: int = 1000,
-    representation_size: int | None = None,
-    norm_layer: NormBuilder | None = None,
-    conv_stem_configs: list[ConvStemConfig] | None = None,
-    stochastic_depth_prob: float = 0.0,
-    device: Device = None,
-    dtype: torch.dtype | None = None,
-) -> VisionTransformer:
-    """torchvision's ``vit_l_16``: patch 16, 24 layers, 16 heads, width 1024, MLP 4096."""
-    kwargs = dict(locals())
-    return _vit(16, 24, 16, 1024, 4096, **kwargs)
-
-
-@_torchvision_builder
-def vit_l_32(
-    *,
-    image_size: int = 224,
-    dropout: float = 0.0,
-    attention_dropout: float = 0.0,
-    num_classes: int = 1000,
-    representation_size: int | None = None,
-    norm_layer: NormBuilder | None = None,
-    conv_stem_configs: list[ConvStemConfig] | None = None,
-    stochastic_depth_prob: float = 0.0,
-    device: Device = None,
-    dtype: torch.dtype | None = None,
-) -> VisionTransformer:
-    """torchvision's ``vit_l_32``: patch 32, 24 layers, 16 heads, width 1024, MLP 4096."""
-    kwargs = dict(locals())
-    return _vit(32, 24, 16, 1024, 4096, **kwargs)
-
-
-@_torchvision_builder
-def vit_h_14(
-    *,
-    image_size: int = 224,
-    dropout: float = 0.0,
-    attention_dropout: float = 0.0,
-    num_classes: int = 1000,
-    representation_size: int | None = None,
-    norm_layer: NormBuilder | None = None,
-    conv_stem_configs: list[ConvStemConfig] | None = None,
-    stochastic_depth_prob: float = 0.0,
-    device: Device = None,
-    dtype: torch.dtype | None = None,
-) -> VisionTransformer:
-    """torchvision's ``vit_h_14``: patch 14, 32 layers, 16 heads, width 1280, MLP 5120.
-
-    torchvision's pretrained ``vit_h_14`` weights (SWAG) are for ``image_size=518``.
-    """
-    kwargs = dict(locals())
-    return _vit(14, 32, 16, 1280, 5120, **kwargs)
-
-
 def _pretrained_vit_kwargs(kwargs: dict[str, Any], weights: Any) -> dict[str, Any]:
     # torchvision: the position embedding's length follows the weights' image size (518 for vit_h_14's SWAG).
     height, width = weights.meta["min_size"]
@@ -2373,8 +2238,56 @@ def _pretrained_vit_kwargs(kwargs: dict[str, Any], weights: Any) -> dict[str, An
     return _fixed(kwargs, image_size=height)
 
 
-for _name in ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"):
-    _BEFORE_PRETRAINED[_name] = _pretrained_vit_kwargs
+def _vit_builder(
+    name: str, patch_size: int, num_layers: int, num_heads: int, hidden_dim: int, mlp_dim: int, note: str = ""
+) -> Callable[..., VisionTransformer]:
+    def build(
+        *,
+        image_size: int = 224,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        num_classes: int = 1000,
+        representation_size: int | None = None,
+        norm_layer: NormBuilder | None = None,
+        conv_stem_configs: list[ConvStemConfig] | None = None,
+        stochastic_depth_prob: float = 0.0,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> VisionTransformer:
+        return VisionTransformer(
+            image_size,
+            patch_size,
+            num_layers,
+            num_heads,
+            hidden_dim,
+            mlp_dim,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            num_classes=num_classes,
+            representation_size=representation_size,
+            norm_layer=norm_layer,
+            conv_stem_configs=conv_stem_configs,
+            stochastic_depth_prob=stochastic_depth_prob,
+            device=device,
+            dtype=dtype,
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"torchvision's ``{name}``: patch {patch_size}, {num_layers} layers, {num_heads} heads, width {hidden_dim}, "
+        f"MLP {mlp_dim}.{note}"
+    )
+    _BEFORE_PRETRAINED[name] = _pretrained_vit_kwargs
+    return _torchvision_builder(build)
+
+
+vit_b_16 = _vit_builder("vit_b_16", 16, 12, 12, 768, 3072)
+vit_b_32 = _vit_builder("vit_b_32", 32, 12, 12, 768, 3072)
+vit_l_16 = _vit_builder("vit_l_16", 16, 24, 16, 1024, 4096)
+vit_l_32 = _vit_builder("vit_l_32", 32, 24, 16, 1024, 4096)
+vit_h_14 = _vit_builder(
+    "vit_h_14", 14, 32, 16, 1280, 5120, " torchvision's pretrained weights (SWAG) are for ``image_size=518``."
+)
 
 
 class ConvNeXt(nn.Module):
