@@ -57,8 +57,12 @@ def optional(name: str) -> Any:
 # --------------------------------------------------------------------------- timing
 
 
-def interleaved(candidates: dict[str, Callable[[], Any]], rounds: int, calls: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds per call of each candidate; candidates alternate within every round."""
+def interleaved(candidates: dict[str, Callable[[], Any]], rounds: int, calls: int, warmup: int = 3) -> dict[str, float]:
+    """Median seconds per call of each candidate; candidates alternate within every round.
+
+    Each candidate first runs ``warmup`` times untimed: with one call, the first case of a run still
+    paid for the allocator's growth (torchvision's and timm's identical LayerNorm2d differed by 40%).
+    """
     names = list(candidates)
     for name in names:
         for _ in range(warmup):

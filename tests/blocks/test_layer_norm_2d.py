@@ -102,39 +102,105 @@ def test_contiguous_input_is_as_accurate_as_f_layer_norm_with_and_without_autogr
     assert y.is_contiguous() and y.dtype == dtype
     error, reference_error = (y.double() - exact).abs().max(), (permuted.double() - exact).abs().max()
     slack = 1e-9 if dtype == torch.float64 else 1e-6
-    # One thread takes the blocked dim-1 path: over 300 seeds of this float32 case its error was 0.96x
-    # F.layer_norm's (median), 1.51x (95th percentile), 2.13x at most; the permute route's is 1x.
-    factor = 3 if threads == 1 else 2
+    # The contiguous path's batch-norm kernel applies the normalisation as x * (1/std) - mean/std, which
+    # loses a little more than layer_norm at an offset of 10^4 standard deviations: over 300 seeds of
+    # this float32 case, its error was 1.3-1.6x F.layer_norm's (median), 2.0-2.4x (95th percentile),
+    # 4.5x at most (both about ulp(offset) / std); on data with an offset of a few standard
+    # deviations, 0.83-1.0x (median) and 2.3x at most.
+    factor = 6
     assert error <= factor * reference_error + slack, f"error {error:.2e}, F.layer_norm's {reference_error:.2e}"
     with torch.inference_mode():
         torch.testing.assert_close(norm(x), y)
     # The autograd path (an input that requires grad: without affine parameters nothing else does).
-    assert (norm(x.requires_grad_()).detach().double() - exact).abs().max() <= reference_error + slack
+    assert (norm(x.requires_grad_()).detach().double() - exact).abs().max() <= factor * reference_error + slack
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
-@pytest.mark.parametrize("block_elements", [1 << 18, 200, 20])
-def test_inference_path_blocks_match_f_layer_norm(
-    dtype: torch.dtype, block_elements: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The inference path of a contiguous input normalises whole samples per block when they fit
-    # (200 elements: 2 samples of 5x3x6) and runs of positions of one sample otherwise (20 elements:
-    # 4 positions of 18); reduced precision inputs meet float32 parameters, as in mixed precision.
-    from tvexp._layers import layer_norm_2d
-
-    monkeypatch.setattr(layer_norm_2d, "_BLOCK_ELEMENTS", block_elements)
+@pytest.mark.parametrize("parameters", ["same dtype", "float32"])
+def test_reduced_precision_inputs_give_f_layer_norm_s_values(dtype: torch.dtype, parameters: str, threads: int) -> None:
+    # Half and bfloat16 samples are normalised in float32 and rounded once, as layer_norm does, also
+    # when they meet float32 parameters (mixed precision).
+    torch.manual_seed(0)
     norm = LayerNorm2d(5)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the path runs on one thread only
-    try:
-        with torch.no_grad():
-            norm.weight.normal_()
-            norm.bias.normal_()
-            x = (torch.randn(5, 5, 3, 6) * 3 + 2).to(dtype)
-            y = norm(x)
-            expected = _reference(x, norm)
-    finally:
-        torch.set_num_threads(threads)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+    if parameters == "same dtype":
+        norm.to(dtype)
+    x = (torch.randn(5, 5, 3, 6) * 3 + 2).to(dtype)
+    with torch.no_grad():
+        y = norm(x)
+        expected = _reference(x, norm)
     assert y.dtype == dtype and y.is_contiguous()
+    torch.testing.assert_close(y, expected)  # at most a rounding apart (the float32 values differ in order)
+    torch.testing.assert_close(norm(x.requires_grad_()).detach(), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("trainable", ["all", "input only", "parameters only", "weight only"])
+def test_gradients_on_contiguous_input_match_f_layer_norm(dtype: torch.dtype, trainable: str, threads: int) -> None:
+    norm = LayerNorm2d(6, dtype=dtype)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+    norm.weight.requires_grad_(trainable in ("all", "parameters only", "weight only"))
+    norm.bias.requires_grad_(trainable in ("all", "parameters only"))
+    x = torch.randn(3, 6, 4, 5, dtype=dtype, requires_grad=trainable in ("all", "input only"))
+    inputs = [t for t in (x, norm.weight, norm.bias) if t.requires_grad]
+    y = norm(x)
+    grad = torch.randn_like(y)
+    ours = torch.autograd.grad(y, inputs, grad)
+    expected = torch.autograd.grad(_reference(x, norm), inputs, grad)
+    for got, want in zip(ours, expected):
+        torch.testing.assert_close(got, want)
+
+
+def test_gradcheck_and_gradgradcheck_in_float64() -> None:
+    # The backward of the contiguous path has its own formula; its double backward differentiates
+    # the layer_norm formulation (gradient penalties, create_graph=True).
+    norm = LayerNorm2d(4, dtype=torch.float64)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+    x = torch.randn(2, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+
+    def function(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(norm, {"weight": weight, "bias": bias}, (x,))
+
+    inputs = (x, norm.weight, norm.bias)
+    assert torch.autograd.gradcheck(function, inputs)
+    assert torch.autograd.gradgradcheck(function, inputs)
+    # A gradient penalty: the gradient of a function of the input gradient.
+    (grad,) = torch.autograd.grad(norm(x).square().sum(), x, create_graph=True)
+    (penalty,) = torch.autograd.grad(grad.square().sum(), x)
+    x_reference = x.detach().requires_grad_()
+    (grad_reference,) = torch.autograd.grad(
+        _reference(x_reference, norm).square().sum(), x_reference, create_graph=True
+    )
+    (penalty_reference,) = torch.autograd.grad(grad_reference.square().sum(), x_reference)
+    torch.testing.assert_close(penalty, penalty_reference)
+
+
+def test_transforms_traces_and_autocast_see_f_layer_norm_s_results() -> None:
+    norm = LayerNorm2d(4)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+    batch = torch.randn(3, 2, 4, 5, 5)
+    # functorch transforms and tracing take the layer_norm route; the values are the same.
+    torch.testing.assert_close(torch.func.vmap(norm)(batch), torch.stack([norm(sample) for sample in batch]))
+    x = batch[0]
+    traced = torch.jit.trace(norm, x)
+    torch.testing.assert_close(traced(x), norm(x))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, expected = norm(x), _reference(x, norm)
+    assert y.dtype == expected.dtype
     torch.testing.assert_close(y, expected)
-    torch.testing.assert_close(norm(x.requires_grad_()).detach(), expected)  # the autograd path
+
+
+def test_channels_last_pairs_of_sizes_and_empty_batches() -> None:
+    norm = LayerNorm2d(3)
+    for shape in [(0, 3, 4, 4), (2, 3, 1, 1), (1, 3, 7, 1)]:
+        x = torch.randn(shape)
+        torch.testing.assert_close(norm(x), _reference(x, norm))
+        assert norm(x).shape == x.shape

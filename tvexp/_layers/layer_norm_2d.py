@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.fx
 import torch.nn.functional as F
@@ -33,13 +35,22 @@ def _layer_norm_2d(
                 f"LayerNorm2d has {weight.dtype} parameters and got a {x.dtype} input; convert one of them "
                 f"(module.to({x.dtype}) or input.to({weight.dtype}))"
             )
+    if not torch.jit.is_scripting():
+        if torch._C._are_functorch_transforms_active():  # vmap cannot query the memory format
+            return F.layer_norm(x.permute(0, 2, 3, 1), normalized_shape, weight, bias, eps).permute(0, 3, 1, 2)
     # A channels_last tensor permuted to NHWC is a contiguous view, so F.layer_norm runs on it
     # directly and the result, permuted back, is channels_last again: no copy at all.
     if x.is_contiguous(memory_format=torch.channels_last):
         return F.layer_norm(x.permute(0, 2, 3, 1), normalized_shape, weight, bias, eps).permute(0, 3, 1, 2)
     if not torch.jit.is_scripting():  # (TorchScript compiles only the layer_norm route)
-        if _takes_inference_path(x, weight, bias):
-            return _contiguous_inference(x, weight, bias, eps)
+        if _takes_sample_path(x, weight, bias):
+            return _normalize_by_sample(x, weight, bias, eps)
+    return _permuted_layer_norm(x, normalized_shape, weight, bias, eps)
+
+
+def _permuted_layer_norm(
+    x: Tensor, normalized_shape: list[int], weight: Tensor | None, bias: Tensor | None, eps: float
+) -> Tensor:
     # For a contiguous input the permuted output is channels_last; copying it back keeps the
     # caller's memory format (timm returns it as is, which silently switches the rest of the
     # network to channels_last, huggingface/pytorch-image-models#1340). The output is allocated
@@ -51,71 +62,141 @@ def _layer_norm_2d(
     return out
 
 
-def _takes_inference_path(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
-    """One thread, a contiguous input, no autograd, not traced by torch.compile or torch.export."""
-    if torch.compiler.is_compiling() or torch.get_num_threads() != 1 or not x.is_contiguous():
+_PLAIN = (Tensor, nn.Parameter)
+
+
+def _takes_sample_path(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
+    """Eager CPU computation on a plain contiguous tensor, outside every graph capture and transform.
+
+    torch.compile, torch.export, tracing and TorchScript see the layer_norm route (a compiler fuses it
+    anyway); so do tensor subclasses (DTensor, fake tensors) and autocast, whose rules are written
+    for layer_norm (functorch transforms never get here). Training takes the path in float32 and float64.
+    """
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.is_autocast_enabled("cpu"):
         return False
-    if not torch.is_grad_enabled():
-        return True
-    return not (
+    if type(x) is not Tensor or x.device.type != "cpu" or not x.is_contiguous() or x.numel() == 0:
+        return False
+    if (weight is not None and type(weight) not in _PLAIN) or (bias is not None and type(bias) not in _PLAIN):
+        return False
+    if _needs_grad(x, weight, bias):
+        return x.dtype == torch.float32 or x.dtype == torch.float64
+    return True
+
+
+def _needs_grad(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
+    return torch.is_grad_enabled() and (
         x.requires_grad or (weight is not None and weight.requires_grad) or (bias is not None and bias.requires_grad)
     )
 
 
-# Elements normalised per step of the single-thread inference path: 256K float32 values (1 MiB)
-# stay in the core's L2 cache through the passes over them.
-_BLOCK_ELEMENTS = 1 << 18
-
-
 @torch.jit.unused
-def _contiguous_inference(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
-    """Normalise a contiguous NCHW tensor over dim 1 into a new contiguous tensor, without autograd.
+def _normalize_by_sample(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
+    if _needs_grad(x, weight, bias):
+        return _SampleLayerNorm.apply(x, weight, bias, eps)
+    return _normalized_samples(x, weight, bias, eps)[0]
+
+
+def _normalized_samples(
+    x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """LayerNorm2d of a contiguous NCHW tensor without transposing it, with the statistics per position.
 
     The permute -> layer_norm -> permute route costs two transposing copies on a contiguous input
-    (into NHWC for layer_norm, back for the output). Here the statistics and the normalisation
-    work on the NCHW layout directly, one cache-sized block at a time, with the centred two-pass
-    variance (mean first, then the mean of squared deviations) that layer_norm computes; reduced
-    precision inputs are computed in float32 like layer_norm does. On one thread this takes about
-    timm's time (which skips the copy back by returning channels_last) instead of about 1.9x.
-    With more threads each of the seven operations per block is a parallel region that waits for
-    its slowest thread: on the shared 2-core benchmark machine under load that took 6-25x timm's
-    time (medians), the permute route (three parallel regions) 1.4-1.8x, so it is used on one thread only. With
-    gradients it would be many small autograd nodes, so that case keeps the layer_norm route too.
+    (into NHWC for layer_norm, back for the output). But one sample ``(C, H, W)`` viewed as a
+    ``(C, H * W)`` matrix is a batch of ``C`` rows with ``H * W`` features, and batch normalization
+    in training mode normalises each feature over the rows: exactly this layer's statistics (mean and
+    biased variance over ``C`` per position, computed by torch's fused, vectorised batch-norm kernel).
+    So each sample takes one batch-norm call into the output, then the per-channel affine in place,
+    while the sample is still in cache. Half and bfloat16 inputs are normalised in float32, as
+    layer_norm does, and rounded once. Returns the output, and the mean and ``1 / std`` of each
+    position as ``(N, H * W)`` (for the backward).
     """
     n, c = x.shape[0], x.shape[1]
-    out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    if out.numel() == 0:
-        return out
     positions = x.shape[2] * x.shape[3]
-    source = x.view(n, c, positions)
-    target = out.view(n, c, positions)
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    source, target = x.view(n, c, positions), out.view(n, c, positions)
     compute = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-    scale = None if weight is None else weight.to(compute).view(c, 1)
-    shift = None if bias is None else bias.to(compute).view(c, 1)
-    budget = _BLOCK_ELEMENTS
-    # Whole samples per block when they fit, else runs of positions of one sample.
-    samples = max(1, budget // max(1, c * positions))
-    step = positions if samples > 1 else max(1, budget // c)
-    for first in range(0, n, samples):
-        for start in range(0, positions, step):
-            block = source[first : first + samples, :, start : start + step]
-            result = target[first : first + samples, :, start : start + step]
-            if compute != x.dtype:
-                buffer = block.to(compute)
-                buffer.sub_(buffer.mean(1, keepdim=True))
-            else:
-                buffer = torch.sub(block, block.mean(1, keepdim=True), out=result)
-            buffer.mul_(buffer.square().mean(1, keepdim=True).add_(eps).rsqrt_())
+    mean = torch.empty(n, positions, dtype=compute)
+    invstd = torch.empty(n, positions, dtype=compute)
+    scale = None if weight is None else weight.detach().to(compute).view(c, 1)
+    shift = None if bias is None else bias.detach().to(compute).view(c, 1)
+    cast = compute != x.dtype
+    staged = torch.empty(c, positions, dtype=compute) if cast else None
+    normalized = torch.empty(c, positions, dtype=compute) if cast else None
+    with torch.no_grad():
+        for i in range(n):
+            sample = source[i]
+            result = target[i]
+            if staged is not None and normalized is not None:
+                staged.copy_(sample)
+                sample, result = staged, normalized
+            torch.ops.aten.native_batch_norm.out(
+                sample, None, None, None, None, True, 0.0, eps, out=result, save_mean=mean[i], save_invstd=invstd[i]
+            )
+            if cast:
+                if scale is not None and shift is not None:
+                    torch.addcmul(shift, result, scale, out=target[i])
+                else:
+                    target[i].copy_(result if scale is None else result.mul_(scale))
+                continue
             if scale is not None:
-                buffer.mul_(scale)
-            if compute == x.dtype:
-                if shift is not None:
-                    buffer.add_(shift)
-            elif shift is not None:
-                torch.add(buffer, shift, out=result)
-            else:
-                result.copy_(buffer)
-    return out
+                result.mul_(scale)
+            if shift is not None:
+                result.add_(shift)
+    return out, mean, invstd
+
+
+class _SampleLayerNorm(torch.autograd.Function):
+    """The per-sample batch-norm formulation with its backward (float32 and float64 inputs)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
+        out, mean, invstd = _normalized_samples(x, weight, bias, eps)
+        ctx.save_for_backward(x, weight, bias, mean, invstd)
+        ctx.eps = eps
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight, bias, mean, invstd = ctx.saved_tensors
+        needs = ctx.needs_input_grad[:3]
+        if torch.is_grad_enabled():
+            # create_graph=True (double backward): differentiate the layer_norm formulation instead,
+            # whose gradient is itself differentiable in x, weight and bias.
+            out = _permuted_layer_norm(x, [x.shape[1]], weight, bias, ctx.eps)
+            inputs = [t for t, needed in zip((x, weight, bias), needs) if needed]
+            grads = iter(torch.autograd.grad(out, inputs, grad, create_graph=True))
+            return (*(next(grads) if needed else None for needed in needs), None)
+        n, c = x.shape[0], x.shape[1]
+        positions = x.shape[2] * x.shape[3]
+        grad = grad.contiguous().view(n, c, positions)
+        source = x.view(n, c, positions)
+        grad_x = torch.empty_like(x, memory_format=torch.contiguous_format) if needs[0] else None
+        grad_weight = torch.zeros(c, dtype=x.dtype) if weight is not None and needs[1] else None
+        grad_bias = torch.zeros(c, dtype=x.dtype) if bias is not None and needs[2] else None
+        scale = None if weight is None else weight.view(c, 1)
+        for i in range(n):
+            g = grad[i]
+            if grad_weight is not None:
+                normalized = torch.sub(source[i], mean[i]).mul_(invstd[i])
+                grad_weight += torch.linalg.vecdot(g, normalized, dim=1)
+            if grad_bias is not None:
+                grad_bias += g.sum(1)
+            if grad_x is not None:
+                # Batch norm's backward on the sample's (C, H * W) matrix, for the gradient before the affine.
+                grad_x.view(n, c, positions)[i] = torch.ops.aten.native_batch_norm_backward(
+                    g if scale is None else g * scale,
+                    source[i],
+                    None,
+                    None,
+                    None,
+                    mean[i],
+                    invstd[i],
+                    True,
+                    ctx.eps,
+                    [True, False, False],
+                )[0]
+        return grad_x, grad_weight, grad_bias, None
 
 
 # The memory-format branch is data-independent but reads a tensor property, which FX cannot
