@@ -71,6 +71,37 @@ def test_windows_attend_only_within_themselves() -> None:
     assert difference[:4].max() == 0 and difference[:, :4].max() == 0
 
 
+@pytest.mark.parametrize(
+    ("window", "shift", "version"),
+    [([4, 4], [2, 2], 1), ([4, 4], [0, 0], 1), ([4, 4], [2, 2], 2), ([2, 4, 4], [1, 2, 2], 1)],
+)
+def test_autograd_path_equals_the_inference_path(
+    window: list[int], shift: list[int], version: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With autograd the attention is an explicit matmul/softmax/matmul, without it SDPA: same values,
+    # and the gradients equal those of SDPA's own (math) backward.
+    from tvexp._layers import shifted_window_attention as module
+
+    torch.manual_seed(0)
+    attention = ShiftedWindowAttention(8, window, shift, 2, version=version)
+    x = torch.randn(2, *([3] if len(window) == 3 else []), 9, 10, 8, requires_grad=True)
+    with torch.no_grad():
+        expected = attention(x)
+    y = attention(x)
+    torch.testing.assert_close(y, expected)
+    grad = torch.randn_like(y)
+    ours = torch.autograd.grad(y, [x, *attention.parameters()], grad, allow_unused=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(module.torch, "is_grad_enabled", lambda: False)  # routes the call to SDPA
+        y_sdpa = attention(x)
+    reference = torch.autograd.grad(y_sdpa, [x, *attention.parameters()], grad, allow_unused=True)
+    for got, want in zip(ours, reference):
+        if want is None:
+            assert got is None or not got.any()
+        else:
+            torch.testing.assert_close(got, want)
+
+
 def test_v2_has_torchvisions_parameters_and_initialisation() -> None:
     attention = ShiftedWindowAttention(8, [4, 4], [2, 2], 2, version=2)
     torch.testing.assert_close(attention.logit_scale, torch.full((2, 1, 1), math.log(10.0)))
