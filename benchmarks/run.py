@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -356,9 +356,37 @@ def _mvit_benches(tvp: Any, tiny: bool) -> list[LayerBench]:
     return benches
 
 
+# The blocks also measured in bfloat16 (parameters and input), with the same references and floor.
+BFLOAT16_CASES = (
+    "LayerNorm2d",
+    "TransformerEncoderBlock",
+    "ConvNeXtBlock",
+    "MultiscaleBlock v1",
+    "MultiscaleBlock v2",
+    "SwinTransformerBlock v1",
+    "SwinTransformerBlock v2",
+    "PartitionAttentionBlock window",
+    "PartitionAttentionBlock grid",
+)
+
+
 def _bfloat16(builder: Callable[[], nn.Module] | None) -> Callable[[], nn.Module] | None:
     """The module of ``builder`` with bfloat16 parameters (for a bfloat16 input)."""
     return None if builder is None else (lambda: builder().to(torch.bfloat16))
+
+
+def in_bfloat16(bench: LayerBench) -> LayerBench:
+    """``bench`` with bfloat16 parameters and input, named ``"<case> bfloat16 (prototype)"``."""
+    case, _, tier = bench.name.partition(" (")
+    make_input = bench.make_input
+    return replace(
+        bench,
+        name=f"{case} bfloat16" + (f" ({tier}" if tier else ""),
+        make_input=lambda: make_input().to(torch.bfloat16),
+        tvexp=_bfloat16(bench.tvexp),
+        torchvision=_bfloat16(bench.torchvision),
+        timm=_bfloat16(bench.timm),
+    )
 
 
 def layer_benches(tiny: bool) -> list[LayerBench]:
@@ -401,7 +429,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             else (lambda: getattr(namespace, name)(*args, **kwargs))
         )
 
-    return [
+    benches = [
         LayerBench(
             "Conv2dNormActivation",
             feature,
@@ -499,14 +527,6 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
             ours(tvp, "LayerNorm2d", c),
             _module_builder("torchvision.models.convnext", "LayerNorm2d", c, eps=1e-6),
             tm("LayerNorm2d", c),
-            _layer_norm_2d_floor,
-        ),
-        LayerBench(
-            "LayerNorm2d bfloat16 (prototype)",
-            lambda: feature().to(torch.bfloat16),
-            _bfloat16(ours(tvp, "LayerNorm2d", c)),
-            _bfloat16(_module_builder("torchvision.models.convnext", "LayerNorm2d", c, eps=1e-6)),
-            _bfloat16(tm("LayerNorm2d", c)),
             _layer_norm_2d_floor,
         ),
         LayerBench(
@@ -610,6 +630,7 @@ def layer_benches(tiny: bool) -> list[LayerBench]:
         ),
         *_partition_attention_benches(tiny, feature, c, h, tvp),
     ]
+    return benches + [in_bfloat16(bench) for bench in benches if bench.name.partition(" (")[0] in BFLOAT16_CASES]
 
 
 class _ChannelsLastAdapter(nn.Module):
