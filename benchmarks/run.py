@@ -282,6 +282,29 @@ def _swin_block_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
     return run
 
 
+def _partition_block_floor(module: nn.Module) -> Callable[[Tensor], Tensor]:
+    """MaxViT's partition block without the partition: one NCHW -> tokens copy, then the norms, linear
+    layers and SDPA on groups of consecutive tokens (no relative position bias), output left token-major."""
+    norm1, attention = module.attn_layer[0], module.attn_layer[1]
+    norm2, fc1, fc2 = module.mlp_layer[0], module.mlp_layer[1], module.mlp_layer[3]
+    qkv_weight, qkv_bias = attention._input_projection()
+    proj = attention._output_projection()
+    heads, tokens = attention.num_heads, module.partition_size**2
+
+    def run(x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        x = x.permute(0, 2, 3, 1).reshape(-1, tokens, c)
+        y = F.layer_norm(x, norm1.normalized_shape, norm1.weight, norm1.bias, norm1.eps)
+        q, k, v = F.linear(y, qkv_weight, qkv_bias).unflatten(-1, (3, heads, -1)).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, scale=attention.scale).transpose(1, 2).flatten(2)
+        x = x + F.linear(y, proj.weight, proj.bias)
+        y = F.layer_norm(x, norm2.normalized_shape, norm2.weight, norm2.bias, norm2.eps)
+        x = x + F.linear(F.gelu(F.linear(y, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
+        return x.view(n, h, w, c).permute(0, 3, 1, 2)
+
+    return run
+
+
 def _module_builder(module_name: str, name: str, *args: Any, **kwargs: Any) -> Callable[[], nn.Module] | None:
     """A builder for ``module_name.name(*args, **kwargs)`` (a model-internal block), or None when absent."""
     module = optional(module_name)
@@ -678,6 +701,7 @@ def _partition_attention_benches(
                 partial(tvp.PartitionAttentionBlock, c, head_dim, size, kind),
                 torchvision,
                 timm,
+                _partition_block_floor,
                 spatial=False,
                 modes=("eval",),
             )

@@ -78,8 +78,8 @@ def test_windows_attend_only_within_themselves() -> None:
 def test_autograd_path_equals_the_inference_path(
     window: list[int], shift: list[int], version: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # With autograd the attention is an explicit matmul/softmax/matmul, without it SDPA: same values,
-    # and the gradients equal those of SDPA's own (math) backward.
+    # In training the learnt bias needs a gradient, so the attention is an explicit matmul/softmax/matmul;
+    # without autograd, SDPA: same values, and the gradients equal those of SDPA's own backward.
     from tvexp._layers import shifted_window_attention as module
 
     torch.manual_seed(0)
@@ -91,8 +91,14 @@ def test_autograd_path_equals_the_inference_path(
     torch.testing.assert_close(y, expected)
     grad = torch.randn_like(y)
     ours = torch.autograd.grad(y, [x, *attention.parameters()], grad, allow_unused=True)
+
+    def sdpa(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, dropout_p: float, scale: float
+    ) -> torch.Tensor:
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, mask, dropout_p, scale=scale)
+
     with monkeypatch.context() as patch:
-        patch.setattr(module.torch, "is_grad_enabled", lambda: False)  # routes the call to SDPA
+        patch.setattr(module, "attention", sdpa)
         y_sdpa = attention(x)
     reference = torch.autograd.grad(y_sdpa, [x, *attention.parameters()], grad, allow_unused=True)
     for got, want in zip(ours, reference):

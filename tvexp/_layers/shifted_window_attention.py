@@ -24,6 +24,7 @@ from tvexp._layers._shifted_windows import (
     window_coordinates,
     window_token_index,
 )
+from tvexp._layers.multihead_self_attention import attention
 
 __all__ = ["ShiftedWindowAttention", "shifted_window_attention"]
 
@@ -86,22 +87,17 @@ def shifted_window_attention(
     else:
         mask = bias.unsqueeze(0)
         shape = [batch * count, num_heads, tokens, head_dim]
-    mask = mask.to(q.dtype)
-    if torch.is_grad_enabled() and (q.requires_grad or mask.requires_grad):
-        # With autograd, the explicit matmul/softmax/matmul: SDPA with a mask that needs a gradient takes its
-        # math path, whose NaN-safe softmax scans every score row (~4% of the block's forward+backward).
-        scores = torch.matmul(q.reshape(shape) * (head_dim**-0.5 if scale is None else scale), k.reshape(shape).mT)
-        weights = F.dropout((scores + mask).softmax(dim=-1), p=attention_dropout, training=training)
-        out = torch.matmul(weights, v.reshape(shape))
-    else:
-        out = F.scaled_dot_product_attention(
-            q.reshape(shape),
-            k.reshape(shape),
-            v.reshape(shape),
-            attn_mask=mask,
-            dropout_p=attention_dropout if training else 0.0,
-            scale=scale,
-        )
+    # attention(): SDPA, or the explicit matmul/softmax/matmul where a learnt bias needs a gradient on the CPU
+    # (SDPA's math fallback there also scans every score row for NaN safety: ~4% of the block's
+    # forward+backward at swin_t's first stage).
+    out = attention(
+        q.reshape(shape),
+        k.reshape(shape),
+        v.reshape(shape),
+        mask.to(q.dtype),
+        attention_dropout if training else 0.0,
+        head_dim**-0.5 if scale is None else scale,
+    )
     out = out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
     out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training)
     # Windows -> map: one gather undoes the partition, the shift and the padding.
