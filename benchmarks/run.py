@@ -325,7 +325,8 @@ def _torchvision_multiscale_block(grid: tuple[int, int, int], **kwargs: Any) -> 
             return super().forward(x, grid)[0]
 
     norm_layer = lambda width: nn.LayerNorm(width, eps=1e-6)  # noqa: E731
-    return lambda: BoundGrid(list(grid), mvit.MSBlockConfig(**kwargs.pop("cnf")), **kwargs, norm_layer=norm_layer)
+    config = kwargs.pop("cnf")  # once, here: the builder is called again for the bfloat16 row
+    return lambda: BoundGrid(list(grid), mvit.MSBlockConfig(**config), **kwargs, norm_layer=norm_layer)
 
 
 def _mvit_benches(tvp: Any, tiny: bool) -> list[LayerBench]:
@@ -1137,10 +1138,12 @@ def main(argv: list[str] | None = None) -> int:
     if tv is None or timm is None:
         print("torchvision/timm not importable: comparing with the floor only where they are missing")
     rows: list[Row] = []
+    arguments.out.mkdir(parents=True, exist_ok=True)
     for bench in layer_benches(settings.tiny):
         if settings.wanted(bench.name):
             print(f"- {bench.name}", flush=True)
             rows += run_layer(bench, settings)
+            (arguments.out / "results.md").write_text(markdown(rows, header))  # so far, should a later case fail
     for name, runner in (
         ("tier", run_tier_overhead),
         ("import", run_import_time),
