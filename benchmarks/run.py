@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
 import importlib
 import os
 import platform
@@ -57,8 +58,29 @@ def optional(name: str) -> Any:
 # --------------------------------------------------------------------------- timing
 
 
-def interleaved(candidates: dict[str, Callable[[], Any]], rounds: int, calls: int, warmup: int = 3) -> dict[str, float]:
-    """Median seconds per call of each candidate; candidates alternate within every round.
+def steady_allocator() -> str:
+    """Makes glibc's malloc keep freed memory and serve large tensors from its heap; says what it did.
+
+    By default glibc returns the top of its heap to the OS when more than a threshold is free and maps
+    blocks above another threshold afresh, both thresholds adapting to the sizes freed so far. So the
+    first cases of a run paid page faults on every call for some candidates and not for others
+    (torchvision's and timm's identical LayerNorm2d differed by 40% there, by 2% in later cases). Fixed
+    thresholds give every case the steady state of a long training loop, where memory is reused.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return "default allocator"
+    trim_threshold, mmap_threshold = -1, -3  # glibc's M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    if libc.mallopt(mmap_threshold, 32 << 20) and libc.mallopt(trim_threshold, 1 << 30):
+        return "glibc malloc with fixed thresholds (no trimming; blocks up to 32 MiB from the heap)"
+    return "default allocator"
+
+
+def interleaved_samples(
+    candidates: dict[str, Callable[[], Any]], rounds: int, calls: int, warmup: int = 3
+) -> dict[str, list[float]]:
+    """Seconds per call of each candidate in every round; candidates alternate within every round.
 
     Each candidate first runs ``warmup`` times untimed: with one call, the first case of a run still
     paid for the allocator's growth (torchvision's and timm's identical LayerNorm2d differed by 40%).
@@ -76,7 +98,27 @@ def interleaved(candidates: dict[str, Callable[[], Any]], rounds: int, calls: in
             for _ in range(calls):
                 function()
             samples[name].append((time.perf_counter() - start) / calls)
+    return samples
+
+
+def interleaved(candidates: dict[str, Callable[[], Any]], rounds: int, calls: int, warmup: int = 3) -> dict[str, float]:
+    """Median seconds per call of each candidate (see :func:`interleaved_samples`)."""
+    samples = interleaved_samples(candidates, rounds, calls, warmup)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def round_ratios(samples: dict[str, list[float]], numerator: str = "tvexp") -> dict[str, float]:
+    """For each other candidate, the median over rounds of ``numerator``'s time / its time in the same round.
+
+    A slow spell of the shared machine hits every candidate of a round alike, so per-round ratios are
+    steadier than the ratio of two medians taken over different rounds.
+    """
+    ours = samples[numerator]
+    return {
+        name: statistics.median(a / b for a, b in zip(ours, values))
+        for name, values in samples.items()
+        if name != numerator
+    }
 
 
 @dataclass
@@ -86,6 +128,7 @@ class Row:
     variant: str
     medians: dict[str, float]  # candidate -> seconds
     notes: str = ""
+    ratios: dict[str, float] = field(default_factory=dict)  # other candidate -> median per-round tvexp/other
 
 
 @dataclass
@@ -762,8 +805,10 @@ def run_layer(bench: LayerBench, settings: Settings) -> list[Row]:
                     candidates[name] = _callable(module, x, pass_name)
                 if bench.floor is not None:
                     candidates["floor"] = _callable(bench.floor(modules["tvexp"]), x, pass_name)
-                medians = interleaved(candidates, settings.rounds, settings.calls)
-                rows.append(Row("layers", bench.name, f"{mode} {memory_format} {pass_name}", medians))
+                samples = interleaved_samples(candidates, settings.rounds, settings.calls)
+                medians = {name: statistics.median(values) for name, values in samples.items()}
+                variant = f"{mode} {memory_format} {pass_name}"
+                rows.append(Row("layers", bench.name, variant, medians, ratios=round_ratios(samples)))
     return rows
 
 
@@ -1008,6 +1053,12 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds * 1e3:.3f} ms"
 
 
+def _ratio_of(row: Row, other: str) -> str:
+    if other in row.ratios:
+        return f"{row.ratios[other]:.2f}"
+    return ratio(row.medians.get("tvexp"), row.medians.get(other))
+
+
 def markdown(rows: list[Row], header: str) -> str:
     lines = [header, ""]
     layer_rows = [r for r in rows if r.section == "layers"]
@@ -1015,8 +1066,8 @@ def markdown(rows: list[Row], header: str) -> str:
         lines += [
             "## Stable layers (and prototype blocks) vs torchvision, timm and the floor",
             "",
-            "Medians; ratios are tvexp's time divided by the other's (below 1: tvexp is faster; "
-            '"not slower" means at most 1.05).',
+            "Medians of the times; ratios are the medians over rounds of tvexp's time divided by the other's in "
+            'the same round (below 1: tvexp is faster; "not slower" means at most 1.05).',
             "",
             "| layer | mode, format, pass | tvexp | torchvision | timm | floor | tvexp/torchvision | tvexp/timm | tvexp/floor |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -1026,14 +1077,13 @@ def markdown(rows: list[Row], header: str) -> str:
             lines.append(
                 f"| {r.case} | {r.variant} | {format_seconds(m.get('tvexp'))} | {format_seconds(m.get('torchvision'))} "
                 f"| {format_seconds(m.get('timm'))} | {format_seconds(m.get('floor'))} "
-                f"| {ratio(m.get('tvexp'), m.get('torchvision'))} | {ratio(m.get('tvexp'), m.get('timm'))} "
-                f"| {ratio(m.get('tvexp'), m.get('floor'))} |"
+                f"| {_ratio_of(r, 'torchvision')} | {_ratio_of(r, 'timm')} | {_ratio_of(r, 'floor')} |"
             )
         slower = [
             (r, other, m_ratio)
             for r in layer_rows
             for other in ("torchvision", "timm")
-            if other in r.medians and (m_ratio := r.medians["tvexp"] / r.medians[other]) > 1.05
+            if other in r.medians and (m_ratio := r.ratios.get(other, r.medians["tvexp"] / r.medians[other])) > 1.05
         ]
         lines += ["", "### Slower than a reference (ratio > 1.05)", ""]
         lines += [f"- {r.case}, {r.variant}: {m_ratio:.2f}x {other}" for r, other, m_ratio in slower] or ["- none"]
@@ -1121,6 +1171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=None, help="calls per candidate per round (default 3)")
     arguments = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
+    allocator = steady_allocator()
     settings = Settings(
         tiny=arguments.tiny,
         rounds=arguments.rounds or (2 if arguments.tiny else 15),
@@ -1133,7 +1184,7 @@ def main(argv: list[str] | None = None) -> int:
         f"torchvision {getattr(tv, '__version__', 'absent')}, timm {getattr(timm, '__version__', 'absent')}, "
         f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
         f"{'tiny sizes' if settings.tiny else '8x64x56x56 feature maps, 64x196x256 tokens'}; "
-        f"{settings.rounds} interleaved rounds of {settings.calls} call(s), medians."
+        f"{settings.rounds} interleaved rounds of {settings.calls} call(s), medians; {allocator}."
     )
     if tv is None or timm is None:
         print("torchvision/timm not importable: comparing with the floor only where they are missing")

@@ -47,3 +47,11 @@ def test_interleaving_alternates_candidates_and_reports_medians() -> None:
     )
     assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert set(medians) == {"a", "b"} and all(value >= 0 for value in medians.values())
+
+
+def test_ratios_are_medians_of_per_round_ratios() -> None:
+    # Round 2 is a slow spell for both candidates: per-round ratios stay 0.5, the ratio of medians would not.
+    samples = {"tvexp": [1.0, 10.0, 1.0, 1.2], "torchvision": [2.0, 20.0, 2.0, 2.4], "timm": [1.0, 10.0, 2.0, 0.6]}
+    ratios = load_suite().round_ratios(samples)
+    assert ratios["torchvision"] == 0.5
+    assert ratios["timm"] == 1.0  # per round: 1, 1, 0.5, 2

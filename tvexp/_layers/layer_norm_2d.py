@@ -175,17 +175,21 @@ class _SampleLayerNorm(torch.autograd.Function):
         grad_weight = torch.zeros(c, dtype=x.dtype) if weight is not None and needs[1] else None
         grad_bias = torch.zeros(c, dtype=x.dtype) if bias is not None and needs[2] else None
         scale = None if weight is None else weight.view(c, 1)
+        # Per-sample scratch, reused: the sample stays in cache through the passes over it.
+        centred = torch.empty(c, positions, dtype=x.dtype) if grad_weight is not None else None
+        scaled = torch.empty(c, positions, dtype=x.dtype) if grad_x is not None and scale is not None else None
         for i in range(n):
             g = grad[i]
-            if grad_weight is not None:
-                normalized = torch.sub(source[i], mean[i]).mul_(invstd[i])
-                grad_weight += torch.linalg.vecdot(g, normalized, dim=1)
+            if grad_weight is not None and centred is not None:
+                # sum over positions of g * (x - mean) * invstd: the products, then one matrix-vector product.
+                torch.sub(source[i], mean[i], out=centred).mul_(g)
+                grad_weight += torch.mv(centred, invstd[i])
             if grad_bias is not None:
                 grad_bias += g.sum(1)
             if grad_x is not None:
                 # Batch norm's backward on the sample's (C, H * W) matrix, for the gradient before the affine.
                 grad_x.view(n, c, positions)[i] = torch.ops.aten.native_batch_norm_backward(
-                    g if scale is None else g * scale,
+                    g if scale is None or scaled is None else torch.mul(g, scale, out=scaled),
                     source[i],
                     None,
                     None,
