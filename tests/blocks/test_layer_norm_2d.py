@@ -155,7 +155,7 @@ def test_gradients_on_contiguous_input_match_f_layer_norm(dtype: torch.dtype, tr
         torch.testing.assert_close(got, want)
 
 
-def test_gradcheck_and_gradgradcheck_in_float64() -> None:
+def test_gradcheck_and_gradgradcheck_in_float64(threads: int) -> None:
     # The backward of the contiguous path has its own formula; its double backward differentiates
     # the layer_norm formulation (gradient penalties, create_graph=True).
     norm = LayerNorm2d(4, dtype=torch.float64)
@@ -181,7 +181,8 @@ def test_gradcheck_and_gradgradcheck_in_float64() -> None:
     torch.testing.assert_close(penalty, penalty_reference)
 
 
-def test_transforms_traces_and_autocast_see_f_layer_norm_s_results() -> None:
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+def test_transforms_traces_and_autocast_see_f_layer_norm_s_results(threads: int) -> None:
     norm = LayerNorm2d(4)
     with torch.no_grad():
         norm.weight.normal_()
@@ -198,9 +199,16 @@ def test_transforms_traces_and_autocast_see_f_layer_norm_s_results() -> None:
     torch.testing.assert_close(y, expected)
 
 
-def test_channels_last_pairs_of_sizes_and_empty_batches() -> None:
+def test_odd_sizes_and_empty_batches(threads: int) -> None:
     norm = LayerNorm2d(3)
     for shape in [(0, 3, 4, 4), (2, 3, 1, 1), (1, 3, 7, 1)]:
         x = torch.randn(shape)
         torch.testing.assert_close(norm(x), _reference(x, norm))
         assert norm(x).shape == x.shape
+
+
+def test_one_thread_takes_the_per_sample_path_and_more_threads_the_layer_norm_route(threads: int) -> None:
+    norm = LayerNorm2d(4)
+    y = norm(torch.randn(2, 4, 3, 3, requires_grad=True))
+    expected = "_SampleLayerNormBackward" if threads == 1 else "CopyBackwards"
+    assert type(y.grad_fn).__name__ == expected

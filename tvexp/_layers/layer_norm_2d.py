@@ -66,12 +66,20 @@ _PLAIN = (Tensor, nn.Parameter)
 
 
 def _takes_sample_path(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> bool:
-    """Eager CPU computation on a plain contiguous tensor, outside every graph capture and transform.
+    """One intra-op thread, eager CPU computation on a plain contiguous tensor, outside graph captures.
 
     torch.compile, torch.export, tracing and TorchScript see the layer_norm route (a compiler fuses it
     anyway); so do tensor subclasses (DTensor, fake tensors) and autocast, whose rules are written
     for layer_norm (functorch transforms never get here). Training takes the path in float32 and float64.
+
+    Why one thread only: the path runs a few operations per sample, and with several threads each is
+    a parallel region that ends waiting for its slowest thread. On the idle 2-core benchmark machine it
+    took 1.02-1.06x timm's forward at 2 threads (the layer_norm route 1.7-1.9x); whenever another
+    process wanted the cores it took 10-31x (one descheduled worker stalls every region; the route,
+    with three regions, 1.5x). On one thread there are no regions to stall.
     """
+    if torch.get_num_threads() != 1:
+        return False
     if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.is_autocast_enabled("cpu"):
         return False
     if type(x) is not Tensor or x.device.type != "cpu" or not x.is_contiguous() or x.numel() == 0:
