@@ -55,8 +55,7 @@ def test_patch_embedding_pads_to_whole_patches_and_omits_the_norm_by_default() -
 def test_block_exports_once_with_dynamic_batch_height_and_width(version: int) -> None:
     # torchvision's functional branches in Python on the input size (padding, shift, mask), so its
     # exported program is specialised to one size. Here padding, shift and mask are arithmetic on the
-    # sizes, and partition/merge are gathers: one program serves every size of at least two windows
-    # (torch's own contiguity checks specialise a map that is a single window, H <= 4 and W <= 4 here).
+    # sizes, and partition/merge are gathers: one program serves every size of at least two windows.
     block = SwinTransformerBlock(8, 2, [4, 4], [2, 2], version=version).eval()
     dims = {0: Dim("batch", min=1, max=64), 1: Dim("height", min=1, max=512), 2: Dim("width", min=1, max=512)}
     program = torch.export.export(block, (torch.randn(2, 9, 10, 8),), dynamic_shapes=(dims,)).module()
@@ -65,3 +64,30 @@ def test_block_exports_once_with_dynamic_batch_height_and_width(version: int) ->
         x = torch.randn(shape)
         with torch.no_grad():
             torch.testing.assert_close(program(x), block(x), rtol=1e-5, atol=1e-5)
+    # A map that is one window in total is not served: torch's contiguity and view checks ask whether the
+    # window count (a product of per-dimension counts that can be 1) is 1, which export keeps as a guard.
+    with pytest.raises(AssertionError, match=r"Guard failed: \(3 \+ x\.size\(\)\[1\]\) // 4 \* .* != 1"):
+        program(torch.randn(1, 3, 4, 8))
+
+
+@pytest.mark.slow
+def test_video_block_exports_once_with_dynamic_depth_height_and_width() -> None:
+    # The video block also cuts a window that covers a dimension to its size: min(size, window), a
+    # symbolic Min that export reasons about quickly (the earlier integer formula did not finish in 400 s).
+    torch.manual_seed(0)
+    block = SwinTransformerBlock(16, 2, [2, 4, 4], [1, 2, 2]).eval()
+    dims = {
+        0: Dim("batch", min=1, max=64),
+        1: Dim("depth", min=1, max=64),
+        2: Dim("height", min=1, max=256),
+        3: Dim("width", min=1, max=256),
+    }
+    program = torch.export.export(block, (torch.randn(2, 3, 9, 10, 16),), dynamic_shapes=(dims,)).module()
+    # padded in all three, whole windows, one frame (window cut to 1), three rows (window cut to 3),
+    # depth and height exactly one window each
+    for shape in [(2, 3, 9, 10, 16), (1, 4, 8, 8, 16), (1, 1, 9, 10, 16), (2, 3, 3, 10, 16), (1, 2, 4, 12, 16)]:
+        x = torch.randn(shape)
+        with torch.no_grad():
+            torch.testing.assert_close(program(x), block(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(AssertionError, match=r"Guard failed: .* != 1"):
+        program(torch.randn(1, 2, 4, 4, 16))  # one window in total

@@ -8,7 +8,11 @@ sizes, which specialises an exported program to one size):
 - torchvision turns the shift off along a dimension that one window covers (``size <= window``);
   here that is integer arithmetic on the sizes: ``single = 1 // windows`` is 1 exactly when there is
   one window, and the effective shift is ``shift * (1 - single)``;
-- the video variant also shrinks such a window to the size (``window - (window - size) * single``);
+- the video variant also shrinks such a window to the size: ``min(size, window)`` (``torch.sym_min``
+  outside TorchScript). Export reasons about a symbolic ``Min`` quickly; the equivalent integer formula
+  ``window - (window - size) * single`` nested floor divisions into every size and guard, and exporting a
+  3-D block with dynamic depth, height and width did not finish in 400 s (a few seconds now). The padded
+  size is written ``windows * window``, so that ``padded // window`` simplifies back to ``windows``;
 - roll + partition is one gather from the padded map, and merge + roll back + crop one gather from the
   windows: the indices are integer arithmetic on one ``arange`` (:func:`window_coordinates`), so no
   view's shape depends on the number of windows along a dimension, and torch's contiguity checks
@@ -98,7 +102,7 @@ def effective_windows(
 
     Along a dimension that one window covers (``size <= window``) the shift is 0, as in torchvision;
     with ``shrink`` (video Swin) the window there is also cut to the size (and nothing is padded).
-    Integer arithmetic only, so symbolic sizes stay symbolic.
+    Integer arithmetic and ``sym_min`` only, so symbolic sizes stay symbolic.
     """
     windows: List[int] = []
     shifts: List[int] = []
@@ -106,12 +110,14 @@ def effective_windows(
     for i in range(len(sizes)):
         size = sizes[i]
         window = window_size[i]
-        single = 1 // ((size + window - 1) // window)  # 1 when one window covers this dimension, else 0
+        count = (size + window - 1) // window  # windows along this dimension
+        single = 1 // count  # 1 when one window covers this dimension, else 0
         if shrink:
-            window = window - (window - size) * single
+            # min(size, window): the window covers the dimension exactly where it is the larger
+            window = min(size, window) if torch.jit.is_scripting() else torch.sym_min(size, window)
         windows.append(window)
         shifts.append(shift_size[i] * (1 - single))
-        padded.append((size + window - 1) // window * window)  # a multiple of the window, also symbolically
+        padded.append(count * window)
     return windows, shifts, padded
 
 

@@ -76,7 +76,10 @@ def shifted_window_attention(
         scale = 1.0
 
     # The relative position bias of the (possibly shrunken) window: (heads, tokens, tokens).
-    index = position_index[:tokens, :tokens].reshape(-1)
+    # position_index[:tokens, :tokens] as torchvision, but as a gather: a slice of the (full, full) buffer is
+    # contiguous only when tokens is the full window, a size comparison export would specialise on.
+    first = torch.arange(tokens, device=position_index.device)
+    index = position_index.index_select(0, first).index_select(1, first).reshape(-1)
     bias = position_bias_table[index].view(tokens, tokens, num_heads).permute(2, 0, 1)
     if shifted:
         # The mask differs per window, not per sample: fold windows into the head dimension, so the
@@ -158,7 +161,10 @@ class ShiftedWindowAttention(nn.Module):
 
     Unlike torchvision, the padding, shift and mask are computed from the input sizes without Python
     branches, so ``torch.export`` keeps height and width (and depth) dynamic, and the attention runs in
-    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    :func:`torch.nn.functional.scaled_dot_product_attention`. One exported program serves every size
+    with at least two windows in total; a map that is a single window (all its dimensions at most the
+    window) fails the program's guard that the window count is not 1 (torch's view and contiguity checks
+    branch on it).
 
     Args:
         dim: Channels ``C`` of the input (its last dimension).
