@@ -40,8 +40,10 @@ __all__ = [
     "check_window_and_shift",
     "checked_channels_last",
     "effective_windows",
+    "label_mask",
     "pad_to_windows",
     "partition_index",
+    "region_labels",
     "shift_mask",
     "window_coordinates",
     "window_token_index",
@@ -166,6 +168,25 @@ def partition_index(coordinates: List[Tensor], padded: List[int], shifts: List[i
     return index
 
 
+def region_labels(coordinates: List[Tensor], padded: List[int], window_size: List[int], shifts: List[int]) -> Tensor:
+    """Each window token's region of the shifted map, ``(windows * tokens,)``: tokens of one window attend
+    to each other only where their labels are equal."""
+    labels = torch.zeros_like(coordinates[0])
+    for i in range(len(padded)):
+        size = padded[i]
+        shifted = (shifts[i] + window_size[i] - 1) // window_size[i]  # 1 when this dimension is shifted, else 0
+        position = coordinates[i]
+        region = (position >= size - window_size[i]).long() * shifted + (position >= size - shifts[i]).long()
+        labels = labels * 3 + region
+    return labels
+
+
+def label_mask(labels: Tensor, dtype: torch.dtype) -> Tensor:
+    """``(..., tokens)`` region labels -> the additive ``(..., tokens, tokens)`` mask (0 or -100)."""
+    different = labels.unsqueeze(-2) != labels.unsqueeze(-1)
+    return different.to(dtype) * -100.0  # torchvision's value (a literal: TorchScript reads no float globals)
+
+
 def shift_mask(
     coordinates: List[Tensor],
     padded: List[int],
@@ -175,16 +196,7 @@ def shift_mask(
     dtype: torch.dtype,
 ) -> Tensor:
     """The additive mask ``(windows, tokens, tokens)`` of a shifted-window attention (0 or -100)."""
-    labels = torch.zeros_like(coordinates[0])
-    for i in range(len(padded)):
-        size = padded[i]
-        shifted = (shifts[i] + window_size[i] - 1) // window_size[i]  # 1 when this dimension is shifted, else 0
-        position = coordinates[i]
-        region = (position >= size - window_size[i]).long() * shifted + (position >= size - shifts[i]).long()
-        labels = labels * 3 + region
-    labels = labels.view(count, -1)
-    different = labels.unsqueeze(1) != labels.unsqueeze(2)
-    return different.to(dtype) * -100.0  # torchvision's value (a literal: TorchScript reads no float globals)
+    return label_mask(region_labels(coordinates, padded, window_size, shifts).view(count, -1), dtype)
 
 
 def window_token_index(

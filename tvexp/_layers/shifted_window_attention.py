@@ -18,8 +18,10 @@ from tvexp._layers._shifted_windows import (
     check_window_and_shift,
     checked_channels_last,
     effective_windows,
+    label_mask,
     pad_to_windows,
     partition_index,
+    region_labels,
     shift_mask,
     window_coordinates,
     window_token_index,
@@ -63,12 +65,23 @@ def shifted_window_attention(
     for i in range(rank):
         tokens *= windows[i]
         count *= padded[i] // windows[i]
-    x = x.view(batch, count, tokens, channels)
     head_dim = channels // num_heads
-
-    # (N, nW, tokens, 3C) -> 3 x (N, nW, heads, tokens, head_dim)
-    qkv = F.linear(x, qkv_weight, qkv_bias).view(batch, count, tokens, 3, num_heads, head_dim)
-    q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)
+    # Under torch.export the windows join the batch and no tensor has the window count as a dimension of its
+    # own: torch's view and contiguity checks ask whether such a dimension is 1, and export would keep that
+    # answer as a guard (a map that is one window in total then fails the program). The cost is a shift mask
+    # per sample, so eager and compiled code keep the windows apart and the mask broadcast over the batch.
+    windows_in_batch = False
+    if not torch.jit.is_scripting():
+        windows_in_batch = torch.compiler.is_exporting()
+    if windows_in_batch:
+        # (N, nW * tokens, C) -> (N * nW * tokens, 3C) -> 3 x (N * nW, heads, tokens, head_dim)
+        qkv = F.linear(x.reshape(-1, channels), qkv_weight, qkv_bias).view(-1, tokens, 3, num_heads, head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+    else:
+        # (N, nW, tokens, 3C) -> 3 x (N, nW, heads, tokens, head_dim)
+        qkv = F.linear(x.view(batch, count, tokens, channels), qkv_weight, qkv_bias)
+        qkv = qkv.view(batch, count, tokens, 3, num_heads, head_dim)
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)
     scale: Optional[float] = None
     if logit_scale is not None:  # Swin v2: cosine similarity, temperature clamped at 100 as torchvision
         q = F.normalize(q, dim=-1) * torch.clamp(logit_scale, max=math.log(100.0)).exp()
@@ -81,7 +94,13 @@ def shifted_window_attention(
     first = torch.arange(tokens, device=position_index.device)
     index = position_index.index_select(0, first).index_select(1, first).reshape(-1)
     bias = position_bias_table[index].view(tokens, tokens, num_heads).permute(2, 0, 1)
-    if shifted:
+    if windows_in_batch:
+        mask = bias.unsqueeze(0)
+        if shifted:  # (N * nW, heads, tokens, tokens): the windows' labels repeated for every sample
+            labels = region_labels(coordinates, padded, windows, shifts).repeat(batch).view(-1, tokens)
+            mask = mask + label_mask(labels, bias.dtype).unsqueeze(1)
+        shape = [-1, num_heads, tokens, head_dim]
+    elif shifted:
         # The mask differs per window, not per sample: fold windows into the head dimension, so the
         # (windows * heads, tokens, tokens) bias + mask broadcasts over the batch without a copy per sample.
         mask = bias.unsqueeze(0) + shift_mask(coordinates, padded, windows, shifts, count, bias.dtype).unsqueeze(1)
@@ -101,11 +120,16 @@ def shifted_window_attention(
         attention_dropout if training else 0.0,
         head_dim**-0.5 if scale is None else scale,
     )
-    out = out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
-    out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training)
+    if windows_in_batch:
+        out = out.transpose(1, 2).reshape(-1, channels)  # (N * nW * tokens, C)
+    else:
+        out = (
+            out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
+        )
+    out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training).reshape(batch, -1, channels)
     # Windows -> map: one gather undoes the partition, the shift and the padding.
     index = window_token_index(sizes, padded, windows, shifts, out.device)
-    return out.flatten(1, 2).index_select(1, index).view(input.shape)
+    return out.index_select(1, index).view(input.shape)
 
 
 # A leaf for torch.fx: the partition reads the traced input's sizes.
@@ -161,10 +185,10 @@ class ShiftedWindowAttention(nn.Module):
 
     Unlike torchvision, the padding, shift and mask are computed from the input sizes without Python
     branches, so ``torch.export`` keeps height and width (and depth) dynamic, and the attention runs in
-    :func:`torch.nn.functional.scaled_dot_product_attention`. One exported program serves every size
-    with at least two windows in total; a map that is a single window (all its dimensions at most the
-    window) fails the program's guard that the window count is not 1 (torch's view and contiguity checks
-    branch on it).
+    :func:`torch.nn.functional.scaled_dot_product_attention`. One exported program serves every size,
+    maps that are a single window included (under ``torch.export`` the windows are folded into the batch,
+    so no guard asks whether the window count is 1); a video program still guards against a ``1 x 1``
+    plane (``H = W = 1``: flattening the padded map asks whether its ``H x W`` plane is one token).
 
     Args:
         dim: Channels ``C`` of the input (its last dimension).
