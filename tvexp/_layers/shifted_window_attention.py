@@ -91,8 +91,11 @@ def shifted_window_attention(
     # The relative position bias of the (possibly shrunken) window: (heads, tokens, tokens).
     # position_index[:tokens, :tokens] as torchvision, but as a gather: a slice of the (full, full) buffer is
     # contiguous only when tokens is the full window, a size comparison export would specialise on.
-    first = torch.arange(tokens, device=position_index.device)
-    index = position_index.index_select(0, first).index_select(1, first).reshape(-1)
+    if shrink_window:
+        first = torch.arange(tokens, device=position_index.device)
+        index = position_index.index_select(0, first).index_select(1, first).reshape(-1)
+    else:  # the full window: the whole index
+        index = position_index.reshape(-1)
     bias = position_bias_table[index].view(tokens, tokens, num_heads).permute(2, 0, 1)
     if windows_in_batch:
         mask = bias.unsqueeze(0)
