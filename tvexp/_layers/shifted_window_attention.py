@@ -75,7 +75,8 @@ def shifted_window_attention(
         windows_in_batch = torch.compiler.is_exporting()
     if windows_in_batch:
         # (N, nW * tokens, C) -> (N * nW * tokens, 3C) -> 3 x (N * nW, heads, tokens, head_dim)
-        qkv = F.linear(x.reshape(-1, channels), qkv_weight, qkv_bias).view(-1, tokens, 3, num_heads, head_dim)
+        qkv = F.linear(x.reshape(batch * count * tokens, channels), qkv_weight, qkv_bias)
+        qkv = qkv.view(batch * count, tokens, 3, num_heads, head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
     else:
         # (N, nW, tokens, 3C) -> 3 x (N, nW, heads, tokens, head_dim)
@@ -100,9 +101,9 @@ def shifted_window_attention(
     if windows_in_batch:
         mask = bias.unsqueeze(0)
         if shifted:  # (N * nW, heads, tokens, tokens): the windows' labels repeated for every sample
-            labels = region_labels(coordinates, padded, windows, shifts).repeat(batch).view(-1, tokens)
+            labels = region_labels(coordinates, padded, windows, shifts).repeat(batch).view(batch * count, tokens)
             mask = mask + label_mask(labels, bias.dtype).unsqueeze(1)
-        shape = [-1, num_heads, tokens, head_dim]
+        shape = [batch * count, num_heads, tokens, head_dim]
     elif shifted:
         # The mask differs per window, not per sample: fold windows into the head dimension, so the
         # (windows * heads, tokens, tokens) bias + mask broadcasts over the batch without a copy per sample.
@@ -124,12 +125,14 @@ def shifted_window_attention(
         head_dim**-0.5 if scale is None else scale,
     )
     if windows_in_batch:
-        out = out.transpose(1, 2).reshape(-1, channels)  # (N * nW * tokens, C)
+        out = out.transpose(1, 2).reshape(batch * count * tokens, channels)
     else:
         out = (
             out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
         )
-    out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training).reshape(batch, -1, channels)
+    out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training).reshape(
+        batch, count * tokens, channels
+    )
     # Windows -> map: one gather undoes the partition, the shift and the padding.
     index = window_token_index(sizes, padded, windows, shifts, out.device)
     return out.index_select(1, index).view(input.shape)
