@@ -59,20 +59,30 @@ def shifted_window_attention(
     windows, shifts, padded = effective_windows(sizes, window_size, shift_size, shrink_window)
     shifted = sum(shift_size) > 0  # the configuration, not the input: a static branch
     coordinates = window_coordinates(padded, windows, input.device)
-    # Pad, roll and partition: one pad and one gather, (N, *S, C) -> (N, windows, tokens, C).
-    x = pad_to_windows(input, padded).flatten(1, rank).index_select(1, partition_index(coordinates, padded, shifts))
+    # Under torch.export the windows join the batch and no tensor has the window count (or a part of the
+    # padded map) as a dimension of its own: torch's view and contiguity checks ask whether such a dimension
+    # is 1, and export would keep that answer as a guard (a map that is one window in total, or a video's
+    # 1 x 1 plane, then fails the program). The cost is a shift mask per sample, so eager and compiled code
+    # keep the windows apart and the mask broadcast over the batch.
+    windows_in_batch = False
+    if not torch.jit.is_scripting():
+        windows_in_batch = torch.compiler.is_exporting()
+    if windows_in_batch:
+        # Pad, roll and partition as one advanced index per dimension (flattening the padded map first would
+        # ask whether its trailing dimensions are 1): (N, *S, C) -> (N, windows * tokens, C).
+        rolled = [(coordinates[i] + shifts[i]) % padded[i] for i in range(rank)]
+        padded_map = pad_to_windows(input, padded)
+        if rank == 2:
+            x = padded_map[:, rolled[0], rolled[1]]
+        else:
+            x = padded_map[:, rolled[0], rolled[1], rolled[2]]
+    else:  # one pad and one gather
+        x = pad_to_windows(input, padded).flatten(1, rank).index_select(1, partition_index(coordinates, padded, shifts))
     batch, tokens, count = input.shape[0], 1, 1
     for i in range(rank):
         tokens *= windows[i]
         count *= padded[i] // windows[i]
     head_dim = channels // num_heads
-    # Under torch.export the windows join the batch and no tensor has the window count as a dimension of its
-    # own: torch's view and contiguity checks ask whether such a dimension is 1, and export would keep that
-    # answer as a guard (a map that is one window in total then fails the program). The cost is a shift mask
-    # per sample, so eager and compiled code keep the windows apart and the mask broadcast over the batch.
-    windows_in_batch = False
-    if not torch.jit.is_scripting():
-        windows_in_batch = torch.compiler.is_exporting()
     if windows_in_batch:
         # (N, nW * tokens, C) -> (N * nW * tokens, 3C) -> 3 x (N * nW, heads, tokens, head_dim)
         qkv = F.linear(x.reshape(batch * count * tokens, channels), qkv_weight, qkv_bias)
@@ -193,8 +203,8 @@ class ShiftedWindowAttention(nn.Module):
     branches, so ``torch.export`` keeps height and width (and depth) dynamic, and the attention runs in
     :func:`torch.nn.functional.scaled_dot_product_attention`. One exported program serves every size,
     maps that are a single window included (under ``torch.export`` the windows are folded into the batch,
-    so no guard asks whether the window count is 1); a video program still guards against a ``1 x 1``
-    plane (``H = W = 1``: flattening the padded map asks whether its ``H x W`` plane is one token).
+    so no guard asks whether the window count is 1); a video program still guards against a video of one
+    token (``T = H = W = 1``).
 
     Args:
         dim: Channels ``C`` of the input (its last dimension).
