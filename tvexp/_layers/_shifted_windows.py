@@ -17,7 +17,9 @@ sizes, which specialises an exported program to one size):
   windows: the indices are integer arithmetic on one ``arange`` (:func:`window_coordinates`), so no
   view's shape depends on the number of windows along a dimension, and torch's contiguity checks
   (size branches that export would specialise) never see a cropped view. It also saves torchvision's
-  roll and permute copies: one pad and one gather in, one gather out;
+  roll and permute copies: one pad and one gather in, one gather out (under ``torch.export`` the
+  attention partitions with one advanced index per dimension instead and folds the windows into the batch:
+  see ``shifted_window_attention``);
 - the shift mask is built from the same coordinates: each token gets a region label per dimension,
   ``(p >= P - window) * on + (p >= P - shift)`` (``on`` is 1 when the shift is non-zero), the labels of
   the dimensions are combined base 3, and tokens of one window whose labels differ get torchvision's
