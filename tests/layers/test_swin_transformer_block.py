@@ -55,13 +55,41 @@ def test_patch_embedding_pads_to_whole_patches_and_omits_the_norm_by_default() -
 def test_block_exports_once_with_dynamic_batch_height_and_width(version: int) -> None:
     # torchvision's functional branches in Python on the input size (padding, shift, mask), so its
     # exported program is specialised to one size. Here padding, shift and mask are arithmetic on the
-    # sizes, and partition/merge are gathers: one program serves every size of at least two windows
-    # (torch's own contiguity checks specialise a map that is a single window, H <= 4 and W <= 4 here).
+    # sizes, partition/merge are gathers, and under export the windows join the batch (no dimension is the
+    # window count, which torch's view checks would ask about): one program serves every size.
     block = SwinTransformerBlock(8, 2, [4, 4], [2, 2], version=version).eval()
     dims = {0: Dim("batch", min=1, max=64), 1: Dim("height", min=1, max=512), 2: Dim("width", min=1, max=512)}
     program = torch.export.export(block, (torch.randn(2, 9, 10, 8),), dynamic_shapes=(dims,)).module()
-    # padded both ways, whole windows, one window high (its shift off), padded one way
-    for shape in [(2, 9, 10, 8), (1, 16, 16, 8), (2, 3, 9, 8), (3, 13, 8, 8)]:
+    # padded both ways, whole windows, one window high (its shift off), padded one way, and maps that are
+    # a single window in total (padded, exact, one token)
+    shapes = [(2, 9, 10, 8), (1, 16, 16, 8), (2, 3, 9, 8), (3, 13, 8, 8), (1, 3, 4, 8), (2, 4, 4, 8), (1, 1, 1, 8)]
+    for shape in shapes:
         x = torch.randn(shape)
         with torch.no_grad():
             torch.testing.assert_close(program(x), block(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_video_block_exports_once_with_dynamic_depth_height_and_width() -> None:
+    # The video block also cuts a window that covers a dimension to its size: min(size, window), a
+    # symbolic Min that export reasons about quickly (the earlier integer formula did not finish in 400 s).
+    torch.manual_seed(0)
+    block = SwinTransformerBlock(16, 2, [2, 4, 4], [1, 2, 2]).eval()
+    dims = {
+        0: Dim("batch", min=1, max=64),
+        1: Dim("depth", min=1, max=64),
+        2: Dim("height", min=1, max=256),
+        3: Dim("width", min=1, max=256),
+    }
+    program = torch.export.export(block, (torch.randn(2, 3, 9, 10, 16),), dynamic_shapes=(dims,)).module()
+    # padded in all three, whole windows, one frame (window cut to 1), three rows (window cut to 3), depth
+    # and height exactly one window, one window in total (exact, and with all three windows cut)
+    shapes = [(2, 3, 9, 10, 16), (1, 4, 8, 8, 16), (1, 1, 9, 10, 16), (2, 3, 3, 10, 16), (1, 2, 4, 12, 16)]
+    for shape in [*shapes, (1, 2, 4, 4, 16), (2, 1, 3, 2, 16), (1, 3, 1, 1, 16)]:  # ... and a 1 x 1 plane
+        x = torch.randn(shape)
+        with torch.no_grad():
+            torch.testing.assert_close(program(x), block(x), rtol=1e-5, atol=1e-5)
+    # Not served: a video of one token (T = H = W = 1). Splitting the (N * tokens, C) projection back into
+    # (N, tokens, C) compares N with N * tokens, and export keeps the answer (tokens is not 1) as a guard.
+    with pytest.raises(AssertionError, match=r"Guard failed: x\.size\(\)\[0\] \* .* != x\.size\(\)\[0\]"):
+        program(torch.randn(1, 1, 1, 1, 16))

@@ -8,12 +8,18 @@ sizes, which specialises an exported program to one size):
 - torchvision turns the shift off along a dimension that one window covers (``size <= window``);
   here that is integer arithmetic on the sizes: ``single = 1 // windows`` is 1 exactly when there is
   one window, and the effective shift is ``shift * (1 - single)``;
-- the video variant also shrinks such a window to the size (``window - (window - size) * single``);
+- the video variant also shrinks such a window to the size: ``min(size, window)`` (``torch.sym_min``
+  outside TorchScript). Export reasons about a symbolic ``Min`` quickly; the equivalent integer formula
+  ``window - (window - size) * single`` nested floor divisions into every size and guard, and exporting a
+  3-D block with dynamic depth, height and width did not finish in 400 s (a few seconds now). The padded
+  size is written ``windows * window``, so that ``padded // window`` simplifies back to ``windows``;
 - roll + partition is one gather from the padded map, and merge + roll back + crop one gather from the
   windows: the indices are integer arithmetic on one ``arange`` (:func:`window_coordinates`), so no
   view's shape depends on the number of windows along a dimension, and torch's contiguity checks
   (size branches that export would specialise) never see a cropped view. It also saves torchvision's
-  roll and permute copies: one pad and one gather in, one gather out;
+  roll and permute copies: one pad and one gather in, one gather out (under ``torch.export`` the
+  attention partitions with one advanced index per dimension instead and folds the windows into the batch:
+  see ``shifted_window_attention``);
 - the shift mask is built from the same coordinates: each token gets a region label per dimension,
   ``(p >= P - window) * on + (p >= P - shift)`` (``on`` is 1 when the shift is non-zero), the labels of
   the dimensions are combined base 3, and tokens of one window whose labels differ get torchvision's
@@ -36,8 +42,10 @@ __all__ = [
     "check_window_and_shift",
     "checked_channels_last",
     "effective_windows",
+    "label_mask",
     "pad_to_windows",
     "partition_index",
+    "region_labels",
     "shift_mask",
     "window_coordinates",
     "window_token_index",
@@ -98,7 +106,7 @@ def effective_windows(
 
     Along a dimension that one window covers (``size <= window``) the shift is 0, as in torchvision;
     with ``shrink`` (video Swin) the window there is also cut to the size (and nothing is padded).
-    Integer arithmetic only, so symbolic sizes stay symbolic.
+    Integer arithmetic and ``sym_min`` only, so symbolic sizes stay symbolic.
     """
     windows: List[int] = []
     shifts: List[int] = []
@@ -106,12 +114,14 @@ def effective_windows(
     for i in range(len(sizes)):
         size = sizes[i]
         window = window_size[i]
-        single = 1 // ((size + window - 1) // window)  # 1 when one window covers this dimension, else 0
+        count = (size + window - 1) // window  # windows along this dimension
+        single = 1 // count  # 1 when one window covers this dimension, else 0
         if shrink:
-            window = window - (window - size) * single
+            # min(size, window): the window covers the dimension exactly where it is the larger
+            window = min(size, window) if torch.jit.is_scripting() else torch.sym_min(size, window)
         windows.append(window)
         shifts.append(shift_size[i] * (1 - single))
-        padded.append((size + window - 1) // window * window)  # a multiple of the window, also symbolically
+        padded.append(count * window)
     return windows, shifts, padded
 
 
@@ -160,6 +170,25 @@ def partition_index(coordinates: List[Tensor], padded: List[int], shifts: List[i
     return index
 
 
+def region_labels(coordinates: List[Tensor], padded: List[int], window_size: List[int], shifts: List[int]) -> Tensor:
+    """Each window token's region of the shifted map, ``(windows * tokens,)``: tokens of one window attend
+    to each other only where their labels are equal."""
+    labels = torch.zeros_like(coordinates[0])
+    for i in range(len(padded)):
+        size = padded[i]
+        shifted = (shifts[i] + window_size[i] - 1) // window_size[i]  # 1 when this dimension is shifted, else 0
+        position = coordinates[i]
+        region = (position >= size - window_size[i]).long() * shifted + (position >= size - shifts[i]).long()
+        labels = labels * 3 + region
+    return labels
+
+
+def label_mask(labels: Tensor, dtype: torch.dtype) -> Tensor:
+    """``(..., tokens)`` region labels -> the additive ``(..., tokens, tokens)`` mask (0 or -100)."""
+    different = labels.unsqueeze(-2) != labels.unsqueeze(-1)
+    return different.to(dtype) * -100.0  # torchvision's value (a literal: TorchScript reads no float globals)
+
+
 def shift_mask(
     coordinates: List[Tensor],
     padded: List[int],
@@ -169,16 +198,7 @@ def shift_mask(
     dtype: torch.dtype,
 ) -> Tensor:
     """The additive mask ``(windows, tokens, tokens)`` of a shifted-window attention (0 or -100)."""
-    labels = torch.zeros_like(coordinates[0])
-    for i in range(len(padded)):
-        size = padded[i]
-        shifted = (shifts[i] + window_size[i] - 1) // window_size[i]  # 1 when this dimension is shifted, else 0
-        position = coordinates[i]
-        region = (position >= size - window_size[i]).long() * shifted + (position >= size - shifts[i]).long()
-        labels = labels * 3 + region
-    labels = labels.view(count, -1)
-    different = labels.unsqueeze(1) != labels.unsqueeze(2)
-    return different.to(dtype) * -100.0  # torchvision's value (a literal: TorchScript reads no float globals)
+    return label_mask(region_labels(coordinates, padded, window_size, shifts).view(count, -1), dtype)
 
 
 def window_token_index(

@@ -18,8 +18,10 @@ from tvexp._layers._shifted_windows import (
     check_window_and_shift,
     checked_channels_last,
     effective_windows,
+    label_mask,
     pad_to_windows,
     partition_index,
+    region_labels,
     shift_mask,
     window_coordinates,
     window_token_index,
@@ -57,18 +59,40 @@ def shifted_window_attention(
     windows, shifts, padded = effective_windows(sizes, window_size, shift_size, shrink_window)
     shifted = sum(shift_size) > 0  # the configuration, not the input: a static branch
     coordinates = window_coordinates(padded, windows, input.device)
-    # Pad, roll and partition: one pad and one gather, (N, *S, C) -> (N, windows, tokens, C).
-    x = pad_to_windows(input, padded).flatten(1, rank).index_select(1, partition_index(coordinates, padded, shifts))
+    # Under torch.export the windows join the batch and no tensor has the window count (or a part of the
+    # padded map) as a dimension of its own: torch's view and contiguity checks ask whether such a dimension
+    # is 1, and export would keep that answer as a guard (a map that is one window in total, or a video's
+    # 1 x 1 plane, then fails the program). The cost is a shift mask per sample, so eager and compiled code
+    # keep the windows apart and the mask broadcast over the batch.
+    windows_in_batch = False
+    if not torch.jit.is_scripting():
+        windows_in_batch = torch.compiler.is_exporting()
+    if windows_in_batch:
+        # Pad, roll and partition as one advanced index per dimension (flattening the padded map first would
+        # ask whether its trailing dimensions are 1): (N, *S, C) -> (N, windows * tokens, C).
+        rolled = [(coordinates[i] + shifts[i]) % padded[i] for i in range(rank)]
+        padded_map = pad_to_windows(input, padded)
+        if rank == 2:
+            x = padded_map[:, rolled[0], rolled[1]]
+        else:
+            x = padded_map[:, rolled[0], rolled[1], rolled[2]]
+    else:  # one pad and one gather
+        x = pad_to_windows(input, padded).flatten(1, rank).index_select(1, partition_index(coordinates, padded, shifts))
     batch, tokens, count = input.shape[0], 1, 1
     for i in range(rank):
         tokens *= windows[i]
         count *= padded[i] // windows[i]
-    x = x.view(batch, count, tokens, channels)
     head_dim = channels // num_heads
-
-    # (N, nW, tokens, 3C) -> 3 x (N, nW, heads, tokens, head_dim)
-    qkv = F.linear(x, qkv_weight, qkv_bias).view(batch, count, tokens, 3, num_heads, head_dim)
-    q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)
+    if windows_in_batch:
+        # (N, nW * tokens, C) -> (N * nW * tokens, 3C) -> 3 x (N * nW, heads, tokens, head_dim)
+        qkv = F.linear(x.reshape(batch * count * tokens, channels), qkv_weight, qkv_bias)
+        qkv = qkv.view(batch * count, tokens, 3, num_heads, head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+    else:
+        # (N, nW, tokens, 3C) -> 3 x (N, nW, heads, tokens, head_dim)
+        qkv = F.linear(x.view(batch, count, tokens, channels), qkv_weight, qkv_bias)
+        qkv = qkv.view(batch, count, tokens, 3, num_heads, head_dim)
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)
     scale: Optional[float] = None
     if logit_scale is not None:  # Swin v2: cosine similarity, temperature clamped at 100 as torchvision
         q = F.normalize(q, dim=-1) * torch.clamp(logit_scale, max=math.log(100.0)).exp()
@@ -76,9 +100,21 @@ def shifted_window_attention(
         scale = 1.0
 
     # The relative position bias of the (possibly shrunken) window: (heads, tokens, tokens).
-    index = position_index[:tokens, :tokens].reshape(-1)
+    # position_index[:tokens, :tokens] as torchvision, but as a gather: a slice of the (full, full) buffer is
+    # contiguous only when tokens is the full window, a size comparison export would specialise on.
+    if shrink_window:
+        first = torch.arange(tokens, device=position_index.device)
+        index = position_index.index_select(0, first).index_select(1, first).reshape(-1)
+    else:  # the full window: the whole index
+        index = position_index.reshape(-1)
     bias = position_bias_table[index].view(tokens, tokens, num_heads).permute(2, 0, 1)
-    if shifted:
+    if windows_in_batch:
+        mask = bias.unsqueeze(0)
+        if shifted:  # (N * nW, heads, tokens, tokens): the windows' labels repeated for every sample
+            labels = region_labels(coordinates, padded, windows, shifts).repeat(batch).view(batch * count, tokens)
+            mask = mask + label_mask(labels, bias.dtype).unsqueeze(1)
+        shape = [batch * count, num_heads, tokens, head_dim]
+    elif shifted:
         # The mask differs per window, not per sample: fold windows into the head dimension, so the
         # (windows * heads, tokens, tokens) bias + mask broadcasts over the batch without a copy per sample.
         mask = bias.unsqueeze(0) + shift_mask(coordinates, padded, windows, shifts, count, bias.dtype).unsqueeze(1)
@@ -98,11 +134,18 @@ def shifted_window_attention(
         attention_dropout if training else 0.0,
         head_dim**-0.5 if scale is None else scale,
     )
-    out = out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
-    out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training)
+    if windows_in_batch:
+        out = out.transpose(1, 2).reshape(batch * count * tokens, channels)
+    else:
+        out = (
+            out.view(batch, count, num_heads, tokens, head_dim).transpose(2, 3).reshape(batch, count, tokens, channels)
+        )
+    out = F.dropout(F.linear(out, proj_weight, proj_bias), p=dropout, training=training).reshape(
+        batch, count * tokens, channels
+    )
     # Windows -> map: one gather undoes the partition, the shift and the padding.
     index = window_token_index(sizes, padded, windows, shifts, out.device)
-    return out.flatten(1, 2).index_select(1, index).view(input.shape)
+    return out.index_select(1, index).view(input.shape)
 
 
 # A leaf for torch.fx: the partition reads the traced input's sizes.
@@ -158,7 +201,10 @@ class ShiftedWindowAttention(nn.Module):
 
     Unlike torchvision, the padding, shift and mask are computed from the input sizes without Python
     branches, so ``torch.export`` keeps height and width (and depth) dynamic, and the attention runs in
-    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    :func:`torch.nn.functional.scaled_dot_product_attention`. One exported program serves every size,
+    maps that are a single window included (under ``torch.export`` the windows are folded into the batch,
+    so no guard asks whether the window count is 1); a video program still guards against a video of one
+    token (``T = H = W = 1``).
 
     Args:
         dim: Channels ``C`` of the input (its last dimension).
