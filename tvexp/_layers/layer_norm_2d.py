@@ -78,9 +78,10 @@ def _takes_sample_path(x: Tensor, weight: Tensor | None, bias: Tensor | None) ->
     process wanted the cores it took 10-31x (one descheduled worker stalls every region; the route,
     with three regions, 1.5x). On one thread there are no regions to stall.
     """
-    if torch.get_num_threads() != 1:
-        return False
+    # Graph captures first: torch.compile cannot trace get_num_threads (it would break the graph).
     if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.is_autocast_enabled("cpu"):
+        return False
+    if torch.get_num_threads() != 1:
         return False
     if type(x) is not Tensor or x.device.type != "cpu" or not x.is_contiguous() or x.numel() == 0:
         return False
