@@ -3,6 +3,7 @@ and shortcut projection, and checks that several blocks apply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Callable, TypedDict
 
 import torch
@@ -88,6 +89,14 @@ def projection(
 
 def squeeze_channels(channels: int, se_ratio: float) -> int:
     return max(1, int(channels * se_ratio))
+
+
+def reset_each(modules: Iterable[nn.Module]) -> None:
+    """Calls ``reset_parameters()`` of each module that has one, in order (the module's own subtree only)."""
+    for module in modules:
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
 
 
 def reset_children(module: nn.Module) -> None:

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from tvexp._api.stacklevel import external_stacklevel
 from tvexp._api.tiers import prototype, stable
 from tvexp._api.validation import check_floating_dtype, check_optional_bool, check_positive_int, is_integer
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
@@ -217,10 +218,7 @@ class _ConvNormActivation(nn.Sequential):
 
     def reset_parameters(self) -> None:
         """Re-initialises every child that can be (the convolution, the norm, a parametric activation)."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())
 
 
 def _transposed_default_padding(kernel_size: _Size, dilation: _Size, dims: int) -> tuple[int, ...]:

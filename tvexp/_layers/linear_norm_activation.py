@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_optional_bool, check_positive_int, check_probability
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_features
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
@@ -95,7 +96,4 @@ class LinearNormActivation(nn.Sequential):
 
     def reset_parameters(self) -> None:
         """Re-initialises the linear layer, the norm and any parametric activation."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())

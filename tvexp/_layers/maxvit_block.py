@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers.layer_builders import check_builder
 from tvexp._layers.partition_attention_block import PartitionAttentionBlock
 from tvexp._layers.pre_norm_mbconv import PreNormMBConv
@@ -128,10 +129,7 @@ class MaxViTBlock(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises the three parts (their defaults)."""
-        for module in self.layers:
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.layers)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}"

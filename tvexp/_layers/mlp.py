@@ -17,6 +17,7 @@ from tvexp._api.validation import (
     check_probability,
     is_integer,
 )
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_features
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
@@ -125,7 +126,4 @@ class MLP(nn.Sequential):
 
     def reset_parameters(self) -> None:
         """Re-initialises the linear layers, the norms and any parametric activation."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())

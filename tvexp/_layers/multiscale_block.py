@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_bool, check_positive_int, check_probability
-from tvexp._layers._block_parts import Factory
+from tvexp._layers._block_parts import Factory, reset_each
 from tvexp._layers._token_grid import TokenGridPool, check_grid_triple, checked_grid_tokens, pooled_size
 from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.mlp import MLP
@@ -191,10 +191,7 @@ class MultiscaleBlock(nn.Module):
     def reset_parameters(self) -> None:
         """Re-initialises as torchvision's MViT: the norms to their defaults, the attention as
         :meth:`MultiscaleAttention.reset_parameters`, the MLP and projection truncated normal (std 0.02)."""
-        for module in (self.norm1, self.norm2, self.attn):
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each((self.norm1, self.norm2, self.attn))
         self._init_linears()
 
     def forward(self, x: Tensor) -> Tensor:

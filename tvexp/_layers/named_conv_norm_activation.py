@@ -11,6 +11,7 @@ import torch.fx
 from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.conv_norm_activation import Conv2dNormActivation
 
@@ -116,7 +117,4 @@ class NamedConv2dNormActivation(nn.Sequential):
 
     def reset_parameters(self) -> None:
         """Re-initialises every child that can be (the convolution, the norm, a parametric activation)."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import InvalidInputError, check_positive_int, check_probability
-from tvexp._layers._block_parts import Factory
+from tvexp._layers._block_parts import Factory, reset_each
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention
@@ -196,10 +196,7 @@ class PartitionAttentionBlock(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises the norms, the attention and the linear layers (their defaults)."""
-        for module in (*self.attn_layer, *self.mlp_layer):
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each((*self.attn_layer, *self.mlp_layer))
 
     def extra_repr(self) -> str:
         text = (

@@ -11,6 +11,7 @@ from torch.nn.modules.module import _addindent
 
 from tvexp._api.tiers import stable
 from tvexp._api.validation import check_positive_int
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_layer, check_builder
 
@@ -97,10 +98,7 @@ class SqueezeExcitation(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises ``fc1``, ``fc2`` and any parametric activation."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())
 
     def extra_repr(self) -> str:
         return f"input_channels={self.fc1.in_channels}, squeeze_channels={self.fc1.out_channels}"

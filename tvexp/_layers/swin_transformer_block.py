@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_int, check_positive, check_positive_int, check_probability
-from tvexp._layers._block_parts import Factory
+from tvexp._layers._block_parts import Factory, reset_each
 from tvexp._layers._shifted_windows import check_window_and_shift, checked_channels_last
 from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.mlp import MLP
@@ -144,10 +144,7 @@ class SwinTransformerBlock(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises the norms and the attention (their own initialisation) and the MLP (as torchvision)."""
-        for module in (self.norm1, self.norm2, self.attn):
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each((self.norm1, self.norm2, self.attn))
         self._init_mlp()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_non_negative_int, check_positive_int
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.conv_norm_activation import Conv3dNormActivation
 from tvexp._layers.layer_builders import check_builder
@@ -120,10 +121,7 @@ class TemporalSeparableConv(nn.Sequential):
 
     def reset_parameters(self) -> None:
         """Re-initialises both convolution blocks."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())
 
     def extra_repr(self) -> str:
         return (

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from tvexp._api.deprecation import StateDictMigration, migrate_state_dict
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_positive_int, check_probability
-from tvexp._layers._block_parts import Factory
+from tvexp._layers._block_parts import Factory, reset_each
 from tvexp._layers.layer_builders import build_layer, check_builder
 from tvexp._layers.mlp import MLP
 from tvexp._layers.multihead_self_attention import MultiheadSelfAttention, checked_tokens
@@ -139,10 +139,7 @@ class TransformerEncoderBlock(nn.Module):
 
     def reset_parameters(self) -> None:
         """Re-initialises the norms and the attention (their defaults) and the MLP (as torchvision's ViT)."""
-        for module in (self.ln_1, self.ln_2, self.self_attention):
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each((self.ln_1, self.ln_2, self.self_attention))
         self._init_mlp()
 
     def forward(self, x: Tensor) -> Tensor:

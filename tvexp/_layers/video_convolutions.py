@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from tvexp._api.tiers import prototype
 from tvexp._api.validation import check_non_negative_int, check_positive_int
+from tvexp._layers._block_parts import reset_each
 from tvexp._layers._input_checks import checked_channels_first
 from tvexp._layers.layer_builders import build_activation, build_layer, check_builder
 
@@ -277,10 +278,7 @@ class Conv2Plus1D(nn.Sequential):
 
     def reset_parameters(self) -> None:
         """Re-initialises both convolutions, the norm and a parametric activation."""
-        for module in self.children():
-            reset = getattr(module, "reset_parameters", None)
-            if callable(reset):
-                reset()
+        reset_each(self.children())
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, midplanes={self.midplanes}, stride={self.stride}"
